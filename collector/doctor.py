@@ -1,0 +1,61 @@
+"""`collector doctor`: is there a usable Chromium here, and what fixes it if not."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from collector.browser import BrowserOptions, get_browser, start_playwright
+from collector.errors import CollectorError
+
+
+@dataclass
+class Diagnosis:
+    """What doctor found; ``problem`` is set (with its fix) when something is missing."""
+
+    python: str = field(default_factory=lambda: platform.python_version())
+    os: str = field(default_factory=lambda: platform.platform())
+    playwright: str = ""
+    browser: str = ""
+    browser_version: str = ""
+    page_ok: bool = False
+    problem: CollectorError | None = None
+
+    def lines(self) -> list[str]:
+        rows = [
+            ("Python", self.python),
+            ("OS", self.os),
+            ("Playwright", self.playwright or "not installed"),
+            ("Chromium", self.browser or "not found"),
+            ("Chromium version", self.browser_version or "-"),
+            ("Page test", "ok" if self.page_ok else "failed"),
+        ]
+        return [f"{name:<17} {value}" for name, value in rows]
+
+
+async def diagnose(options: BrowserOptions) -> Diagnosis:
+    """Find the browser, launch it and load a page; never raises for what it finds."""
+    found = Diagnosis()
+    try:
+        found.playwright = metadata.version("playwright")
+    except metadata.PackageNotFoundError:
+        found.problem = CollectorError(
+            f"Playwright is not installed; install it with `{sys.executable} -m pip install playwright`"
+        )
+        return found
+    try:
+        async with start_playwright() as pw:
+            browser, origin = await get_browser(pw, options)
+            found.browser = origin
+            found.browser_version = browser.version
+            try:
+                page = await browser.new_page()
+                await page.set_content("<p id=ok>ok</p>")
+                found.page_ok = await page.text_content("#ok") == "ok"
+            finally:
+                await browser.close()
+    except CollectorError as exc:
+        found.problem = exc
+    return found

@@ -1,0 +1,49 @@
+"""Typed errors raised by the library; only ``cli.py`` turns them into exit codes.
+
+Each error carries the exit code of SPEC.md's table so that every front door
+(CLI, pytest plugin, library users) classifies failures the same way.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_ENVIRONMENT = 3
+EXIT_INTERRUPTED = 130
+
+
+class CollectorError(Exception):
+    """Base class: a failure the user can act on, reported as one line."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class BadInput(CollectorError):
+    """Usage errors and unreadable input files (exit 2)."""
+
+
+class ScenarioError(BadInput):
+    """A steps file that cannot be read or does not match the scenario format."""
+
+
+class ConfigError(BadInput):
+    """A ``collector.toml`` / ``[tool.collector]`` section that is invalid."""
+
+
+class BundleError(BadInput):
+    """A received bundle (folder or zip) that is missing, malformed or hostile."""
+
+
+class EnvironmentProblem(CollectorError):
+    """The machine cannot run the job: no browser, it cannot start, endpoint down (exit 3)."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class BrowserNotFound(EnvironmentProblem):
+    """No usable Chromium was found."""
+
+
+class BrowserLaunchError(EnvironmentProblem):
+    """A Chromium was found but could not be started or reached."""

@@ -1,0 +1,490 @@
+"""Scenario (steps file) models and loading.
+
+A step is written ``{kind: args}`` in the file, either shorthand
+(``- click: "#pay"``) or long form (``- click: {selector: "#pay"}``), with
+``name``/``timeout``/``optional`` allowed inside the args or beside the kind.
+We normalise that into ``{"action": kind, ...args}`` and validate it against a
+discriminated union of strict models, so pydantic's error locations read like
+the file: ``steps.2.fill.value``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from collector.errors import ScenarioError
+from collector.yamlsource import PathKey, SourceDocument, parse_document, read_text
+
+SECRET_REF = re.compile(r"\$\{([^}]*)\}")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_TIMEOUT_MS = 600_000
+
+Milliseconds = Annotated[int, Field(gt=0, le=MAX_TIMEOUT_MS)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class StepBase(_Strict):
+    name: str | None = Field(None, description="Human label for the step, used in the ticket.")
+    timeout: Milliseconds | None = Field(None, description="Step timeout in ms.")
+    optional: bool = Field(False, description="A failure of this step does not stop the run.")
+
+
+class Goto(StepBase):
+    action: Literal["goto"] = "goto"
+    url: str = Field(min_length=1, description="Absolute URL, or relative to the scenario url.")
+    wait_until: Literal["load", "domcontentloaded", "networkidle", "commit"] = "load"
+
+
+class Click(StepBase):
+    action: Literal["click"] = "click"
+    selector: str = Field(min_length=1)
+    button: Literal["left", "right", "middle"] = "left"
+
+
+class Dblclick(StepBase):
+    action: Literal["dblclick"] = "dblclick"
+    selector: str = Field(min_length=1)
+
+
+class Fill(StepBase):
+    action: Literal["fill"] = "fill"
+    selector: str = Field(min_length=1)
+    value: str
+
+
+class Type(StepBase):
+    action: Literal["type"] = "type"
+    selector: str = Field(min_length=1)
+    text: str
+    delay: int = Field(0, ge=0, le=10_000, description="Delay between key presses in ms.")
+
+
+class Press(StepBase):
+    action: Literal["press"] = "press"
+    key: str = Field(min_length=1, description="Playwright key name, e.g. Enter or Control+A.")
+    selector: str | None = Field(None, description="Element to focus first; else the page.")
+
+
+class Select(StepBase):
+    action: Literal["select"] = "select"
+    selector: str = Field(min_length=1)
+    value: str | list[str] = Field(description="Option value(s) or label(s).")
+
+
+class Check(StepBase):
+    action: Literal["check"] = "check"
+    selector: str = Field(min_length=1)
+
+
+class Uncheck(StepBase):
+    action: Literal["uncheck"] = "uncheck"
+    selector: str = Field(min_length=1)
+
+
+class Hover(StepBase):
+    action: Literal["hover"] = "hover"
+    selector: str = Field(min_length=1)
+
+
+class Scroll(StepBase):
+    action: Literal["scroll"] = "scroll"
+    selector: str | None = Field(None, description="Scroll this element into view.")
+    x: int = Field(0, description="Horizontal scroll of the window in px.")
+    y: int = Field(0, description="Vertical scroll of the window in px.")
+
+
+class Upload(StepBase):
+    action: Literal["upload"] = "upload"
+    selector: str = Field(min_length=1)
+    files: str | list[str] = Field(description="Paths relative to the scenario file.")
+
+
+class Wait(StepBase):
+    action: Literal["wait"] = "wait"
+    ms: int = Field(ge=0, le=MAX_TIMEOUT_MS)
+
+
+class WaitFor(StepBase):
+    action: Literal["wait_for"] = "wait_for"
+    selector: str = Field(min_length=1)
+    state: Literal["attached", "detached", "visible", "hidden"] = "visible"
+
+
+class WaitForUrl(StepBase):
+    action: Literal["wait_for_url"] = "wait_for_url"
+    url: str = Field(min_length=1, description="URL or glob pattern (`**/done`).")
+
+
+class ExpectText(StepBase):
+    action: Literal["expect_text"] = "expect_text"
+    text: str = Field(min_length=1)
+    selector: str = Field("body", min_length=1)
+
+
+class ExpectVisible(StepBase):
+    action: Literal["expect_visible"] = "expect_visible"
+    selector: str = Field(min_length=1)
+
+
+class ExpectUrl(StepBase):
+    action: Literal["expect_url"] = "expect_url"
+    url: str = Field(min_length=1, description="URL or glob pattern (`**/done`).")
+
+
+class Screenshot(StepBase):
+    action: Literal["screenshot"] = "screenshot"
+    name: str | None = Field(None, description="File name (without extension) and label.")
+    full_page: bool = False
+    selector: str | None = None
+
+
+class Evaluate(StepBase):
+    action: Literal["evaluate"] = "evaluate"
+    expression: str = Field(min_length=1, description="JavaScript expression or function.")
+
+
+class Reload(StepBase):
+    action: Literal["reload"] = "reload"
+
+
+class Back(StepBase):
+    action: Literal["back"] = "back"
+
+
+class Close(StepBase):
+    action: Literal["close"] = "close"
+
+
+STEP_MODELS: tuple[type[StepBase], ...] = (
+    Goto, Click, Dblclick, Fill, Type, Press, Select, Check, Uncheck, Hover, Scroll,
+    Upload, Wait, WaitFor, WaitForUrl, ExpectText, ExpectVisible, ExpectUrl, Screenshot,
+    Evaluate, Reload, Back, Close,
+)  # fmt: skip
+STEP_KINDS: dict[str, type[StepBase]] = {
+    m.model_fields["action"].default: m for m in STEP_MODELS
+}
+# The field a shorthand scalar fills: `- click: "#pay"` means selector="#pay".
+SHORTHAND_FIELD: dict[str, str] = {
+    "goto": "url", "click": "selector", "dblclick": "selector", "press": "key",
+    "check": "selector", "uncheck": "selector", "hover": "selector", "scroll": "selector",
+    "wait": "ms", "wait_for": "selector", "wait_for_url": "url", "expect_text": "text",
+    "expect_visible": "selector", "expect_url": "url", "screenshot": "name",
+    "evaluate": "expression", "upload": "files",
+}  # fmt: skip
+NO_ARGUMENT_KINDS = {"reload", "back", "close"}
+COMMON_KEYS = {"name", "timeout", "optional"}
+
+Step = Annotated[
+    Goto | Click | Dblclick | Fill | Type | Press | Select | Check | Uncheck | Hover | Scroll
+    | Upload | Wait | WaitFor | WaitForUrl | ExpectText | ExpectVisible | ExpectUrl
+    | Screenshot | Evaluate | Reload | Back | Close,
+    Field(discriminator="action"),
+]
+
+
+class Viewport(_Strict):
+    width: int = Field(ge=200, le=10_000)
+    height: int = Field(ge=200, le=20_000)
+
+
+class Scenario(_Strict):
+    """A steps file: what to open, what to do, and what the user expected."""
+
+    name: str | None = Field(None, description="Short title of the problem.")
+    url: str | None = Field(None, description="Base URL; relative goto targets resolve against it.")
+    reason: str | None = Field(None, description="Ticket reason (see config `reasons`).")
+    expected: str | None = Field(None, description="What the user expected to happen.")
+    viewport: Viewport | None = None
+    locale: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+    timezone: str | None = Field(None, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$")
+    timeout: Milliseconds | None = Field(None, description="Default step timeout in ms.")
+    secrets: list[Annotated[str, Field(pattern=ENV_NAME.pattern)]] = Field(
+        default_factory=list,
+        description="Environment variables substituted as ${NAME}; their values are redacted.",
+    )
+    steps: list[Step] = Field(min_length=1)
+
+    def resolve_url(self, target: str, base: str | None = None) -> str:
+        """Resolve a goto/expect URL against ``base`` (or the scenario's ``url``)."""
+        base = base or self.url
+        if _is_absolute(target) or not base:
+            return target
+        return urljoin(base, target)
+
+
+_STEP_ADAPTER: TypeAdapter[Any] = TypeAdapter(Step)
+
+
+def load_scenario(
+    path: str | os.PathLike[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    base_url: str | None = None,
+) -> Scenario:
+    """Read and validate a steps file; raise ScenarioError with FILE:LINE: path: message.
+
+    ``env`` is checked for every declared secret (default ``os.environ``);
+    ``base_url`` stands in for the scenario's ``url`` when resolving relative targets.
+    """
+    label = str(path)
+    file = Path(path)
+    text = read_text(file, label)
+    doc = parse_document(text, label, is_json=file.suffix.lower() == ".json")
+    return scenario_from_document(doc, env=os.environ if env is None else env, base_url=base_url)
+
+
+def scenario_from_document(
+    doc: SourceDocument, *, env: Mapping[str, str] | None, base_url: str | None = None
+) -> Scenario:
+    """Validate parsed data. ``env=None`` skips the check that secrets are set."""
+    data = doc.data
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        raise ScenarioError(
+            f"{doc.label}:{doc.line_of(())}: the scenario must be a mapping "
+            f"(name:, url:, steps:), not {kind}"
+        )
+    normalised = dict(data)
+    if isinstance(data.get("steps"), list):
+        normalised["steps"] = [_normalise_step(doc, i, s) for i, s in enumerate(data["steps"])]
+    try:
+        scenario = Scenario.model_validate(normalised)
+    except ValidationError as exc:
+        raise _first_error(doc, exc) from None
+    _check_urls(doc, scenario, base_url)
+    _check_secrets(doc, scenario, env)
+    return scenario
+
+
+def _normalise_step(doc: SourceDocument, index: int, raw: Any) -> Any:
+    here: PathKey = ("steps", index)
+
+    def fail(message: str, path: PathKey = here) -> ScenarioError:
+        return ScenarioError(f"{doc.label}:{doc.line_of(path)}: {_dotted(path)}: {message}")
+
+    if isinstance(raw, str) and raw in NO_ARGUMENT_KINDS:
+        return {"action": raw}
+    if not isinstance(raw, dict) or not raw:
+        raise fail("a step is a mapping like `click: \"#pay\"`")
+    kinds = [k for k in raw if k not in COMMON_KEYS]
+    if not kinds:
+        raise fail("the step has no action (" + ", ".join(STEP_KINDS) + ")")
+    unknown = [k for k in kinds if k not in STEP_KINDS]
+    if unknown:
+        key = unknown[0]
+        hint = difflib.get_close_matches(str(key), STEP_KINDS, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        raise fail(f"unknown step kind '{key}'{suggestion}", (*here, key))
+    if len(kinds) > 1:
+        raise fail(f"a step has exactly one action, found {' and '.join(map(str, kinds))}")
+    kind = kinds[0]
+    args = raw[kind]
+    common = {k: v for k, v in raw.items() if k in COMMON_KEYS}
+    if isinstance(args, dict):
+        long_form = dict(args)
+    elif args is None or (args is True and kind in NO_ARGUMENT_KINDS):
+        long_form = {}
+    elif kind in SHORTHAND_FIELD:
+        long_form = {SHORTHAND_FIELD[kind]: args}
+    else:
+        fields = [n for n, f in STEP_KINDS[kind].model_fields.items() if f.is_required()]
+        example = ", ".join(f"{n}: …" for n in fields)
+        raise fail(f"needs a mapping ({{{example}}})", (*here, kind))
+    for key, value in common.items():
+        if key in long_form:
+            raise fail(f"'{key}' is given twice", (*here, key))
+        long_form[key] = value
+    long_form["action"] = kind
+    return long_form
+
+
+def _first_error(doc: SourceDocument, exc: ValidationError) -> ScenarioError:
+    err = exc.errors(include_url=False)[0]
+    loc: PathKey = tuple(err["loc"])
+    line = doc.lines.get(loc)
+    if line is None and len(loc) >= 4 and loc[0] == "steps":
+        # `name`/`timeout`/`optional` may sit beside the kind instead of inside it.
+        line = doc.lines.get((*loc[:2], *loc[3:]))
+    if line is None:
+        line = doc.line_of(loc)
+    message = err["msg"]
+    if err["type"] == "missing" and not loc:
+        message = "Field required"
+    return ScenarioError(f"{doc.label}:{line}: {_dotted(loc) or 'scenario'}: {message}")
+
+
+def _check_urls(doc: SourceDocument, scenario: Scenario, base_url: str | None) -> None:
+    if scenario.url is not None and not _is_web_url(scenario.url):
+        raise ScenarioError(
+            f"{doc.label}:{doc.line_of(('url',))}: url: not an absolute http(s) URL: "
+            f"{scenario.url!r}"
+        )
+    base = base_url or scenario.url
+    for i, step in enumerate(scenario.steps):
+        if not isinstance(step, Goto):
+            continue
+        path: PathKey = ("steps", i, "goto", "url")
+        if _is_absolute(step.url):
+            if urlsplit(step.url).scheme in ("http", "https") and not _is_web_url(step.url):
+                raise ScenarioError(
+                    f"{doc.label}:{doc.line_of(path)}: {_dotted(path)}: not a valid URL: "
+                    f"{step.url!r}"
+                )
+        elif not base:
+            raise ScenarioError(
+                f"{doc.label}:{doc.line_of(path)}: {_dotted(path)}: relative URL "
+                f"{step.url!r} needs a base (set `url:` or pass --url)"
+            )
+
+
+def _check_secrets(doc: SourceDocument, scenario: Scenario, env: Mapping[str, str] | None) -> None:
+    declared = set(scenario.secrets)
+    for doc_path, text in _document_strings(scenario):
+        for match in SECRET_REF.finditer(text):
+            name = match.group(1)
+            if name not in declared:
+                raise ScenarioError(
+                    f"{doc.label}:{doc.line_of(doc_path)}: {_dotted(doc_path)}: "
+                    f"${{{name}}} is not declared in `secrets:`"
+                )
+    if env is None:
+        return
+    for i, name in enumerate(scenario.secrets):
+        if name not in env:
+            raise ScenarioError(
+                f"{doc.label}:{doc.line_of(('secrets', i))}: secrets.{i}: "
+                f"environment variable {name} is not set"
+            )
+
+
+def substitute_secrets(scenario: Scenario, env: Mapping[str, str]) -> Scenario:
+    """A copy of the scenario with every ``${NAME}`` replaced by its environment value."""
+
+    def sub(value: Any) -> Any:
+        if isinstance(value, str):
+            return SECRET_REF.sub(lambda m: env[m.group(1)], value)
+        if isinstance(value, list):
+            return [sub(v) for v in value]
+        if isinstance(value, dict):
+            return {k: sub(v) for k, v in value.items()}
+        return value
+
+    missing = [name for name in scenario.secrets if name not in env]
+    if missing:
+        raise ScenarioError(f"environment variable {missing[0]} is not set (declared secret)")
+    return Scenario.model_validate(sub(scenario.model_dump(mode="python")))
+
+
+def secret_values(scenario: Scenario, env: Mapping[str, str]) -> list[str]:
+    """The values of the declared secrets that are set, for the redactor."""
+    return [env[name] for name in scenario.secrets if env.get(name)]
+
+
+def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as file data again, steps in shorthand where they allow it."""
+    data = scenario.model_dump(mode="python", exclude_defaults=True, exclude={"steps"})
+    data["steps"] = [step_to_data(step) for step in scenario.steps]
+    return data
+
+
+def step_to_data(step: StepBase) -> Any:
+    args = step.model_dump(mode="python", exclude_defaults=True)
+    kind = args.pop("action", None) or step.model_fields["action"].default
+    if not args and kind in NO_ARGUMENT_KINDS:
+        return kind
+    short = SHORTHAND_FIELD.get(kind)
+    if short and list(args) == [short]:
+        return {kind: args[short]}
+    return {kind: args}
+
+
+def scenario_to_yaml(scenario: Scenario) -> str:
+    return yaml.safe_dump(
+        scenario_to_data(scenario), sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """JSON Schema of the file format as written (``{kind: args}`` steps), for editors."""
+    step_schemas = []
+    defs: dict[str, Any] = {}
+    for kind, model in STEP_KINDS.items():
+        schema = model.model_json_schema(ref_template="#/$defs/{model}")
+        defs.update(schema.pop("$defs", {}))
+        schema["properties"].pop("action", None)
+        if "required" in schema:
+            schema["required"] = [r for r in schema["required"] if r != "action"]
+        args_options: list[dict[str, Any]] = [schema]
+        if kind in SHORTHAND_FIELD:
+            args_options.append(schema["properties"][SHORTHAND_FIELD[kind]])
+        if kind in NO_ARGUMENT_KINDS:
+            args_options.append({"type": "null"})
+        common = {k: StepBase.model_json_schema()["properties"][k] for k in sorted(COMMON_KEYS)}
+        step_schemas.append(
+            {
+                "type": "object",
+                "title": kind,
+                "properties": {kind: {"anyOf": args_options}, **common},
+                "required": [kind],
+                "additionalProperties": False,
+            }
+        )
+        if kind in NO_ARGUMENT_KINDS:
+            step_schemas.append({"const": kind})
+    top = Scenario.model_json_schema(ref_template="#/$defs/{model}")
+    defs.update(top.pop("$defs", {}))
+    top["properties"]["steps"] = {"type": "array", "minItems": 1, "items": {"anyOf": step_schemas}}
+    top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    top["$id"] = "collector/scenario@1"
+    step_model_names = {m.__name__ for m in STEP_MODELS}
+    top["$defs"] = {k: v for k, v in defs.items() if k not in step_model_names}
+    return top
+
+
+def _strings(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, (*path, i))
+
+
+def _document_strings(scenario: Scenario) -> Iterator[tuple[PathKey, str]]:
+    """Every string of the scenario with its path as written in the file."""
+    yield from _strings(scenario.model_dump(mode="python", exclude={"steps"}), ())
+    for i, step in enumerate(scenario.steps):
+        args = step.model_dump(mode="python", exclude={"action"})
+        yield from _strings(args, ("steps", i, step.action))
+
+
+def _dotted(path: PathKey) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _is_absolute(url: str) -> bool:
+    return bool(urlsplit(url).scheme)
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a bad port
+    except ValueError:
+        return False
+    del port
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in url

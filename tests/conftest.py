@@ -1,0 +1,135 @@
+"""Shared test infrastructure: pages served on 127.0.0.1 and one real Chromium per session."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+PAGES = Path(__file__).parent / "pages"
+T = TypeVar("T")
+
+
+class PageHandler(SimpleHTTPRequestHandler):
+    """Static files from tests/pages plus a few endpoints that misbehave on purpose."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, directory=str(PAGES), **kwargs)
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        return
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        if parts.path.startswith("/status/"):
+            code = int(parts.path.rsplit("/", 1)[1])
+            self._reply(code, b'{"error": "status %d"}' % code, "application/json")
+        elif parts.path == "/slow":
+            time.sleep(int(query.get("ms", ["500"])[0]) / 1000)
+            self._reply(200, b"slow ok", "text/plain")
+        elif parts.path == "/hang":
+            time.sleep(30)
+            self._reply(200, b"late", "text/plain")
+        elif parts.path == "/echo":
+            self._reply(200, parts.query.encode(), "text/plain")
+        else:
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        parts = urlsplit(self.path)
+        if parts.path.startswith("/status/"):
+            code = int(parts.path.rsplit("/", 1)[1])
+            self._reply(code, b'{"error": "status %d"}' % code, "application/json")
+        else:
+            self._reply(200, b'{"ok": true}', "application/json")
+
+    def _reply(self, code: int, body: bytes, content_type: str) -> None:
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # clients that hang up early (hang/slow endpoints) are expected
+
+
+@pytest.fixture(scope="session")
+def pages_url() -> Iterator[str]:
+    """Base URL (with trailing slash) of tests/pages served on a free port."""
+    server = QuietServer(("127.0.0.1", 0), PageHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+class BrowserLoop:
+    """One Playwright driver and Chromium on a background event loop, shared by tests.
+
+    Tests call ``run(lambda browser: some_coroutine(browser, ...))`` from sync code.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self._pw_manager: Any = None
+        self.browser: Any = None
+        self.run_sync(self._start)
+
+    async def _start(self) -> None:
+        from playwright.async_api import async_playwright
+
+        from collector.browser import BrowserOptions, get_browser
+
+        self._pw_manager = async_playwright()
+        pw = await self._pw_manager.__aenter__()
+        self.browser, _ = await get_browser(pw, BrowserOptions())
+
+    async def _stop(self) -> None:
+        await self.browser.close()
+        await self._pw_manager.__aexit__(None, None, None)
+
+    def run_sync(self, factory: Callable[[], Awaitable[T]], timeout: float = 120) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(_call(factory), self.loop)
+        return future.result(timeout)
+
+    def run(self, factory: Callable[[Any], Awaitable[T]], timeout: float = 120) -> T:
+        return self.run_sync(lambda: factory(self.browser), timeout)
+
+    def close(self) -> None:
+        self.run_sync(self._stop)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+async def _call(factory: Callable[[], Awaitable[T]]) -> T:
+    return await factory()
+
+
+@pytest.fixture(scope="session")
+def browser_loop() -> Iterator[BrowserLoop]:
+    """The session's shared real Chromium, driven from a background event loop."""
+    shared = BrowserLoop()
+    yield shared
+    shared.close()
