@@ -8,13 +8,17 @@ network), the distribution's ``chromium`` package works just as well. Order:
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from collector.errors import BrowserLaunchError, BrowserNotFound
 
@@ -99,14 +103,18 @@ def _first_line(exc: BaseException) -> str:
     for line in text.splitlines():
         line = line.strip(" =")
         if line and not line.startswith(("Browser logs", "Call log")):
-            return line
+            # Playwright prefixes the API name ("BrowserType.connect: "); users know it.
+            return re.sub(r"^[A-Za-z]+\.[A-Za-z_]+: ", "", line)
     return type(exc).__name__
 
 
 @asynccontextmanager
-async def start_playwright() -> AsyncIterator[Playwright]:
+async def start_playwright(survive_sigint: bool = False) -> AsyncIterator[Playwright]:
+    """Start the Playwright driver; with ``survive_sigint`` it ignores Ctrl-C (see below)."""
     from playwright.async_api import async_playwright
 
+    if survive_sigint:
+        _preload_keepalive()
     try:
         manager = async_playwright()
         pw = await manager.__aenter__()
@@ -118,17 +126,36 @@ async def start_playwright() -> AsyncIterator[Playwright]:
         await manager.__aexit__(None, None, None)
 
 
+def _preload_keepalive() -> None:
+    """Make the driver (a child in our process group) ignore the terminal's SIGINT."""
+    script = Path(__file__).with_name("driver_keepalive.js")
+    option = f"--require={script}"
+    current = os.environ.get("NODE_OPTIONS", "")
+    if option not in current:
+        os.environ["NODE_OPTIONS"] = f"{current} {option}".strip()
+
+
 async def get_browser(pw: Playwright, options: BrowserOptions) -> tuple[Browser, str]:
     """Launch or connect; return the browser and a description of where it came from."""
     if options.connect:
         try:
             browser = await pw.chromium.connect(
-                options.connect, timeout=CONNECT_TIMEOUT_MS, slow_mo=options.slow_mo or None
+                options.connect,
+                timeout=CONNECT_TIMEOUT_MS,
+                slow_mo=options.slow_mo or None,
+                headers=remote_launch_headers(options, pw),
             )
         except Exception as exc:
+            detail = _first_line(exc)
+            hint = "is `playwright run-server` running there?"
+            if "Executable doesn't exist" in detail:
+                hint = (
+                    "the server has no browser of its own; start it with "
+                    "`playwright run-server --unsafe` so collector can hand it this machine's "
+                    "Chromium, or install one on the server"
+                )
             raise BrowserLaunchError(
-                f"cannot connect to Playwright server {options.connect}: {_first_line(exc)}; "
-                "is `playwright run-server` running there?"
+                f"cannot connect to Playwright server {options.connect}: {detail}; {hint}"
             ) from exc
         return browser, f"remote Playwright server {options.connect}"
     if options.cdp:
@@ -152,6 +179,8 @@ async def get_browser(pw: Playwright, options: BrowserOptions) -> tuple[Browser,
             args=launch_args(),
             chromium_sandbox=not needs_no_sandbox(),
             slow_mo=options.slow_mo or None,
+            # collector handles Ctrl-C itself, and still needs the browser then.
+            handle_sigint=False,
         )
     except Exception as exc:
         hint = ""
@@ -163,15 +192,35 @@ async def get_browser(pw: Playwright, options: BrowserOptions) -> tuple[Browser,
     return browser, str(executable)
 
 
+def remote_launch_headers(options: BrowserOptions, pw: Playwright) -> dict[str, str]:
+    """Launch options for a Playwright server, which launches the browser on its side.
+
+    A server on this machine (loopback) shares our file system, so it gets the
+    Chromium we would launch ourselves; a remote grid keeps its own browser.
+    """
+    launch: dict[str, object] = {"headless": not options.headed, "args": launch_args()}
+    host = urlsplit(options.connect or "").hostname or ""
+    if options.browser_path or host in ("127.0.0.1", "localhost", "::1"):
+        try:
+            launch["executablePath"] = str(
+                find_chromium(options.browser_path, playwright_executable=playwright_executable(pw))
+            )
+        except BrowserNotFound:
+            if options.browser_path:
+                raise
+    return {"x-playwright-launch-options": json.dumps(launch)}
+
+
 @asynccontextmanager
-async def open_browser(options: BrowserOptions) -> AsyncIterator[tuple[Browser, str]]:
+async def open_browser(
+    options: BrowserOptions, survive_sigint: bool = False
+) -> AsyncIterator[tuple[Browser, str]]:
     """Playwright driver + browser for the duration of the block."""
-    async with start_playwright() as pw:
+    async with start_playwright(survive_sigint) as pw:
         browser, origin = await get_browser(pw, options)
         try:
             yield browser, origin
         finally:
-            try:
+            # Already gone (killed, disconnected): nothing is left to close.
+            with contextlib.suppress(Exception):
                 await browser.close()
-            except Exception:  # already gone (killed, disconnected): nothing left to close
-                pass

@@ -49,6 +49,31 @@ def browser_options(fn: F) -> F:
     return fn
 
 
+def run_options(fn: F) -> F:
+    """Options shared by the commands that run steps and write bundles."""
+    for decorator in reversed(
+        [
+            click.option("--out", "out_dir", metavar="DIR", help="Output folder (default reports/)."),
+            click.option("--url", "base_url", metavar="BASE", help="Base URL for relative targets."),
+            click.option("--timeout", "timeout_ms", type=click.IntRange(1, 600_000), metavar="MS",
+                         help="Timeout of each step in ms."),
+            click.option("--linger", type=click.FloatRange(0, 120), metavar="S",
+                         help="Seconds to keep listening after the last step (default 2)."),
+            click.option("--trace", is_flag=True, help="Record a Playwright trace.zip."),
+            click.option("--har", is_flag=True, help="Record network.har (redacted)."),
+            click.option("--max-attachment-size", "max_size", metavar="SIZE",
+                         help="Attachment budget, e.g. 2MB (default 2,000,000 bytes)."),
+            click.option("--lang", type=click.Choice(["en", "pt"]), help="Ticket language."),
+            click.option("--reason", help="Ticket reason."),
+            click.option("--template-dir", metavar="DIR", help="Your own ticket templates."),
+            click.option("--quiet", "-q", is_flag=True, help="Only print the bundle path."),
+            click.option("--json", "as_json", is_flag=True, help="Print a JSON summary."),
+        ]
+    ):
+        fn = decorator(fn)
+    return fn
+
+
 def make_browser_options(
     browser_path: str | None, headed: bool, connect: str | None, cdp: str | None, slow_mo: float = 0
 ) -> Any:
@@ -94,17 +119,117 @@ def validate(scenarios: tuple[str, ...], base_url: str | None, quiet: bool) -> N
     for path in scenarios:
         scenario = load_scenario(path, base_url=base_url)
         if not quiet:
-            click.echo(f"{path}: ok ({len(scenario.steps)} steps)")
+            count = len(scenario.steps)
+            click.echo(f"{path}: ok ({count} step{'s' if count != 1 else ''})")
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["scenario"]))
+@click.argument("what", type=click.Choice(["scenario", "report"]))
 def schema(what: str) -> None:
-    """Print the JSON Schema of the scenario format."""
-    from collector.scenario import scenario_json_schema
+    """Print the JSON Schema of the scenario or report format."""
+    if what == "scenario":
+        from collector.scenario import scenario_json_schema
 
-    document = scenario_json_schema()
+        document = scenario_json_schema()
+    else:
+        from collector.report import report_json_schema
+
+        document = report_json_schema()
     click.echo(json.dumps(document, indent=2))
+
+
+@cli.command()
+@click.argument("scenario_path", metavar="SCENARIO")
+@run_options
+@browser_options
+def repro(scenario_path: str, **opts: Any) -> None:
+    """Run a steps file in Chromium and write an error-report bundle."""
+    from collector.scenario import load_scenario
+
+    scenario = load_scenario(scenario_path, base_url=opts["base_url"])
+    _reproduce_and_report(scenario, scenario_path, opts)
+
+
+@cli.command()
+@run_options
+@browser_options
+@click.option("--variant", type=click.Choice(["buggy", "fixed"]), default="buggy",
+              help="Serve the shop with its bug (default) or fixed.")
+def demo(variant: str, **opts: Any) -> None:
+    """Serve the embedded demo shop on 127.0.0.1 and reproduce its payment bug."""
+    from collector.demo import demo_scenario
+    from collector.demo.server import DemoServer
+    from collector.scenario import load_scenario
+
+    os.environ.setdefault("DEMO_SHOP_PASSWORD", "demo-shop-secret")
+    with DemoServer(variant=variant) as shop:
+        click.echo(f"Demo shop ({variant}) at {shop.url}", err=True)
+        opts["base_url"] = shop.url
+        with demo_scenario() as path:
+            scenario = load_scenario(path, base_url=shop.url)
+            code = _reproduce_and_report(scenario, str(path), opts, exit_on_errors=False)
+    # The demo succeeds when it shows the bug (buggy) or its absence (fixed).
+    expected = 1 if variant == "buggy" else 0
+    sys.exit(0 if code == expected else 1)
+
+
+def _reproduce_and_report(
+    scenario: Any, scenario_path: str, opts: dict[str, Any], exit_on_errors: bool = True
+) -> int:
+    from pathlib import Path
+
+    from collector.bundle import BundleOptions
+    from collector.errors import EXIT_FAILED, EXIT_OK
+    from collector.output import StepPrinter, print_summary, summary_json
+    from collector.repro import reproduce
+    from collector.runner import RunOptions
+    from collector.sizes import parse_size
+
+    browser = make_browser_options(
+        opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"]
+    )
+    run = RunOptions(
+        base_url=opts["base_url"],
+        timeout_ms=opts["timeout_ms"],
+        linger_s=2.0 if opts["linger"] is None else opts["linger"],
+        trace=opts["trace"],
+        har=opts["har"],
+        scenario_dir=Path(scenario_path).resolve().parent,
+    )
+    bundle = BundleOptions(
+        out_dir=Path(opts["out_dir"] or "reports"),
+        max_attachment_bytes=parse_size(opts["max_size"]) if opts["max_size"] else 2_000_000,
+        lang=opts["lang"] or "en",
+        reason=opts["reason"],
+        template_dir=opts["template_dir"],
+    )
+    quiet = opts["quiet"] or opts["as_json"]
+    printer = None if quiet else StepPrinter(err=True)
+    done = asyncio.run(
+        reproduce(
+            scenario,
+            browser_options=browser,
+            run_options=run,
+            bundle_options=bundle,
+            on_step=printer,
+        )
+    )
+    if opts["as_json"]:
+        click.echo(json.dumps(summary_json(done), indent=2))
+    else:
+        if not quiet:
+            print_summary(done, err=True)
+        click.echo(str(done.bundle))
+    status = done.result.outcome.status
+    if status == "interrupted":
+        code = EXIT_INTERRUPTED
+    elif status == "clean":
+        code = EXIT_OK
+    else:
+        code = EXIT_FAILED
+    if exit_on_errors or code == EXIT_INTERRUPTED:
+        sys.exit(code)
+    return code
 
 
 def main() -> None:

@@ -181,7 +181,7 @@ SHORTHAND_FIELD: dict[str, str] = {
     "check": "selector", "uncheck": "selector", "hover": "selector", "scroll": "selector",
     "wait": "ms", "wait_for": "selector", "wait_for_url": "url", "expect_text": "text",
     "expect_visible": "selector", "expect_url": "url", "screenshot": "name",
-    "evaluate": "expression", "upload": "files",
+    "evaluate": "expression",
 }  # fmt: skip
 NO_ARGUMENT_KINDS = {"reload", "back", "close"}
 COMMON_KEYS = {"name", "timeout", "optional"}
@@ -298,6 +298,8 @@ def _normalise_step(doc: SourceDocument, index: int, raw: Any) -> Any:
         long_form = {}
     elif kind in SHORTHAND_FIELD:
         long_form = {SHORTHAND_FIELD[kind]: args}
+    elif kind in NO_ARGUMENT_KINDS:
+        raise fail(f"takes no arguments (write `- {kind}`)", (*here, kind))
     else:
         fields = [n for n, f in STEP_KINDS[kind].model_fields.items() if f.is_required()]
         example = ", ".join(f"{n}: …" for n in fields)
@@ -311,8 +313,13 @@ def _normalise_step(doc: SourceDocument, index: int, raw: Any) -> Any:
 
 
 def _first_error(doc: SourceDocument, exc: ValidationError) -> ScenarioError:
-    err = exc.errors(include_url=False)[0]
-    loc: PathKey = tuple(err["loc"])
+    errors = exc.errors(include_url=False)
+    # A misspelt key shows up twice: as an extra key and as a missing one. Name the typo.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    # Union members (`value.str`, `value.list[str]`) are not part of the file's paths.
+    loc: PathKey = tuple(
+        p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "list[str]", "int"))
+    )
     line = doc.lines.get(loc)
     if line is None and len(loc) >= 4 and loc[0] == "steps":
         # `name`/`timeout`/`optional` may sit beside the kind instead of inside it.
@@ -320,9 +327,24 @@ def _first_error(doc: SourceDocument, exc: ValidationError) -> ScenarioError:
     if line is None:
         line = doc.line_of(loc)
     message = err["msg"]
-    if err["type"] == "missing" and not loc:
-        message = "Field required"
+    if err["type"] == "extra_forbidden" and loc:
+        known = _known_keys(loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        message = "unknown key" + (f" (did you mean '{hint[0]}'?)" if hint else "")
     return ScenarioError(f"{doc.label}:{line}: {_dotted(loc) or 'scenario'}: {message}")
+
+
+def _known_keys(parent: PathKey) -> list[str]:
+    """The keys allowed at ``parent``, for did-you-mean hints."""
+    if not parent:
+        return list(Scenario.model_fields)
+    if len(parent) == 3 and parent[0] == "steps" and parent[2] in STEP_KINDS:
+        return [k for k in STEP_KINDS[str(parent[2])].model_fields if k != "action"]
+    if len(parent) == 2 and parent[0] == "steps":
+        return [*COMMON_KEYS, *STEP_KINDS]
+    if parent == ("viewport",):
+        return list(Viewport.model_fields)
+    return []
 
 
 def _check_urls(doc: SourceDocument, scenario: Scenario, base_url: str | None) -> None:
@@ -331,11 +353,18 @@ def _check_urls(doc: SourceDocument, scenario: Scenario, base_url: str | None) -
             f"{doc.label}:{doc.line_of(('url',))}: url: not an absolute http(s) URL: "
             f"{scenario.url!r}"
         )
+    if base_url is not None and not _is_web_url(base_url):
+        raise ScenarioError(f"--url: not an absolute http(s) URL: {base_url!r}")
     base = base_url or scenario.url
     for i, step in enumerate(scenario.steps):
         if not isinstance(step, Goto):
             continue
         path: PathKey = ("steps", i, "goto", "url")
+        if re.match(r"^[A-Za-z0-9.-]+:\d+(/|$)", step.url):
+            raise ScenarioError(
+                f"{doc.label}:{doc.line_of(path)}: {_dotted(path)}: {step.url!r} has no scheme; "
+                f"write http://{step.url}"
+            )
         if _is_absolute(step.url):
             if urlsplit(step.url).scheme in ("http", "https") and not _is_web_url(step.url):
                 raise ScenarioError(
@@ -401,7 +430,7 @@ def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
 
 def step_to_data(step: StepBase) -> Any:
     args = step.model_dump(mode="python", exclude_defaults=True)
-    kind = args.pop("action", None) or step.model_fields["action"].default
+    kind = args.pop("action", None) or type(step).model_fields["action"].default
     if not args and kind in NO_ARGUMENT_KINDS:
         return kind
     short = SHORTHAND_FIELD.get(kind)

@@ -98,8 +98,8 @@ def _parse_yaml(text: str, label: str) -> SourceDocument:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = exc.problem or exc.context or "invalid YAML"
+        line = min(mark.line + 1, max(len(text.splitlines()), 1)) if mark else 1
+        problem = "; ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise ScenarioError(f"{label}:{line}: YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{label}:1: YAML syntax error: {exc}") from None
@@ -121,8 +121,14 @@ class _Builder:
         self.loader = loader
         self.lines: dict[PathKey, int] = {}
         self.nodes = 0
+        self.active: set[int] = set()
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
+        if id(node) in self.active:
+            raise ScenarioError(
+                f"{self.label}:{node.start_mark.line + 1}: an alias refers to itself "
+                "(recursive YAML alias)"
+            )
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise ScenarioError(
@@ -130,14 +136,23 @@ class _Builder:
                 f"(more than {MAX_NODES} values; alias expansion?)"
             )
         self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self.active.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.active.discard(id(node))
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"{self.label}:{node.start_mark.line + 1}: {exc}") from None
+        except (yaml.YAMLError, ValueError, KeyError, AttributeError, TypeError) as exc:
+            # Explicit tags (`!!int abc`, `!!python/object`) fail in the constructor.
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ScenarioError(
+                f"{self.label}:{node.start_mark.line + 1}: cannot read value "
+                f"{node.value!r} tagged {node.tag}: {problem}"
+            ) from None
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
         self.loader.flatten_mapping(node)  # resolves `<<` merge keys

@@ -1,0 +1,146 @@
+"""The report model: what a run captured, as written to ``report.json``.
+
+These models are the contract of ``collector/report@1`` (``collector schema
+report``). Capture keeps light tuples while the page runs and builds these once,
+at the end.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_ID = "collector/report@1"
+
+EventKind = Literal[
+    "console", "page_error", "request_failed", "http_error", "crash", "dialog", "download",
+    "disconnect",
+]  # fmt: skip
+OutcomeStatus = Literal["clean", "errors", "step_failed", "crashed", "unreachable", "interrupted"]
+StepStatus = Literal["ok", "failed", "skipped"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Event(_Model):
+    """One captured event; identical events fold into one with a ``count``."""
+
+    kind: EventKind
+    level: str = Field(description="error, warning, info, log, debug (console levels).")
+    text: str
+    url: str | None = Field(None, description="Source script or request URL.")
+    line: int | None = Field(None, description="1-based line in `url`.")
+    column: int | None = Field(None, description="1-based column in `url`.")
+    stack: str | None = None
+    step: int | None = Field(None, description="1-based step index; null before the first step.")
+    time_ms: int = Field(0, description="Milliseconds since the run started (first occurrence).")
+    source: str = Field("", description="Which page / frame / worker it came from.")
+    count: int = Field(1, ge=1, description="How many identical events this entry stands for.")
+    fails: bool = Field(False, description="Whether the rules count it as a failure.")
+    native: bool = Field(
+        False, description="Emitted by the browser itself (e.g. 'Failed to load resource')."
+    )
+    status: int | None = Field(None, description="HTTP status (http_error).")
+    method: str | None = Field(None, description="HTTP method (network events).")
+    name: str | None = Field(None, description="Exception name (page_error).")
+
+
+class StepRecord(_Model):
+    index: int = Field(ge=1)
+    action: str
+    target: str | None = None
+    name: str | None = None
+    status: StepStatus
+    duration_ms: int = 0
+    error: str | None = None
+    screenshot: str | None = Field(None, description="Path within the bundle.")
+    url: str | None = Field(None, description="Page URL when the step started.")
+    value: str | None = Field(None, description="Text typed or option chosen (redacted).")
+    matched_selector: str | None = None
+
+
+class ErrorGroup(_Model):
+    """Events that share a fingerprint."""
+
+    fingerprint: str
+    kind: EventKind
+    message: str
+    count: int
+    first_step: int | None
+    url: str | None = None
+    line: int | None = None
+    column: int | None = None
+    stack: str | None = None
+    fails: bool = True
+
+
+class Outcome(_Model):
+    status: OutcomeStatus
+    message: str = ""
+    failed_step: int | None = None
+
+
+class Environment(_Model):
+    browser: str = "chromium"
+    browser_version: str = ""
+    user_agent: str = ""
+    os: str = ""
+    viewport: dict[str, int] | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    url: str | None = Field(None, description="Base URL of the scenario.")
+    collector_version: str = ""
+    python: str = ""
+    playwright_version: str = ""
+
+
+class Attachment(_Model):
+    path: str
+    bytes: int
+    sha256: str
+    in_zip: bool
+    note: str | None = Field(None, description="Why it was left out or changed to fit.")
+
+
+class Report(_Model):
+    schema_: str = Field(SCHEMA_ID, alias="schema")
+    reference: str
+    title: str = ""
+    scenario_name: str | None = None
+    created: str = Field(description="ISO 8601 UTC time the run started.")
+    duration_ms: int = 0
+    outcome: Outcome
+    steps: list[StepRecord] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    totals: dict[str, Any] = Field(
+        default_factory=dict, description="Exact counts by kind (and by level for console)."
+    )
+    dropped: int = 0
+    errors: list[ErrorGroup] = Field(default_factory=list)
+    environment: Environment = Field(default_factory=Environment)
+    attachments: list[Attachment] = Field(default_factory=list)
+    redactions: dict[str, int] = Field(
+        default_factory=dict, description="Rule name -> how many values it replaced."
+    )
+    capture_problems: list[str] = Field(
+        default_factory=list, description="Listeners or steps of capture that failed."
+    )
+    reason: str | None = None
+    expected: str | None = None
+    original_reference: str | None = Field(None, description="Set on replays.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2)
+
+
+def report_json_schema() -> dict[str, Any]:
+    schema = Report.model_json_schema(by_alias=True)
+    schema["properties"]["schema"] = {"const": SCHEMA_ID, "title": "Schema"}
+    schema["$id"] = SCHEMA_ID
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

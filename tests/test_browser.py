@@ -1,0 +1,330 @@
+"""Finding Chromium, `collector doctor`, and the three ways to get a browser (launch, --connect, --cdp)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.browser import (
+    INSTALL_HINT,
+    find_chromium,
+    needs_no_sandbox,
+)
+from collector.errors import EXIT_ENVIRONMENT, BrowserNotFound
+
+# ---------------------------------------------------------------- find_chromium (no browser)
+
+
+def executable(path: Path) -> Path:
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return path
+
+
+def fake_which(found: dict[str, str]) -> Any:
+    asked: list[str] = []
+
+    def which(name: str) -> str | None:
+        asked.append(name)
+        return found.get(name)
+
+    which.asked = asked  # type: ignore[attr-defined]
+    return which
+
+
+def test_explicit_path(tmp_path: Path) -> None:
+    chrome = executable(tmp_path / "chrome")
+    assert find_chromium(str(chrome), which=fake_which({"chromium": "/usr/bin/chromium"})) == chrome
+
+
+def test_explicit_path_expands_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    chrome = executable(tmp_path / "chrome")
+    assert find_chromium("~/chrome", which=fake_which({})) == chrome
+
+
+def test_explicit_path_missing(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope" / "chrome")
+    with pytest.raises(BrowserNotFound) as info:
+        find_chromium(missing, which=fake_which({"chromium": "/usr/bin/chromium"}))
+    assert str(info.value) == f"--browser-path {missing}: no such file"
+    assert info.value.exit_code == EXIT_ENVIRONMENT
+
+
+def test_explicit_path_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(BrowserNotFound) as info:
+        find_chromium(str(tmp_path), which=fake_which({}))
+    assert str(info.value) == f"--browser-path {tmp_path}: not an executable file"
+
+
+def test_explicit_path_not_executable(tmp_path: Path) -> None:
+    plain = tmp_path / "chrome"
+    plain.write_text("not a program")
+    plain.chmod(0o644)  # even root may only execute files with an x bit
+    with pytest.raises(BrowserNotFound) as info:
+        find_chromium(str(plain), which=fake_which({}))
+    assert str(info.value) == f"--browser-path {plain}: not an executable file"
+
+
+def test_playwright_build_preferred_over_path(tmp_path: Path) -> None:
+    own = executable(tmp_path / "playwright-chrome")
+    which = fake_which({"chromium": "/usr/bin/chromium"})
+    assert find_chromium(playwright_executable=str(own), which=which) == own
+    assert which.asked == []
+
+
+def test_missing_playwright_build_falls_back_to_path(tmp_path: Path) -> None:
+    which = fake_which({"google-chrome": "/opt/google/chrome"})
+    found = find_chromium(playwright_executable=str(tmp_path / "gone"), which=which)
+    assert found == Path("/opt/google/chrome")
+
+
+@pytest.mark.parametrize(
+    ("on_path", "expected"),
+    [
+        (
+            {"chromium": "/a/chromium", "chromium-browser": "/b", "google-chrome": "/c"},
+            "/a/chromium",
+        ),
+        ({"chromium-browser": "/b/chromium-browser", "google-chrome": "/c"}, "/b/chromium-browser"),
+        ({"google-chrome": "/c/google-chrome"}, "/c/google-chrome"),
+    ],
+)
+def test_path_order(on_path: dict[str, str], expected: str) -> None:
+    assert find_chromium(which=fake_which(on_path)) == Path(expected)
+
+
+def test_nothing_found() -> None:
+    which = fake_which({})
+    with pytest.raises(BrowserNotFound) as info:
+        find_chromium(which=which)
+    message = str(info.value)
+    assert "apt-get install -y chromium" in message
+    assert message == (
+        "no Chromium found (looked for Playwright's own build and chromium, chromium-browser, "
+        f"google-chrome on PATH); {INSTALL_HINT}"
+    )
+    assert which.asked == ["chromium", "chromium-browser", "google-chrome"]
+    assert info.value.exit_code == EXIT_ENVIRONMENT
+
+
+def test_needs_no_sandbox() -> None:
+    assert needs_no_sandbox(0) is True
+    assert needs_no_sandbox(1000) is False
+
+
+# ---------------------------------------------------------------- helpers for real processes
+
+
+def run_cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR")}
+    env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "collector", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """Stop a process started with start_new_session=True, and everything it spawned."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    else:
+        # The leader is gone; children in its group may not be.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_until(ready: Any, proc: subprocess.Popen[Any], what: str, deadline_s: float = 60) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} before it was ready")
+        if ready():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} not ready after {deadline_s} s")
+
+
+def accepts_connections(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def answers_json_version(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def playwright_server() -> Iterator[str]:
+    """`playwright run-server` on a free loopback port; yields its ws:// URL."""
+    port = free_port()
+    script = Path(sys.executable).parent / "playwright"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "playwright"]
+    proc = subprocess.Popen(
+        [*command, "run-server", "--port", str(port), "--host", "127.0.0.1", "--unsafe"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: accepts_connections(port), proc, "playwright run-server")
+        yield f"ws://127.0.0.1:{port}/"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def cdp_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A headless Chromium with --remote-debugging-port; yields its http:// CDP URL."""
+    port = free_port()
+    profile = tmp_path_factory.mktemp("cdp-profile")
+    proc = subprocess.Popen(
+        [
+            str(find_chromium()),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--remote-debugging-port={port}",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: answers_json_version(port), proc, "chromium --remote-debugging-port")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+# ---------------------------------------------------------------- collector doctor
+
+VERSION_LINE = re.compile(r"^Chromium version\s+\d+\.\d+\.\d+", re.MULTILINE)
+
+
+@pytest.mark.browser
+def test_doctor_launches_local_chromium() -> None:
+    result = run_cli("doctor")
+    assert result.returncode == 0, result.stderr
+    assert VERSION_LINE.search(result.stdout), result.stdout
+    assert re.search(r"^Page test\s+ok$", result.stdout, re.MULTILINE)
+    assert result.stdout.rstrip().endswith("Everything needed is here.")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.browser
+def test_doctor_with_missing_browser_path() -> None:
+    result = run_cli("doctor", "--browser-path", "/nonexistent")
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == ["Error: --browser-path /nonexistent: no such file"]
+    assert re.search(r"^Chromium\s+not found$", result.stdout, re.MULTILINE)
+
+
+@pytest.mark.browser
+def test_doctor_connect(playwright_server: str) -> None:
+    result = run_cli("doctor", "--connect", playwright_server)
+    assert result.returncode == 0, result.stderr
+    assert f"remote Playwright server {playwright_server}" in result.stdout
+    assert VERSION_LINE.search(result.stdout), result.stdout
+
+
+@pytest.mark.browser
+def test_doctor_connect_to_closed_port() -> None:
+    url = f"ws://127.0.0.1:{free_port()}/"
+    result = run_cli("doctor", "--connect", url)
+    assert result.returncode == 3
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Error: cannot connect to Playwright server {url}: ")
+    assert lines[0].endswith("; is `playwright run-server` running there?")
+    assert "ECONNREFUSED" in lines[0]
+
+
+@pytest.mark.browser
+def test_doctor_cdp(cdp_chromium: str) -> None:
+    result = run_cli("doctor", "--cdp", cdp_chromium)
+    assert result.returncode == 0, result.stderr
+    assert f"Chromium over CDP at {cdp_chromium}" in result.stdout
+    assert VERSION_LINE.search(result.stdout), result.stdout
+
+
+@pytest.mark.browser
+def test_doctor_cdp_closed_port() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("doctor", "--cdp", url)
+    assert result.returncode == 3
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Error: cannot connect to Chromium over CDP at {url}: ")
+    assert lines[0].endswith("; start it with --remote-debugging-port")
+
+
+def test_doctor_connect_and_cdp_together() -> None:
+    result = run_cli("doctor", "--connect", "ws://127.0.0.1:1/", "--cdp", "http://127.0.0.1:1")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["Error: --connect and --cdp cannot be used together"]
+    assert result.stdout == ""
+
+
+# ---------------------------------------------------------------- the shared session browser
+
+
+@pytest.mark.browser
+def test_shared_browser_opens_a_local_page(browser_loop: Any, pages_url: str) -> None:
+    async def visit(browser: Any) -> list[tuple[int, str]]:
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            seen = []
+            for code in (200, 404):
+                response = await page.goto(f"{pages_url}status/{code}")
+                seen.append((response.status, await page.text_content("body")))
+            return seen
+        finally:
+            await context.close()
+
+    assert browser_loop.run(visit) == [
+        (200, '{"error": "status 200"}'),
+        (404, '{"error": "status 404"}'),
+    ]
