@@ -182,11 +182,16 @@ def _reproduce_and_report(
     from collector.errors import EXIT_FAILED, EXIT_OK
     from collector.output import StepPrinter, print_summary, summary_json
     from collector.repro import reproduce
+    from collector.rules import load_config
     from collector.runner import RunOptions
     from collector.sizes import parse_size
 
+    config = load_config()
     browser = make_browser_options(
         opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"]
+    )
+    rules = config.rules().with_overrides(
+        fail_on=scenario.fail_on, ignore=tuple(scenario.ignore), expect=tuple(scenario.expect)
     )
     run = RunOptions(
         base_url=opts["base_url"],
@@ -194,14 +199,19 @@ def _reproduce_and_report(
         linger_s=2.0 if opts["linger"] is None else opts["linger"],
         trace=opts["trace"],
         har=opts["har"],
+        rules=rules,
         scenario_dir=Path(scenario_path).resolve().parent,
     )
     bundle = BundleOptions(
-        out_dir=Path(opts["out_dir"] or "reports"),
-        max_attachment_bytes=parse_size(opts["max_size"]) if opts["max_size"] else 2_000_000,
-        lang=opts["lang"] or "en",
+        out_dir=Path(opts["out_dir"] or config.reports_dir),
+        max_attachment_bytes=(
+            parse_size(opts["max_size"]) if opts["max_size"] else config.attachment_budget()
+        ),
+        lang=opts["lang"] or config.lang,
         reason=opts["reason"],
         template_dir=opts["template_dir"],
+        redact_patterns=tuple(config.redact),
+        support_email=config.support_email,
     )
     quiet = opts["quiet"] or opts["as_json"]
     printer = None if quiet else StepPrinter(err=True)

@@ -210,6 +210,15 @@ class Scenario(_Strict):
     locale: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
     timezone: str | None = Field(None, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$")
     timeout: Milliseconds | None = Field(None, description="Default step timeout in ms.")
+    fail_on: Literal["error", "warning", "never"] | None = Field(
+        None, description="Overrides the config's fail_on for this scenario."
+    )
+    ignore: list[str] = Field(
+        default_factory=list, description="Extra ignore patterns (regex or substring)."
+    )
+    expect: list[str] = Field(
+        default_factory=list, description="Errors that must occur (regex or substring)."
+    )
     secrets: list[Annotated[str, Field(pattern=ENV_NAME.pattern)]] = Field(
         default_factory=list,
         description="Environment variables substituted as ${NAME}; their values are redacted.",
@@ -429,14 +438,16 @@ def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
 
 
 def step_to_data(step: StepBase) -> Any:
+    """A step as written by hand: shorthand where it allows, `name` etc. beside the kind."""
     args = step.model_dump(mode="python", exclude_defaults=True)
     kind = args.pop("action", None) or type(step).model_fields["action"].default
-    if not args and kind in NO_ARGUMENT_KINDS:
-        return kind
+    common = {k: args.pop(k) for k in list(args) if k in COMMON_KEYS and kind != "screenshot"}
     short = SHORTHAND_FIELD.get(kind)
+    if not args and kind in NO_ARGUMENT_KINDS:
+        return {kind: None, **common} if common else kind
     if short and list(args) == [short]:
-        return {kind: args[short]}
-    return {kind: args}
+        return {kind: args[short], **common}
+    return {kind: args, **common}
 
 
 def scenario_to_yaml(scenario: Scenario) -> str:

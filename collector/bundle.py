@@ -1,0 +1,410 @@
+"""Write a bundle: report.json, ticket, report.html, console.log, scenario, screenshots, zip.
+
+The run writes into a hidden ``.<REF>.partial`` folder next to the final one;
+this module redacts and fits everything there, builds the zip under the
+attachment budget in priority order, and renames the folder into place, so a
+bundle is either complete or absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import zipfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collector.errors import BadInput
+from collector.fingerprint import group_errors
+from collector.redact import Redactor
+from collector.reference import new_reference
+from collector.report import Attachment, Event, Report, StepRecord
+from collector.runner import RunResult, Shot
+from collector.scenario import scenario_to_yaml
+
+DEFAULT_MAX_ATTACHMENT_BYTES = 2_000_000
+# Local header + central directory entry + a share of the end record, per entry.
+ZIP_ENTRY_OVERHEAD = 140
+# Which of several identical screenshots keeps its file: the user's own first.
+SHOT_PRIORITY = {"step": 0, "failed_step": 1, "first_error": 2, "final": 3}
+TEXT_MEMBER_SUFFIXES = (".trace", ".network", ".json", ".html", ".txt", ".stacks", ".har", ".xml")
+
+
+@dataclass(frozen=True)
+class BundleOptions:
+    """How to write the bundle: where, under which budget, in which language."""
+
+    out_dir: Path = Path("reports")
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    lang: str = "en"
+    reason: str | None = None
+    template_dir: str | None = None
+    redact_patterns: tuple[str, ...] = ()
+    support_email: str | None = None
+    original_reference: str | None = None
+
+
+@dataclass
+class Workspace:
+    """A reference number and the hidden folder the run writes into."""
+
+    reference: str
+    path: Path
+    out_dir: Path
+
+    @property
+    def final_path(self) -> Path:
+        return self.out_dir / self.reference
+
+
+@dataclass
+class _File:
+    path: str  # relative to the bundle root
+    role: str
+    note: str | None = None
+    size_hint: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def new_workspace(out_dir: Path) -> Workspace:
+    """Create ``out_dir/.<REF>.partial`` for a run to write into."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"--out {out_dir}: cannot create the folder: {exc.strerror}") from None
+    if not out_dir.is_dir():
+        raise BadInput(f"--out {out_dir}: not a folder")
+    reference = new_reference(
+        exists=lambda ref: (out_dir / ref).exists() or (out_dir / f".{ref}.partial").exists()
+    )
+    path = out_dir / f".{reference}.partial"
+    path.mkdir()
+    return Workspace(reference, path, out_dir)
+
+
+def discard_workspace(workspace: Workspace) -> None:
+    """Remove our own temporary folder (never the user's output folder)."""
+    if workspace.path.name.endswith(".partial"):
+        shutil.rmtree(workspace.path, ignore_errors=True)
+
+
+def write_bundle(result: RunResult, workspace: Workspace, options: BundleOptions) -> Path:
+    """Redact, fit and package what the run left in ``workspace``; return the bundle folder."""
+    try:
+        return _Writer(result, workspace, options).write()
+    except BaseException:
+        discard_workspace(workspace)
+        raise
+
+
+class _Writer:
+    def __init__(self, result: RunResult, workspace: Workspace, options: BundleOptions) -> None:
+        self.result = result
+        self.ws = workspace
+        self.root = workspace.path
+        self.options = options
+        self.budget = options.max_attachment_bytes
+        self.redactor = Redactor(secrets=result.secrets, patterns=options.redact_patterns)
+        self.notes: dict[str, str] = {}
+
+    def write(self) -> Path:
+        from collector.ticket import build_context, render, render_ticket
+
+        shots = self._fit_screenshots()
+        steps = self._steps_with_shots(shots)
+        events = self.result.events
+        self._redact_har()
+        self._redact_trace()
+        self._write_text("console.log", console_log(events, steps))
+        self._write_text("scenario.yaml", scenario_to_yaml(self.result.scenario))
+        report = self._report(steps, events)
+
+        failing_shot = self._failing_shot(shots)
+        files = self._candidate_files(shots, failing_shot)
+        # Ticket, report.json and report.html list the attachments, so plan the zip
+        # with their sizes estimated from a first rendering, then write them for real.
+        for _attempt in range(3):
+            plan = self._plan_zip(files, report)
+            report = report.model_copy(update={"attachments": self._attachments(files, plan)})
+            context = build_context(
+                report,
+                lang=self.options.lang,
+                reason=self.options.reason,
+                support_email=self.options.support_email,
+            )
+            html = render(
+                "report.html.j2",
+                self.options.template_dir,
+                report=report,
+                ticket=context,
+                t=context.t,
+                events_by_step=_events_by_step(report.events, report.steps),
+            )
+            self._write_text("report.html", html)
+            self._write_text("ticket.md", render_ticket(context, "md", self.options.template_dir))
+            self._write_report(report)
+            zip_path = self.root / f"{self.ws.reference}.zip"
+            members = [f for f in files if plan.get(f.path)]
+            _write_zip(zip_path, self.root, members)
+            if zip_path.stat().st_size <= self.budget:
+                break
+            # Estimates were off: give up the least important member and retry.
+            dropped = [f for f in files if plan.get(f.path)][-1]
+            dropped.note = "left out: the zip would exceed the attachment limit"
+            files = [f for f in files if f is not dropped] + [dropped]
+            dropped.extra["forced_out"] = True
+        final = self.ws.final_path
+        self.root.rename(final)
+        return final
+
+    # -- pieces ------------------------------------------------------------------
+
+    def _write_text(self, name: str, text: str) -> None:
+        (self.root / name).write_text(self.redactor.text(text), encoding="utf-8")
+
+    def _write_report(self, report: Report) -> None:
+        data = report.model_dump(mode="json", by_alias=True)
+        data = self.redactor.data(data)
+        data["redactions"] = dict(self.redactor.counts)
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        (self.root / "report.json").write_text(text, encoding="utf-8")
+
+    def _report(self, steps: list[StepRecord], events: list[Event]) -> Report:
+        result = self.result
+        scenario = result.scenario
+        # The browser's own "Failed to load resource" repeats a network event: not an error twice.
+        errors = group_errors(
+            [e for e in events if e.fails or (e.level == "error" and not e.native)]
+        )
+        return Report(
+            reference=self.ws.reference,
+            title=scenario.name or "",
+            scenario_name=scenario.name,
+            created=result.started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            duration_ms=result.duration_ms,
+            outcome=result.outcome,
+            steps=steps,
+            events=events,
+            totals=result.totals,
+            dropped=result.dropped,
+            errors=errors,
+            environment=result.environment,
+            capture_problems=result.problems,
+            reason=self.options.reason or scenario.reason,
+            expected=scenario.expected,
+            original_reference=self.options.original_reference,
+        )
+
+    def _fit_screenshots(self) -> list[tuple[Shot, str]]:
+        """Fit every screenshot into the budget; return (shot, path in bundle).
+
+        Identical screenshots (the error, a screenshot step and the final state
+        are often the same picture) are kept once; the user's own screenshot
+        steps keep their names.
+        """
+        from collector.images import fit_image
+
+        keep_first = sorted(self.result.screenshots, key=lambda s: SHOT_PRIORITY.get(s.role, 9))
+        by_digest: dict[str, str] = {}
+        kept: dict[int, str] = {}
+        for shot in keep_first:
+            if not shot.path.exists():
+                continue
+            data = shot.path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            if digest in by_digest:
+                shot.path.unlink()
+                kept[id(shot)] = by_digest[digest]
+                continue
+            try:
+                image = fit_image(data, self.budget)
+            except ValueError as exc:
+                # An unreadable screenshot must not cost the bundle; keep the file as it is.
+                self.notes[_rel(shot.path, self.root)] = f"could not be fitted: {exc}"
+                by_digest[digest] = kept[id(shot)] = _rel(shot.path, self.root)
+                continue
+            path = shot.path
+            if image.data != data:
+                suffix = "jpg" if image.format == "jpeg" else image.format
+                path = shot.path.with_suffix(f".{suffix}")
+                if path != shot.path:
+                    shot.path.unlink()
+                path.write_bytes(image.data)
+                self.notes[_rel(path, self.root)] = image.note
+            by_digest[digest] = kept[id(shot)] = _rel(path, self.root)
+        return [(s, kept[id(s)]) for s in self.result.screenshots if id(s) in kept]
+
+    def _steps_with_shots(self, shots: list[tuple[Shot, str]]) -> list[StepRecord]:
+        renamed = {f"screenshots/{shot.path.name}": rel for shot, rel in shots}
+        steps = []
+        for step in self.result.steps:
+            if step.screenshot and step.screenshot in renamed:
+                step = step.model_copy(update={"screenshot": renamed[step.screenshot]})
+            elif step.screenshot and not (self.root / step.screenshot).exists():
+                step = step.model_copy(update={"screenshot": None})
+            steps.append(step)
+        # The final screenshot belongs to the last step that ran, when it has none.
+        for shot, rel in shots:
+            if shot.role == "final" and shot.step:
+                for i, step in enumerate(steps):
+                    if step.index == shot.step and not step.screenshot:
+                        steps[i] = step.model_copy(update={"screenshot": rel})
+        return steps
+
+    def _failing_shot(self, shots: list[tuple[Shot, str]]) -> str | None:
+        for role in ("failed_step", "first_error", "final"):
+            for shot, rel in shots:
+                if shot.role == role:
+                    return rel
+        return shots[0][1] if shots else None
+
+    def _redact_har(self) -> None:
+        har = self.root / "network.har"
+        if not har.exists():
+            return
+        try:
+            data = json.loads(har.read_text(encoding="utf-8", errors="replace"))
+        except json.JSONDecodeError:
+            har.write_bytes(self.redactor.bytes(har.read_bytes()))
+            return
+        har.write_text(json.dumps(self.redactor.data(data), indent=1), encoding="utf-8")
+
+    def _redact_trace(self) -> None:
+        trace = self.root / "trace.zip"
+        if not trace.exists():
+            return
+        cleaned = trace.with_suffix(".clean")
+        with zipfile.ZipFile(trace) as src, zipfile.ZipFile(
+            cleaned, "w", zipfile.ZIP_DEFLATED
+        ) as dst:
+            for info in src.infolist():
+                data = src.read(info)
+                if info.filename.endswith(TEXT_MEMBER_SUFFIXES) or "." not in info.filename:
+                    data = self.redactor.bytes(data)
+                dst.writestr(info.filename, data)
+        cleaned.replace(trace)
+
+    def _candidate_files(self, shots: list[tuple[Shot, str]], failing: str | None) -> list[_File]:
+        files = [
+            _File("ticket.md", "ticket"),
+            _File("report.json", "report"),
+            _File("console.log", "log"),
+        ]
+        if failing:
+            files.append(_File(failing, "failing_screenshot"))
+        files += [_File("scenario.yaml", "scenario"), _File("report.html", "html")]
+        others = dict.fromkeys(rel for _shot, rel in shots if rel != failing)
+        files += [_File(rel, "screenshot") for rel in others]
+        for name, role in (("network.har", "har"), ("trace.zip", "trace")):
+            if (self.root / name).exists():
+                files.append(_File(name, role))
+        for f in files:
+            f.note = f.note or self.notes.get(f.path)
+        return files
+
+    def _plan_zip(self, files: list[_File], report: Report) -> dict[str, bool]:
+        """Greedy in priority order: a file goes in when it and the zip fit the budget."""
+        plan: dict[str, bool] = {}
+        # ticket.md, report.json and report.html are rewritten after planning; leave slack.
+        used = 22 + 4096
+        for f in files:
+            path = self.root / f.path
+            size = path.stat().st_size if path.exists() else _estimate(report, f)
+            if f.extra.get("forced_out"):
+                plan[f.path] = False
+                continue
+            if size > self.budget:
+                plan[f.path] = False
+                f.note = f"left out: {size:,} bytes is over the {self.budget:,}-byte attachment limit"
+                continue
+            packed = _packed_size(path) if path.exists() else size // 3
+            if used + packed + ZIP_ENTRY_OVERHEAD + 2 * len(f.path) <= self.budget:
+                plan[f.path] = True
+                used += packed + ZIP_ENTRY_OVERHEAD + 2 * len(f.path)
+            else:
+                plan[f.path] = False
+                f.note = "left out: the zip would exceed the attachment limit"
+        return plan
+
+    def _attachments(self, files: list[_File], plan: dict[str, bool]) -> list[Attachment]:
+        attachments = []
+        for f in files:
+            if f.path in ("report.json", "ticket.md"):
+                continue  # they describe the others; their own size is known once written
+            path = self.root / f.path
+            if not path.exists():
+                continue
+            data = path.read_bytes()
+            attachments.append(
+                Attachment(
+                    path=f.path,
+                    bytes=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    in_zip=plan.get(f.path, False),
+                    note=f.note,
+                )
+            )
+        return attachments
+
+
+def console_log(events: Iterable[Event], steps: list[StepRecord]) -> str:
+    """One event a line: time, step, level, kind, source, location, text (escaped)."""
+    from collector.ticket import printable
+
+    lines = []
+    for e in events:
+        step = f"step {e.step}" if e.step is not None else "before steps"
+        where = e.url or ""
+        if where and e.line:
+            where += f":{e.line}" + (f":{e.column}" if e.column else "")
+        count = f" (×{e.count})" if e.count > 1 else ""
+        flag = " [fails]" if e.fails else ""
+        text = printable(e.text).replace("\n", "\n    ")
+        head = f"+{e.time_ms / 1000:7.3f}s  {step:<12} {e.level.upper():<7} {e.kind:<14}"
+        lines.append(f"{head} {e.source or '-':<16} {where or '-'}{count}{flag}\n    {text}")
+        if e.stack and e.kind == "page_error":
+            lines.extend("      " + printable(s.strip()) for s in e.stack.splitlines()[1:13])
+    if not lines:
+        lines.append("(no events captured)")
+    header = f"# {len(steps)} steps; times are seconds since the run started\n"
+    return header + "\n".join(lines) + "\n"
+
+
+def _events_by_step(events: list[Event], steps: list[StepRecord]) -> dict[Any, list[Event]]:
+    grouped: dict[Any, list[Event]] = {None: []}
+    for s in steps:
+        grouped[s.index] = []
+    for e in events:
+        grouped.setdefault(e.step, []).append(e)
+    return grouped
+
+
+def _estimate(report: Report, f: _File) -> int:
+    if f.path == "report.json":
+        return len(report.model_dump_json(by_alias=True, indent=2).encode())
+    return 20_000
+
+
+def _packed_size(path: Path) -> int:
+    data = path.read_bytes()
+    if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".zip"):
+        return len(data)
+    return len(zlib.compress(data, 6))
+
+
+def _write_zip(zip_path: Path, root: Path, members: list[_File]) -> None:
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in members:
+            path = root / f.path
+            if not path.exists():
+                continue
+            stored = path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".zip")
+            zf.write(path, f.path, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()

@@ -1,0 +1,420 @@
+"""Context-level listeners that turn what the browser reports into bounded events.
+
+Listening on the BrowserContext (not on each page) from before the first
+navigation is what covers iframes, popups (their very first message included)
+and workers. Every callback only appends to a bounded, folding store: a page
+that logs 100,000 errors costs a counter bump per message once the caps are
+reached, and huge texts are cut when they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from collector.report import Event
+
+if TYPE_CHECKING:
+    from playwright.async_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Dialog,
+        Download,
+        Page,
+        Request,
+        Response,
+        WebError,
+    )
+
+# Wraps setTimeout so that "quiet" can wait for short timers already scheduled:
+# an exception thrown by a timer 1-2 s after a click must land in the report.
+# Long timers and intervals (heartbeats, polling) are not counted.
+TIMER_TRACKER_JS = """
+(() => {
+  if (window.__collectorPendingTimers !== undefined) return;
+  // Only the due time of each short timer is noted; callbacks are not wrapped, so
+  // stack traces of errors thrown by timers stay exactly as the page made them.
+  const set = window.setTimeout, clear = window.clearTimeout, due = new Map();
+  window.setTimeout = function (fn, delay, ...rest) {
+    const id = set.call(window, fn, delay, ...rest);
+    const ms = Number(delay) || 0;
+    if (typeof fn === 'function' && ms <= %(max_ms)d) due.set(id, performance.now() + ms);
+    return id;
+  };
+  window.clearTimeout = function (id) { due.delete(id); return clear.call(window, id); };
+  Object.defineProperty(window, '__collectorPendingTimers', {get: () => {
+    const now = performance.now();
+    for (const [id, at] of due) if (at + 50 < now) due.delete(id);
+    return due.size;
+  }});
+})();
+"""
+TRACKED_TIMER_MAX_MS = 5000
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+NATIVE_PREFIXES = ("Failed to load resource",)
+CONSOLE_LEVELS = {"warning": "warning", "assert": "error", "trace": "log"}
+
+
+@dataclass(frozen=True)
+class CaptureLimits:
+    """Caps that keep memory and report size bounded, whatever the page does."""
+
+    max_text_chars: int = 8_000
+    max_stack_chars: int = 8_000
+    max_console_entries: int = 1_000
+    max_other_entries: int = 300
+
+
+def safe_text(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` chars with a marker, and make it valid UTF-8.
+
+    Pages can log lone surrogates, which cannot be encoded as UTF-8; they
+    become U+FFFD. NUL and control characters stay: JSON escapes them, and the
+    human-readable outputs escape them on the way out.
+    """
+    cut = ""
+    if len(text) > limit:
+        dropped = len(text[limit:].encode("utf-8", "surrogatepass"))
+        cut = f" … [truncated {dropped} bytes]"
+        text = text[:limit]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = LONE_SURROGATE.sub("\ufffd", text)
+    return text + cut
+
+
+class Capture:
+    """Collects events from one BrowserContext and attributes them to steps."""
+
+    def __init__(
+        self,
+        limits: CaptureLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits = limits or CaptureLimits()
+        self._clock = clock
+        self._start = clock()
+        self.current_step: int | None = None
+        self._entries: dict[tuple[Any, ...], list[Any]] = {}
+        self._kept_per_kind: dict[str, int] = {}
+        self.totals: dict[str, Any] = {}
+        self.dropped = 0
+        self.problems: list[str] = []
+        self._pending: set[Request] = set()
+        self._last_activity = clock()
+        self._page_labels: dict[Page, str] = {}
+        self.pages: list[Page] = []
+        self.crashed = False
+        self.disconnected = False
+        self.first_event_step: dict[str, int | None] = {}
+        self.closed = False
+        self._browser: Browser | None = None
+        self._disconnect_listener: Callable[[Any], Any] = lambda _arg: None
+
+    # -- attaching -----------------------------------------------------------
+
+    async def attach(self, context: BrowserContext, browser: Browser | None = None) -> None:
+        """Listen on ``context`` (call before the first page opens)."""
+        await context.add_init_script(TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS})
+        context.on("console", self._guard(self._on_console))
+        context.on("weberror", self._guard(self._on_web_error))
+        context.on("request", self._guard(self._on_request))
+        context.on("response", self._guard(self._on_response))
+        context.on("requestfailed", self._guard(self._on_request_failed))
+        context.on("requestfinished", self._guard(self._on_request_done))
+        context.on("dialog", self._guard(self._on_dialog))
+        context.on("page", self._guard(self._on_page))
+        if browser is not None:
+            self._browser = browser
+            self._disconnect_listener = self._guard(self._on_disconnected)
+            browser.on("disconnected", self._disconnect_listener)
+
+    def detach(self) -> None:
+        """Stop recording: what a closing browser reports is not part of the run."""
+        self.closed = True
+        if self._browser is not None:
+            self._browser.remove_listener("disconnected", self._disconnect_listener)
+
+    def _guard(self, handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """A failing listener must not lose the run: record the failure instead."""
+
+        def call(arg: Any) -> Any:
+            if self.closed:
+                return None
+            try:
+                return handler(arg)
+            except Exception as exc:
+                if len(self.problems) < 50:
+                    self.problems.append(f"{handler.__name__}: {type(exc).__name__}: {exc}")
+                return None
+
+        return call
+
+    # -- the store -----------------------------------------------------------
+
+    def elapsed_ms(self) -> int:
+        return int((self._clock() - self._start) * 1000)
+
+    def record(
+        self,
+        kind: str,
+        level: str,
+        text: str,
+        *,
+        url: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        stack: str | None = None,
+        source: str = "",
+        **extra: Any,
+    ) -> None:
+        """Count an event exactly; keep it (folded) while under the caps."""
+        self._last_activity = self._clock()
+        bucket = self.totals.get(kind)
+        if kind == "console":
+            if bucket is None:
+                bucket = self.totals[kind] = {}
+            bucket[level] = bucket.get(level, 0) + 1
+        else:
+            self.totals[kind] = (bucket or 0) + 1
+        if kind not in self.first_event_step:
+            self.first_event_step[kind] = self.current_step
+        key = (kind, level, text, url, line, column, self.current_step, source)
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry[0] += 1
+            return
+        cap = (
+            self.limits.max_console_entries if kind == "console" else self.limits.max_other_entries
+        )
+        kept = self._kept_per_kind.get(kind, 0)
+        if kept >= cap:
+            self.dropped += 1
+            return
+        self._kept_per_kind[kind] = kept + 1
+        self._entries[key] = [1, self.elapsed_ms(), stack, extra]
+
+    def events(self) -> list[Event]:
+        """Build the kept events, texts cut to the limits and made valid UTF-8."""
+        return self.events_since(0)
+
+    def events_since(self, start: int) -> list[Event]:
+        """The kept events from the ``start``-th distinct one on, in order of arrival."""
+        limits = self.limits
+        result = []
+        entries = list(self._entries.items())[start:] if start else self._entries.items()
+        for key, (count, t_ms, stack, extra) in entries:
+            kind, level, text, url, line, column, step, source = key
+            result.append(
+                Event(
+                    kind=kind,
+                    level=level,
+                    text=safe_text(text, limits.max_text_chars),
+                    url=safe_text(url, limits.max_text_chars) if url else None,
+                    line=line,
+                    column=column,
+                    stack=safe_text(stack, limits.max_stack_chars) if stack else None,
+                    step=step,
+                    time_ms=t_ms,
+                    source=source,
+                    count=count,
+                    **extra,
+                )
+            )
+        return result
+
+    # -- quiet ---------------------------------------------------------------
+
+    async def wait_quiet(self, linger_s: float, quiet_ms: int = 25) -> None:
+        """Wait until no request is pending, no short timer is scheduled and no
+        event arrived for ``quiet_ms``, or until ``linger_s`` has passed."""
+        deadline = self._clock() + linger_s
+        while self._clock() < deadline:
+            if self.disconnected:
+                return
+            idle = (self._clock() - self._last_activity) * 1000 >= quiet_ms
+            if idle and not self._pending and not await self._timers_pending():
+                return
+            await asyncio.sleep(0.01)
+
+    async def _timers_pending(self) -> bool:
+        for page in list(self.pages):
+            if page.is_closed():
+                continue
+            try:
+                if await page.evaluate("window.__collectorPendingTimers || 0"):
+                    return True
+            except Exception:  # navigating or crashed: nothing more to wait for here
+                continue
+        return False
+
+    # -- listeners -----------------------------------------------------------
+
+    def source_of(self, page: Page | None) -> str:
+        if page is None:
+            return ""
+        return self._page_labels.get(page, "page")
+
+    def _on_page(self, page: Page) -> None:
+        number = len(self.pages) + 1
+        label = f"page {number}" if number == 1 else f"page {number} (popup)"
+        self.pages.append(page)
+        self._page_labels[page] = label
+        page.on("crash", self._guard(self._on_crash))
+        page.on("download", self._guard(self._on_download))
+
+    def _on_console(self, msg: ConsoleMessage) -> None:
+        level = CONSOLE_LEVELS.get(msg.type, msg.type)
+        location = msg.location
+        text = msg.text
+        worker = msg.worker if hasattr(msg, "worker") else None
+        if worker is not None:
+            source = f"worker {worker.url}"
+        else:
+            source = self.source_of(msg.page)
+            url = location.get("url") or ""
+            if msg.page is not None and url and url != msg.page.url:
+                frame_urls = {f.url for f in msg.page.frames[1:]}
+                if url in frame_urls:
+                    source += " frame"
+        self.record(
+            "console",
+            level,
+            text,
+            url=location.get("url") or None,
+            line=_one_based(location.get("lineNumber")),
+            column=_one_based(location.get("columnNumber")),
+            source=source,
+            native=text.startswith(NATIVE_PREFIXES) and not msg.args,
+        )
+
+    def _on_web_error(self, web_error: WebError) -> None:
+        error = web_error.error
+        stack = error.stack or ""
+        name = error.name or "Error"
+        message = error.message or ""
+        url, line, column = _top_location(stack)
+        text = f"{name}: {message}" if name and not message.startswith(name) else message
+        if "rejection" in name.lower() or stack.startswith("Uncaught (in promise)"):
+            text = f"Unhandled rejection: {text}"
+        self.record(
+            "page_error",
+            "error",
+            text,
+            url=url,
+            line=line,
+            column=column,
+            stack=stack or None,
+            source=self.source_of(web_error.page),
+            name=name,
+        )
+
+    def _on_request(self, request: Request) -> None:
+        self._pending.add(request)
+        self._last_activity = self._clock()
+
+    def _on_request_done(self, request: Request) -> None:
+        self._pending.discard(request)
+        self._last_activity = self._clock()
+
+    def _on_response(self, response: Response) -> None:
+        # A response settles its request for "quiet": pages that never read a
+        # failed response's body never get a requestfinished for it.
+        request = response.request
+        self._pending.discard(request)
+        self._last_activity = self._clock()
+        status = response.status
+        if status < 400:
+            return
+        frame = request.frame if _has_frame(request) else None
+        self.record(
+            "http_error",
+            "error",
+            f"HTTP {status} {response.status_text or ''} {request.method} {request.url}".replace(
+                "  ", " "
+            ),
+            url=request.url,
+            source=self.source_of(frame.page if frame else None),
+            status=status,
+            method=request.method,
+        )
+
+    def _on_request_failed(self, request: Request) -> None:
+        self._pending.discard(request)
+        failure = request.failure or "failed"
+        # Navigations cancel in-flight requests; that is not an error of the page.
+        level = "warning" if "ERR_ABORTED" in failure else "error"
+        frame = request.frame if _has_frame(request) else None
+        self.record(
+            "request_failed",
+            level,
+            f"{request.method} {request.url} failed: {failure}",
+            url=request.url,
+            source=self.source_of(frame.page if frame else None),
+            method=request.method,
+        )
+
+    def _on_dialog(self, dialog: Dialog) -> None:
+        self.record(
+            "dialog",
+            "info",
+            f"{dialog.type}: {dialog.message}",
+            source=self.source_of(dialog.page),
+        )
+        # Dialogs block the page until answered; a reproduction must not hang on one.
+        task = asyncio.ensure_future(dialog.dismiss())
+        task.add_done_callback(_ignore_result)
+
+    def _on_crash(self, page: Page) -> None:
+        self.crashed = True
+        self.record("crash", "error", "The page crashed", url=page.url, source=self.source_of(page))
+
+    def _on_download(self, download: Download) -> None:
+        self.record(
+            "download",
+            "info",
+            f"download {download.suggested_filename} from {download.url}",
+            url=download.url,
+            source=self.source_of(download.page),
+        )
+
+    def _on_disconnected(self, _browser: Browser) -> None:
+        self.disconnected = True
+        self.record("disconnect", "error", "The browser disconnected (closed or killed)")
+
+
+def _ignore_result(task: asyncio.Future[Any]) -> None:
+    # The page may close before the dialog is answered; nothing is lost then.
+    if not task.cancelled():
+        task.exception()
+
+
+def _has_frame(request: Request) -> bool:
+    try:
+        request.frame  # noqa: B018 - raises for service-worker requests
+    except Exception:
+        return False
+    return True
+
+
+def _one_based(value: Any) -> int | None:
+    return value + 1 if isinstance(value, int) else None
+
+
+def _top_location(stack: str) -> tuple[str | None, int | None, int | None]:
+    """URL, line and column of the first frame of a V8 stack that has them."""
+    for raw in stack.splitlines()[1:12]:
+        line = raw.strip()
+        if not line.startswith("at "):
+            continue
+        where = line[line.rfind("(") + 1 : -1] if line.endswith(")") else line[3:]
+        parts = where.rsplit(":", 2)
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            return parts[0], int(parts[1]), int(parts[2])
+    return None, None, None

@@ -1,0 +1,63 @@
+"""What `repro` prints: a line per step as it ends, and a short summary."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from collector.report import StepRecord
+from collector.repro import Reproduction
+from collector.ticket import KIND_RANK, describe_step, human_size, printable
+
+MARKS = {"ok": "✓", "failed": "✗", "skipped": "-"}
+
+
+class StepPrinter:
+    """``on_step`` callback: one line per finished step."""
+
+    def __init__(self, err: bool = True) -> None:
+        self.stream: TextIO = sys.stderr if err else sys.stdout
+
+    def __call__(self, record: StepRecord, total: int) -> None:
+        mark = MARKS.get(record.status, "?")
+        line = f"  {mark} {record.index}/{total} {describe_step(record)}"
+        if record.status != "skipped" or record.error:
+            line += f" ({record.duration_ms} ms)"
+        if record.error:
+            line += f"\n      {record.error}"
+        print(printable(line), file=self.stream, flush=True)
+
+
+def print_summary(done: Reproduction, err: bool = True) -> None:
+    stream = sys.stderr if err else sys.stdout
+    result = done.result
+    outcome = result.outcome
+    failing = result.failing_events
+    print(f"Outcome: {outcome.status} — {printable(outcome.message)}", file=stream)
+    if failing:
+        by_kind: dict[str, int] = {}
+        for e in failing:
+            by_kind[e.kind] = by_kind.get(e.kind, 0) + e.count
+        kinds = ", ".join(f"{kind} {n}" for kind, n in by_kind.items())
+        print(f"Errors: {kinds}", file=stream)
+        first = min(failing, key=lambda e: KIND_RANK.get(e.kind, 5))
+        where = f" (step {first.step})" if first.step else ""
+        location = ""
+        if first.url and first.line:
+            location = f" at {first.url}:{first.line}" + (f":{first.column}" if first.column else "")
+        print(f"First error{where}: {printable(first.text)[:200]}{location}", file=stream)
+    zip_path = done.bundle / f"{done.reference}.zip"
+    size = human_size(zip_path.stat().st_size) if zip_path.exists() else "?"
+    print(f"Reference: {done.reference}  (attach {zip_path.name}, {size})", file=stream)
+
+
+def summary_json(done: Reproduction) -> dict[str, Any]:
+    result = done.result
+    return {
+        "reference": done.reference,
+        "bundle": str(done.bundle),
+        "zip": str(done.bundle / f"{done.reference}.zip"),
+        "outcome": result.outcome.model_dump(),
+        "errors": sum(e.count for e in result.failing_events),
+        "steps": [{"index": s.index, "status": s.status, "error": s.error} for s in result.steps],
+    }

@@ -1,0 +1,231 @@
+"""Which captured events fail a run.
+
+Defaults follow what a person reporting a bug expects: console errors,
+uncaught exceptions, failed requests, HTTP errors and crashes fail the run;
+warnings and logs do not; a missing ``/favicon.ico`` is browser noise; the
+browser's own "Failed to load resource" line repeats a network event that
+already counts, so it does not count twice.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from collector.errors import BadInput, ConfigError
+from collector.report import Event
+
+FailOn = Literal["error", "warning", "never"]
+Source = Literal["console", "exception", "network", "any"]
+
+KIND_SOURCE = {
+    "console": "console",
+    "page_error": "exception",
+    "request_failed": "network",
+    "http_error": "network",
+}
+ALWAYS_FAILS = {"crash", "disconnect"}
+NEVER_FAILS = {"dialog", "download"}
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """Ignore events whose text (or URL) matches ``pattern`` (regex, else substring)."""
+
+    pattern: str
+    source: Source = "any"
+    url: str | None = None
+
+    def matches(self, event: Event) -> bool:
+        if self.source != "any" and KIND_SOURCE.get(event.kind) != self.source:
+            return False
+        if self.url is not None and not _search(self.url, event.url or ""):
+            return False
+        return _search(self.pattern, event.text) or (
+            event.kind in ("http_error", "request_failed") and _search(self.pattern, event.url or "")
+        )
+
+
+DEFAULT_IGNORES = (IgnoreRule(r"/favicon\.ico(\?|$)", source="network"),)
+
+
+@dataclass(frozen=True)
+class Rules:
+    fail_on: FailOn = "error"
+    ignore: tuple[IgnoreRule, ...] = field(default_factory=tuple)
+    include_defaults: bool = True
+    expect: tuple[str, ...] = ()
+
+    def with_overrides(
+        self,
+        *,
+        fail_on: FailOn | None = None,
+        ignore: tuple[str, ...] = (),
+        expect: tuple[str, ...] = (),
+    ) -> Rules:
+        """These rules, tightened or loosened by a scenario or by CLI flags."""
+        return Rules(
+            fail_on=fail_on or self.fail_on,
+            ignore=self.ignore + tuple(IgnoreRule(p) for p in ignore),
+            include_defaults=self.include_defaults,
+            expect=self.expect + expect,
+        )
+
+    def missing_expected(self, events: list[Event]) -> list[str]:
+        """Patterns of ``expect`` that no captured event matches."""
+        return [
+            pattern
+            for pattern in self.expect
+            if not any(_search(pattern, e.text) for e in events)
+        ]
+
+    def all_ignores(self) -> tuple[IgnoreRule, ...]:
+        return (DEFAULT_IGNORES if self.include_defaults else ()) + self.ignore
+
+    def fails(self, event: Event) -> bool:
+        """Whether ``event`` counts as a failure under these rules."""
+        if self.fail_on == "never" or event.kind in NEVER_FAILS:
+            return False
+        if event.kind in ALWAYS_FAILS:
+            return True
+        if event.native:
+            return False
+        levels = ("error",) if self.fail_on == "error" else ("error", "warning")
+        if event.level not in levels:
+            return False
+        return not any(rule.matches(event) for rule in self.all_ignores())
+
+    def judge(self, events: list[Event]) -> list[Event]:
+        """The same events with ``fails`` set."""
+        return [e.model_copy(update={"fails": self.fails(e)}) for e in events]
+
+
+def _search(pattern: str, text: str) -> bool:
+    if pattern in text:
+        return True
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
+
+
+# -- configuration ----------------------------------------------------------------
+
+CONFIG_FILE = "collector.toml"
+
+
+class IgnoreEntry(BaseModel):
+    """An ignore rule as written in config: a pattern, optionally per source and URL."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    pattern: str = Field(min_length=1)
+    source: Source = "any"
+    url: str | None = None
+
+
+class Config(BaseModel):
+    """``collector.toml`` or ``[tool.collector]`` in ``pyproject.toml``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    fail_on: FailOn = "error"
+    ignore: list[str | IgnoreEntry] = Field(default_factory=list)
+    expect: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=lambda: list(DEFAULT_REASONS))
+    max_attachment_bytes: int | str = 2_000_000
+    redact: list[str] = Field(default_factory=list)
+    lang: Literal["en", "pt"] = "en"
+    reports_dir: str = "reports"
+    support_email: str | None = None
+    source: str | None = Field(None, exclude=True)
+
+    def rules(self) -> Rules:
+        return Rules(
+            fail_on=self.fail_on,
+            ignore=tuple(
+                IgnoreRule(e) if isinstance(e, str) else IgnoreRule(e.pattern, e.source, e.url)
+                for e in self.ignore
+            ),
+            expect=tuple(self.expect),
+        )
+
+    def attachment_budget(self) -> int:
+        from collector.sizes import parse_size
+
+        value = self.max_attachment_bytes
+        return value if isinstance(value, int) else parse_size(value)
+
+
+DEFAULT_REASONS = ("technical", "billing", "account", "other")
+
+
+def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest collector.toml, or pyproject.toml with [tool.collector], upwards."""
+    folder = (start or Path.cwd()).resolve()
+    for directory in (folder, *folder.parents):
+        candidate = directory / CONFIG_FILE
+        if candidate.is_file():
+            return candidate, _read_toml(candidate)
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            data = _read_toml(pyproject)
+            section = data.get("tool", {}).get("collector")
+            if isinstance(section, dict):
+                return pyproject, section
+    return None
+
+
+def load_config(start: Path | None = None) -> Config:
+    """The configuration in force here; defaults when there is none."""
+    found = find_config(start)
+    if found is None:
+        return Config()
+    path, data = found
+    try:
+        config = Config.model_validate(data)
+        for pattern in config.redact:
+            re.compile(pattern)
+        config.attachment_budget()
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+        key = ".".join(str(p) for p in loc) or "config"
+        line = _line_of_key(path, str(loc[0]) if loc else "")
+        raise ConfigError(f"{path}:{line}: {key}: {err['msg']}") from None
+    except re.error as exc:
+        line = _line_of_key(path, "redact")
+        raise ConfigError(f"{path}:{line}: redact: not a valid regex: {exc}") from None
+    except BadInput as exc:
+        line = _line_of_key(path, "max_attachment_bytes")
+        raise ConfigError(f"{path}:{line}: max_attachment_bytes: {exc}") from None
+    return config.model_copy(update={"source": str(path)})
+
+
+_UNION_TAGS = ("str", "int", "IgnoreEntry")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _line_of_key(path: Path, key: str) -> int:
+    if not key:
+        return 1
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.match(line):
+                return number
+    except OSError:
+        return 1
+    return 1

@@ -1,0 +1,591 @@
+"""Run a scenario's steps in a fresh browser context with capture attached.
+
+``run_scenario`` never raises for what the page does: a failing step stops the
+run and is recorded, a crash or a killed browser is an outcome, Ctrl-C is an
+outcome. Only problems of the machine (no context can be created) raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import platform
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from collector import __version__
+from collector.capture import Capture, CaptureLimits
+from collector.errors import BrowserLaunchError
+from collector.report import Environment, Event, Outcome, StepRecord
+from collector.rules import Rules
+from collector.scenario import (
+    Back,
+    Check,
+    Click,
+    Close,
+    Dblclick,
+    Evaluate,
+    ExpectText,
+    ExpectUrl,
+    ExpectVisible,
+    Fill,
+    Goto,
+    Hover,
+    Press,
+    Reload,
+    Scenario,
+    Screenshot,
+    Scroll,
+    Select,
+    StepBase,
+    Type,
+    Uncheck,
+    Upload,
+    Wait,
+    WaitFor,
+    WaitForUrl,
+    secret_values,
+    substitute_secrets,
+)
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Page
+
+PASSIVE_STEPS = (Wait, WaitFor, WaitForUrl, ExpectText, ExpectVisible, ExpectUrl, Screenshot)
+
+DEFAULT_STEP_TIMEOUT_MS = 10_000
+DEFAULT_NAVIGATION_TIMEOUT_MS = 30_000
+SCREENSHOT_TIMEOUT_MS = 10_000
+DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
+UNREACHABLE_ERRORS = (
+    "ERR_CONNECTION_REFUSED",
+    "ERR_NAME_NOT_RESOLVED",
+    "ERR_ADDRESS_UNREACHABLE",
+    "ERR_CONNECTION_TIMED_OUT",
+    "ERR_INTERNET_DISCONNECTED",
+    "ERR_CONNECTION_RESET",
+    "ERR_NAME_RESOLUTION_FAILED",
+    "ERR_TUNNEL_CONNECTION_FAILED",
+)
+PASSWORD_FIELDS = 'input[type="password" i]'
+REDACTED = "[REDACTED]"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: the knobs of `collector repro` that are not the scenario itself."""
+
+    base_url: str | None = None
+    timeout_ms: int | None = None
+    linger_s: float = 2.0
+    work_dir: Path = Path(".")
+    trace: bool = False
+    har: bool = False
+    rules: Rules = field(default_factory=Rules)
+    limits: CaptureLimits = field(default_factory=CaptureLimits)
+    scenario_dir: Path = Path(".")
+    env: Mapping[str, str] | None = None
+
+
+@dataclass
+class Shot:
+    """A screenshot file in ``work_dir/screenshots``."""
+
+    path: Path
+    step: int | None
+    role: str  # "failed_step", "first_error", "final" or "step"
+    full_page: bool = False
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    started: datetime
+    duration_ms: int
+    steps: list[StepRecord]
+    events: list[Event]
+    totals: dict[str, Any]
+    dropped: int
+    outcome: Outcome
+    environment: Environment
+    screenshots: list[Shot]
+    secrets: list[str]
+    problems: list[str]
+    trace_path: Path | None = None
+    har_path: Path | None = None
+
+    @property
+    def failing_events(self) -> list[Event]:
+        return [e for e in self.events if e.fails]
+
+
+class StepFailed(Exception):
+    """A step's own failure (not a Playwright error): expectation not met."""
+
+
+StepCallback = Callable[[StepRecord, int], None]
+
+
+async def run_scenario(
+    scenario: Scenario,
+    browser: Browser,
+    options: RunOptions,
+    on_step: StepCallback | None = None,
+) -> RunResult:
+    """Run every step with capture; always return a result describing what happened.
+
+    ``on_step(record, total)`` is called as each step ends (for progress output).
+    """
+    run = _Run(scenario, browser, options, on_step)
+    return await run.execute()
+
+
+class _Run:
+    def __init__(
+        self,
+        scenario: Scenario,
+        browser: Browser,
+        options: RunOptions,
+        on_step: StepCallback | None = None,
+    ) -> None:
+        self.on_step = on_step
+        self.scenario = scenario
+        self.browser = browser
+        self.options = options
+        self.env = options.env if options.env is not None else {}
+        self.resolved = substitute_secrets(scenario, self.env)
+        self.secrets = secret_values(scenario, self.env)
+        self.capture = Capture(options.limits)
+        self.records: list[StepRecord] = []
+        self.shots: list[Shot] = []
+        self.shot_dir = options.work_dir / "screenshots"
+        self.context: BrowserContext | None = None
+        self.page: Page | None = None
+        self.outcome: Outcome | None = None
+        self.first_error_step: int | None = None
+        self._seen_entries = 0
+        self.environment = Environment(
+            browser="chromium",
+            browser_version=browser.version,
+            os=platform.platform(),
+            viewport=(scenario.viewport.model_dump() if scenario.viewport else DEFAULT_VIEWPORT),
+            locale=scenario.locale,
+            timezone=scenario.timezone,
+            url=options.base_url or scenario.url,
+            collector_version=__version__,
+            python=platform.python_version(),
+            playwright_version=_playwright_version(),
+        )
+
+    async def execute(self) -> RunResult:
+        started = datetime.now(UTC)
+        t0 = time.monotonic()
+        har_path = self.options.work_dir / "network.har" if self.options.har else None
+        trace_path = self.options.work_dir / "trace.zip" if self.options.trace else None
+        try:
+            await self._open_context(har_path)
+            await self._steps()
+            await self.capture.wait_quiet(self.options.linger_s)
+        except asyncio.CancelledError:
+            self.outcome = Outcome(status="interrupted", message="Interrupted (Ctrl-C)")
+        await self._finish(trace_path)
+        duration = int((time.monotonic() - t0) * 1000)
+        events = self.options.rules.judge(self.capture.events())
+        return RunResult(
+            scenario=self.scenario,
+            started=started,
+            duration_ms=duration,
+            steps=self.records,
+            events=events,
+            totals=self.capture.totals,
+            dropped=self.capture.dropped,
+            outcome=self._final_outcome(events),
+            environment=self.environment,
+            screenshots=self.shots,
+            secrets=self.secrets,
+            problems=self.capture.problems,
+            trace_path=trace_path if trace_path and trace_path.exists() else None,
+            har_path=har_path if har_path and har_path.exists() else None,
+        )
+
+    async def _open_context(self, har_path: Path | None) -> None:
+        scenario = self.scenario
+        kwargs: dict[str, Any] = {
+            "viewport": scenario.viewport.model_dump() if scenario.viewport else DEFAULT_VIEWPORT,
+        }
+        if scenario.locale:
+            kwargs["locale"] = scenario.locale
+        if scenario.timezone:
+            kwargs["timezone_id"] = scenario.timezone
+        if har_path is not None:
+            kwargs["record_har_path"] = str(har_path)
+            kwargs["record_har_content"] = "omit"
+        try:
+            self.context = await self.browser.new_context(**kwargs)
+        except Exception as exc:
+            raise BrowserLaunchError(f"cannot open a browser context: {_first_line(exc)}") from exc
+        if self.options.trace:
+            await self.context.tracing.start(screenshots=True, snapshots=True)
+        await self.capture.attach(self.context, self.browser)
+        self.page = await self.context.new_page()
+        try:
+            self.environment.user_agent = await self.page.evaluate("navigator.userAgent")
+        except Exception as exc:
+            self.capture.problems.append(f"user agent: {_first_line(exc)}")
+
+    async def _steps(self) -> None:
+        steps = self.resolved.steps
+        for index, step in enumerate(steps, start=1):
+            # Waiting, checking and screenshots cause nothing: what happens meanwhile
+            # still belongs to the action before them (a late error of a click).
+            if not isinstance(step, PASSIVE_STEPS) or self.capture.current_step is None:
+                self.capture.current_step = index
+            started = time.monotonic()
+            record = StepRecord(
+                index=index,
+                action=step.action,
+                target=_target(step, self.scenario, self.options.base_url),
+                name=step.name,
+                status="ok",
+                url=self._page_url(),
+                value=_value(self.scenario.steps[index - 1]),
+            )
+            try:
+                await self._perform(index, step, record)
+            except asyncio.CancelledError:
+                record.status = "failed"
+                record.error = "Interrupted (Ctrl-C)"
+                record.duration_ms = _ms_since(started)
+                self._done(record)
+                self._skip_rest(steps, index)
+                raise
+            except Exception as exc:
+                record.duration_ms = _ms_since(started)
+                record.error = _describe_error(exc)
+                if step.optional:
+                    record.status = "skipped"
+                    self._done(record)
+                    continue
+                record.status = "failed"
+                self._done(record)
+                shot = await self._screenshot(f"step-{index:02d}-failed", index, "failed_step")
+                record.screenshot = shot
+                self.outcome = self._outcome_for_failure(index, exc)
+                self._skip_rest(steps, index)
+                return
+            record.duration_ms = _ms_since(started)
+            self._done(record)
+            if index < len(steps) and self.first_error_step is None and self._new_failures():
+                self.first_error_step = index
+                record.screenshot = await self._screenshot(
+                    f"step-{index:02d}-error", index, "first_error"
+                )
+
+    def _done(self, record: StepRecord) -> None:
+        self.records.append(record)
+        if self.on_step is not None:
+            self.on_step(record, len(self.resolved.steps))
+
+    def _skip_rest(self, steps: list[Any], failed_index: int) -> None:
+        for later, step in enumerate(steps[failed_index:], start=failed_index + 1):
+            self.records.append(
+                StepRecord(
+                    index=later,
+                    action=step.action,
+                    target=_target(step, self.scenario, self.options.base_url),
+                    name=step.name,
+                    status="skipped",
+                )
+            )
+
+    def _new_failures(self) -> bool:
+        new = self.capture.events_since(self._seen_entries)
+        self._seen_entries += len(new)
+        return any(self.options.rules.fails(e) for e in new)
+
+    def _current_page(self) -> Page:
+        if self.page is None or self.page.is_closed():
+            open_pages = [p for p in self.capture.pages if not p.is_closed()]
+            if not open_pages:
+                raise StepFailed("no open page left (the last one was closed)")
+            self.page = open_pages[-1]
+        return self.page
+
+    def _page_url(self) -> str | None:
+        page = self.page
+        return page.url if page is not None and not page.is_closed() else None
+
+    async def _perform(self, index: int, step: StepBase, record: StepRecord) -> None:
+        page = self._current_page()
+        timeout = self._timeout(step)
+        if isinstance(step, Goto):
+            url = self.resolved.resolve_url(step.url, self.options.base_url)
+            await page.goto(url, wait_until=step.wait_until, timeout=timeout)
+        elif isinstance(step, Click):
+            await page.locator(step.selector).click(button=step.button, timeout=timeout)
+        elif isinstance(step, Dblclick):
+            await page.locator(step.selector).dblclick(timeout=timeout)
+        elif isinstance(step, Fill):
+            locator = page.locator(step.selector)
+            await self._learn_password(locator, step.value, timeout, record)
+            await locator.fill(step.value, timeout=timeout)
+        elif isinstance(step, Type):
+            locator = page.locator(step.selector)
+            await self._learn_password(locator, step.text, timeout, record)
+            await locator.press_sequentially(step.text, delay=step.delay, timeout=timeout)
+        elif isinstance(step, Press):
+            if step.selector:
+                await page.locator(step.selector).press(step.key, timeout=timeout)
+            else:
+                await page.keyboard.press(step.key)
+        elif isinstance(step, Select):
+            values = [step.value] if isinstance(step.value, str) else list(step.value)
+            await _select(page, step.selector, values, timeout)
+        elif isinstance(step, Check):
+            await page.locator(step.selector).check(timeout=timeout)
+        elif isinstance(step, Uncheck):
+            await page.locator(step.selector).uncheck(timeout=timeout)
+        elif isinstance(step, Hover):
+            await page.locator(step.selector).hover(timeout=timeout)
+        elif isinstance(step, Scroll):
+            if step.selector:
+                await page.locator(step.selector).scroll_into_view_if_needed(timeout=timeout)
+            else:
+                await page.evaluate("([x, y]) => window.scrollBy(x, y)", [step.x, step.y])
+        elif isinstance(step, Upload):
+            files = [step.files] if isinstance(step.files, str) else list(step.files)
+            paths = [str((self.options.scenario_dir / f).resolve()) for f in files]
+            missing = [p for p in paths if not Path(p).is_file()]
+            if missing:
+                raise StepFailed(f"file to upload not found: {missing[0]}")
+            await page.locator(step.selector).set_input_files(paths, timeout=timeout)
+        elif isinstance(step, Wait):
+            await asyncio.sleep(step.ms / 1000)
+        elif isinstance(step, WaitFor):
+            await page.locator(step.selector).wait_for(state=step.state, timeout=timeout)
+        elif isinstance(step, WaitForUrl):
+            await page.wait_for_url(
+                self.resolved.resolve_url(step.url, self.options.base_url), timeout=timeout
+            )
+        elif isinstance(step, ExpectText):
+            await _expect_text(page, step.selector, step.text, timeout)
+        elif isinstance(step, ExpectVisible):
+            await page.locator(step.selector).wait_for(state="visible", timeout=timeout)
+        elif isinstance(step, ExpectUrl):
+            await _expect_url(
+                page, self.resolved.resolve_url(step.url, self.options.base_url), timeout
+            )
+        elif isinstance(step, Screenshot):
+            name = _slug(step.name or f"step-{index:02d}")
+            shot = await self._screenshot(
+                f"step-{index:02d}-{name}",
+                index,
+                "step",
+                full_page=step.full_page,
+                selector=step.selector,
+                raise_errors=True,
+            )
+            if shot is None:
+                raise StepFailed("screenshot failed")
+        elif isinstance(step, Evaluate):
+            await page.evaluate(step.expression)
+        elif isinstance(step, Reload):
+            await page.reload(timeout=timeout)
+        elif isinstance(step, Back):
+            await page.go_back(timeout=timeout)
+        elif isinstance(step, Close):
+            await page.close()
+        else:  # pragma: no cover - the scenario model admits no other kind
+            raise StepFailed(f"unsupported step {step.action}")
+
+    def _timeout(self, step: StepBase) -> int:
+        explicit = step.timeout or self.options.timeout_ms or self.scenario.timeout
+        if explicit:
+            return explicit
+        navigates = isinstance(step, Goto | Reload | Back | WaitForUrl)
+        return DEFAULT_NAVIGATION_TIMEOUT_MS if navigates else DEFAULT_STEP_TIMEOUT_MS
+
+    async def _learn_password(
+        self, locator: Any, value: str, timeout: int, record: StepRecord
+    ) -> None:
+        """Values typed into password fields are secrets, declared or not."""
+        try:
+            kind = await locator.get_attribute("type", timeout=timeout)
+        except Exception:  # the fill itself will report a missing element
+            return
+        if kind and kind.lower() == "password" and value:
+            self.secrets.append(value)
+            if "${" not in (record.value or ""):
+                record.value = REDACTED
+
+    async def _screenshot(
+        self,
+        stem: str,
+        step: int | None,
+        role: str,
+        *,
+        full_page: bool = False,
+        selector: str | None = None,
+        raise_errors: bool = False,
+    ) -> str | None:
+        page = self.page
+        if page is None or page.is_closed() or self.capture.crashed or self.capture.disconnected:
+            return None
+        # Full pages are captured as JPEG: a tall PNG is many MB and slow to encode,
+        # and it would be re-encoded to fit the attachment budget anyway.
+        suffix = ".jpg" if full_page else ".png"
+        path = self.shot_dir / f"{stem}{suffix}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {
+            "path": str(path),
+            "timeout": SCREENSHOT_TIMEOUT_MS,
+            "mask": [page.locator(PASSWORD_FIELDS)],
+            "animations": "disabled",
+        }
+        if full_page:
+            kwargs.update(type="jpeg", quality=80)
+        try:
+            if selector:
+                await page.locator(selector).screenshot(**kwargs)
+            else:
+                await page.screenshot(full_page=full_page, **kwargs)
+        except Exception as exc:
+            if raise_errors:
+                raise
+            self.capture.problems.append(f"screenshot {stem}: {_first_line(exc)}")
+            return None
+        self.shots.append(Shot(path, step, role, full_page))
+        return f"screenshots/{path.name}"
+
+    async def _finish(self, trace_path: Path | None) -> None:
+        try:
+            if self.outcome is None:
+                last = len(self.records) or None
+                shot = await self._screenshot("final", last, "final")
+                if shot and self.first_error_step is None and self._new_failures():
+                    self.first_error_step = last
+            if self.context is not None:
+                if trace_path is not None:
+                    await _bounded(self.context.tracing.stop(path=str(trace_path)), 30)
+                await _bounded(self.context.close(), 30)
+        except asyncio.CancelledError:
+            if self.outcome is None:
+                self.outcome = Outcome(status="interrupted", message="Interrupted (Ctrl-C)")
+        except Exception as exc:
+            self.capture.problems.append(f"closing the context: {_first_line(exc)}")
+        finally:
+            self.capture.detach()
+
+    def _outcome_for_failure(self, index: int, exc: BaseException) -> Outcome:
+        message = _describe_error(exc)
+        if self.capture.crashed or "crash" in message.lower():
+            return Outcome(status="crashed", message=message, failed_step=index)
+        if self.capture.disconnected or not self.browser.is_connected():
+            return Outcome(
+                status="crashed", message=f"The browser went away: {message}", failed_step=index
+            )
+        if any(code in message for code in UNREACHABLE_ERRORS):
+            return Outcome(status="unreachable", message=message, failed_step=index)
+        return Outcome(status="step_failed", message=message, failed_step=index)
+
+    def _final_outcome(self, events: list[Event]) -> Outcome:
+        if self.outcome is not None:
+            return self.outcome
+        if self.capture.crashed or self.capture.disconnected:
+            return Outcome(status="crashed", message="The page or browser crashed")
+        failing = [e for e in events if e.fails]
+        if failing:
+            count = sum(e.count for e in failing)
+            return Outcome(status="errors", message=f"{count} error(s) captured: {failing[0].text}")
+        return Outcome(status="clean", message="No errors captured")
+
+
+async def _select(page: Page, selector: str, values: list[str], timeout: int) -> None:
+    locator = page.locator(selector)
+    try:
+        await locator.select_option(value=values, timeout=timeout)
+    except Exception:
+        # The user may have written the visible label rather than the value.
+        await locator.select_option(label=values, timeout=timeout)
+
+
+async def _expect_text(page: Page, selector: str, text: str, timeout: int) -> None:
+    from playwright.async_api import expect
+
+    try:
+        await expect(page.locator(selector).first).to_contain_text(text, timeout=timeout)
+    except AssertionError as exc:
+        raise StepFailed(f"expected text {text!r} in {selector}: {_first_line(exc)}") from None
+
+
+async def _expect_url(page: Page, url: str, timeout: int) -> None:
+    from playwright.async_api import expect
+
+    pattern: str | re.Pattern[str] = re.compile(fnmatch.translate(url)) if "*" in url else url
+    try:
+        await expect(page).to_have_url(pattern, timeout=timeout)
+    except AssertionError:
+        raise StepFailed(f"expected URL {url}, the page is at {page.url}") from None
+
+
+async def _bounded(awaitable: Any, seconds: float) -> Any:
+    return await asyncio.wait_for(awaitable, seconds)
+
+
+def _target(step: StepBase, scenario: Scenario, base_url: str | None) -> str | None:
+    for attr in ("selector", "url", "key", "expression", "text"):
+        value = getattr(step, attr, None)
+        if isinstance(value, str):
+            if attr == "url":
+                return scenario.resolve_url(value, base_url)
+            return value
+    if isinstance(step, Wait):
+        return f"{step.ms} ms"
+    if isinstance(step, Screenshot):
+        return step.name
+    return None
+
+
+def _value(step: StepBase) -> str | None:
+    value = getattr(step, "value", None) or getattr(step, "text", None)
+    if isinstance(step, ExpectText):
+        return None
+    if isinstance(value, list):
+        return ", ".join(value)
+    return value if isinstance(value, str) else None
+
+
+def _describe_error(exc: BaseException) -> str:
+    text = _first_line(exc)
+    # Playwright prefixes the API name ("Locator.click: "); users know the step.
+    return re.sub(r"^[A-Za-z]+\.[A-Za-z_]+: ", "", text)
+
+
+def _first_line(exc: BaseException) -> str:
+    for line in str(exc).splitlines():
+        line = line.strip(" =")
+        if line:
+            return line[:500]
+    return type(exc).__name__
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    return slug[:60] or "shot"
+
+
+def _playwright_version() -> str:
+    try:
+        return metadata.version("playwright")
+    except metadata.PackageNotFoundError:
+        return ""

@@ -1,0 +1,415 @@
+"""The ticket draft: a documented context built from a report, rendered with Jinja2.
+
+One Environment serves every template (ticket formats and report.html):
+templates from ``--template-dir`` are searched before the built-ins, HTML
+templates are autoescaped, and page-supplied text only ever enters a template
+as a variable, never as template source.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from collector.labels import LABELS, phrase
+from collector.report import ErrorGroup, Report, StepRecord
+
+FORMATS = ("md", "txt", "eml", "json")
+LANGS = tuple(LABELS)
+SUBJECT_MAX = 120
+DEFAULT_REASON = "technical"
+STACK_LINES = 12
+
+
+def _doc(text: str) -> Any:
+    return field(metadata={"doc": text})
+
+
+@dataclass
+class StepLine:
+    number: int = _doc("1-based step number.")
+    text: str = _doc("The step in plain language, e.g. Click “Pay now” (#pay) on /checkout.html.")
+    status: str = _doc("ok, failed or skipped.")
+    error: str | None = _doc("Why the step failed, when it did.")
+    duration_ms: int = _doc("How long the step took.")
+
+
+@dataclass
+class ErrorLine:
+    message: str = _doc("The first message of the group, as the page produced it.")
+    kind: str = _doc("console, page_error, request_failed, http_error, crash …")
+    kind_label: str = _doc("The kind in the ticket's language.")
+    count: int = _doc("How many times it happened.")
+    first_step: str = _doc("The step it first happened in, in plain language.")
+    location: str | None = _doc("url:line:column of its source, when known.")
+    stack: str | None = _doc("The first stack, cut to a readable length.")
+    fingerprint: str = _doc("Stable id of the group; equal errors in other runs share it.")
+
+
+@dataclass
+class AttachmentLine:
+    path: str = _doc("Path within the bundle.")
+    size: str = _doc("Human-readable size.")
+    bytes: int = _doc("Size in bytes.")
+    in_zip: bool = _doc("Whether it is in the zip attached to the ticket.")
+    note: str | None = _doc("Why it was left out of the zip or changed to fit.")
+
+
+@dataclass
+class TicketContext:
+    """Everything a ticket template may use. Every field is documented (tested)."""
+
+    lang: str = _doc("Language code of the labels: en or pt.")
+    t: dict[str, str] = _doc("Labels in the ticket's language, by key.")
+    reference: str = _doc("The unique reference number to quote (CR-YYYYMMDD-XXXXXX).")
+    reason: str = _doc("Ticket reason, from the scenario, the config or the default.")
+    subject: str = _doc("One line of at most 120 characters naming the first error and where.")
+    title: str = _doc("The scenario's name.")
+    what_happened: str = _doc("One paragraph saying what happened in this run.")
+    expected: str | None = _doc("What the user expected, from the scenario.")
+    actual: str = _doc("What actually happened, in one sentence.")
+    outcome: str = _doc("Outcome status: clean, errors, step_failed, crashed, unreachable …")
+    steps: list[StepLine] = _doc("The numbered steps to recreate the problem.")
+    errors: list[ErrorLine] = _doc("Errors grouped by fingerprint, failing ones first.")
+    failed_requests: list[str] = _doc("Failed requests and HTTP errors, one line each.")
+    totals: str = _doc("Exact counts of everything captured, one line.")
+    dropped: int = _doc("Events not kept in the report because of the caps.")
+    environment: list[tuple[str, str]] = _doc("Label/value rows: browser, OS, viewport …")
+    attachments: list[AttachmentLine] = _doc("Files of the bundle with their sizes.")
+    left_out: list[AttachmentLine] = _doc("Files left out of the zip, and why.")
+    zip_name: str = _doc("File name of the zip to attach.")
+    created: str = _doc("When the run started (UTC, ISO 8601).")
+    original_reference: str | None = _doc("For replays: the reference of the original bundle.")
+    support_email: str | None = _doc("Where the .eml is addressed, from config support_email.")
+
+
+def build_context(
+    report: Report,
+    *,
+    lang: str = "en",
+    reason: str | None = None,
+    support_email: str | None = None,
+) -> TicketContext:
+    """Turn a report into the ticket context (pure: no files, no browser)."""
+    t = LABELS[lang]
+    step_lines = [
+        StepLine(
+            number=s.index,
+            text=describe_step(s, lang),
+            status=s.status,
+            error=s.error,
+            duration_ms=s.duration_ms,
+        )
+        for s in report.steps
+        if s.status != "skipped" or s.error
+    ]
+    errors = [_error_line(g, report.steps, lang) for g in ranked_errors(report.errors)]
+    failed_requests = [
+        e.text for e in report.events if e.kind in ("http_error", "request_failed")
+    ]
+    attachments = [
+        AttachmentLine(a.path, human_size(a.bytes), a.bytes, a.in_zip, a.note)
+        for a in report.attachments
+    ]
+    return TicketContext(
+        lang=lang,
+        t=t,
+        reference=report.reference,
+        reason=reason or report.reason or DEFAULT_REASON,
+        subject=make_subject(report, lang),
+        title=report.title or report.scenario_name or report.reference,
+        what_happened=_what_happened(report, lang),
+        expected=report.expected,
+        actual=_actual(report, lang),
+        outcome=report.outcome.status,
+        steps=step_lines,
+        errors=errors,
+        failed_requests=failed_requests,
+        totals=_totals_line(report.totals),
+        dropped=report.dropped,
+        environment=_environment_rows(report, t),
+        attachments=attachments,
+        left_out=[a for a in attachments if not a.in_zip],
+        zip_name=f"{report.reference}.zip",
+        created=report.created,
+        original_reference=report.original_reference,
+        support_email=support_email,
+    )
+
+
+def context_field_docs() -> dict[str, str]:
+    """Field name -> description, for documentation and the test that all are described."""
+    return {f.name: f.metadata.get("doc", "") for f in fields(TicketContext)}
+
+
+# -- wording -------------------------------------------------------------------
+
+
+def describe_step(step: StepRecord, lang: str = "en") -> str:
+    """A step in plain language: Click “Pay now” (#pay) on /checkout.html."""
+    target = step.target or ""
+    if step.name and target and step.name != target:
+        label = f"“{step.name}” ({target})"
+    else:
+        label = step.name or target
+    page = _short_url(step.url) if step.url and not step.url.startswith("about:") else ""
+    text = phrase(lang, step.action, target=label, value=step.value or "", url=target)
+    if page and step.action not in ("goto", "wait", "wait_for_url", "expect_url"):
+        text += " " + phrase(lang, "on_page", url=page)
+    return text
+
+
+# What a developer should look at first: an exception names the broken code; a
+# console error the app's own complaint; network errors are often its cause or echo.
+KIND_RANK = {"crash": 0, "page_error": 1, "console": 2, "http_error": 3, "request_failed": 4}
+
+
+def ranked_errors(groups: list[ErrorGroup]) -> list[ErrorGroup]:
+    """Failing groups first, then by kind (exceptions first), then by first step."""
+    order = {id(g): i for i, g in enumerate(groups)}
+    return sorted(
+        groups,
+        key=lambda g: (not g.fails, KIND_RANK.get(g.kind, 5), g.first_step or 0, order[id(g)]),
+    )
+
+
+def make_subject(report: Report, lang: str = "en") -> str:
+    """≤ 120 chars: the first failing error and where it happened."""
+    t = LABELS[lang]
+    failing = [g for g in ranked_errors(report.errors) if g.fails]
+    where = ""
+    first: ErrorGroup | None = failing[0] if failing else None
+    step_index = first.first_step if first else report.outcome.failed_step
+    if step_index:
+        step = next((s for s in report.steps if s.index == step_index), None)
+        if step is not None:
+            where = describe_step(step, lang)
+            where = where[:1].lower() + where[1:]
+    if first is not None:
+        head = " ".join(first.message.split())
+    elif report.outcome.status in ("step_failed", "crashed", "unreachable", "interrupted"):
+        head = t[f"outcome_{report.outcome.status}"]
+        if report.outcome.message:
+            head += f": {' '.join(report.outcome.message.split())}"
+    else:
+        head = t["subject_clean"]
+        where = report.title or report.scenario_name or ""
+    return _fit_subject(head, where)
+
+
+def _fit_subject(head: str, where: str) -> str:
+    if not where:
+        return _cut(head, SUBJECT_MAX)
+    tail = f" — {where}"
+    if len(head) + len(tail) <= SUBJECT_MAX:
+        return head + tail
+    room = SUBJECT_MAX - min(len(tail), 60)
+    return _cut(head, room) + _cut(tail, SUBJECT_MAX - len(_cut(head, room)))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def _what_happened(report: Report, lang: str) -> str:
+    t = LABELS[lang]
+    ran = sum(1 for s in report.steps if s.status != "skipped")
+    failing = [g for g in report.errors if g.fails]
+    parts = [t["ran_steps"].format(ran=ran, total=len(report.steps))]
+    if report.outcome.failed_step:
+        parts.append(t["step_failed_at"].format(step=report.outcome.failed_step))
+    if failing:
+        parts.append(t["errors_captured"].format(count=sum(g.count for g in failing)))
+    else:
+        parts.append(t["no_errors"])
+    return " ".join(parts)
+
+
+def _actual(report: Report, lang: str) -> str:
+    t = LABELS[lang]
+    failing = [g for g in ranked_errors(report.errors) if g.fails]
+    if report.outcome.status in ("step_failed", "crashed", "unreachable", "interrupted"):
+        text = t[f"outcome_{report.outcome.status}"]
+        return f"{text}: {report.outcome.message}" if report.outcome.message else text
+    if failing:
+        return failing[0].message
+    return t["subject_clean"]
+
+
+def _error_line(group: ErrorGroup, steps: list[StepRecord], lang: str) -> ErrorLine:
+    t = LABELS[lang]
+    step = next((s for s in steps if s.index == group.first_step), None)
+    if step is not None:
+        first_step = f"{group.first_step}. {describe_step(step, lang)}"
+    else:
+        first_step = t["before_first_step"]
+    location = None
+    if group.url:
+        location = group.url + "".join(f":{n}" for n in (group.line, group.column) if n)
+    stack = None
+    if group.stack:
+        stack = "\n".join(group.stack.splitlines()[:STACK_LINES])
+    return ErrorLine(
+        message=group.message,
+        kind=group.kind,
+        kind_label=t.get(f"kind_{group.kind}", group.kind),
+        count=group.count,
+        first_step=first_step,
+        location=location,
+        stack=stack,
+        fingerprint=group.fingerprint,
+    )
+
+
+def _environment_rows(report: Report, t: dict[str, str]) -> list[tuple[str, str]]:
+    env = report.environment
+    viewport = f"{env.viewport['width']}×{env.viewport['height']}" if env.viewport else "-"
+    rows = [
+        (t["env_browser"], f"Chromium {env.browser_version}".strip()),
+        (t["env_os"], env.os or "-"),
+        (t["env_viewport"], viewport),
+        (t["env_locale"], env.locale or t["default"]),
+        (t["env_timezone"], env.timezone or t["default"]),
+        (t["env_url"], env.url or "-"),
+        (t["env_user_agent"], env.user_agent or "-"),
+        (t["env_collector"], env.collector_version),
+    ]
+    return rows
+
+
+def _totals_line(totals: dict[str, Any]) -> str:
+    parts = []
+    for kind, value in totals.items():
+        if isinstance(value, dict):
+            parts.append(f"{kind}: " + ", ".join(f"{lvl} {n}" for lvl, n in value.items()))
+        else:
+            parts.append(f"{kind}: {value}")
+    return "; ".join(parts) or "-"
+
+
+def _short_url(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path or url
+
+
+def human_size(n: int) -> str:
+    if n < 1000:
+        return f"{n} B"
+    if n < 1_000_000:
+        return f"{n / 1000:.1f} kB"
+    return f"{n / 1_000_000:.2f} MB"
+
+
+# -- rendering -------------------------------------------------------------------
+
+
+def builtin_template_dir() -> Path:
+    """Templates ship inside the wheel as collector/templates; a checkout has ./templates."""
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"
+    return installed if installed.is_dir() else here.parent / "templates"
+
+
+@lru_cache(maxsize=8)
+def environment(template_dir: str | None = None) -> jinja2.Environment:
+    """The one Jinja2 environment: user templates first, HTML autoescaped."""
+    search = [template_dir] if template_dir else []
+    search.append(str(builtin_template_dir()))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        autoescape=lambda name: bool(name) and name.endswith((".html", ".html.j2")),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["md_code"] = md_code
+    env.filters["md_text"] = md_text
+    env.filters["human_size"] = human_size
+    env.filters["printable"] = printable
+    return env
+
+
+def render(template: str, template_dir: str | None = None, **variables: Any) -> str:
+    try:
+        return environment(template_dir).get_template(template).render(**variables)
+    except jinja2.TemplateError as exc:
+        from collector.errors import BadInput
+
+        where = f" in {template_dir}" if template_dir else ""
+        raise BadInput(f"template {template}{where}: {exc}") from None
+
+
+def render_ticket(
+    context: TicketContext, fmt: str = "md", template_dir: str | None = None
+) -> str:
+    """Render the ticket in ``md``, ``txt`` or ``json`` (``eml`` is built by ``eml.py``)."""
+    if fmt == "json":
+        return json.dumps(ticket_json(context, template_dir), indent=2, ensure_ascii=False)
+    return render(f"ticket.{fmt}.j2", template_dir, **asdict(context))
+
+
+def ticket_json(context: TicketContext, template_dir: str | None = None) -> dict[str, Any]:
+    """Fields for a helpdesk API: reference, reason, subject, details (text), attachments."""
+    return {
+        "reference": context.reference,
+        "reason": context.reason,
+        "subject": context.subject,
+        "details": render("ticket.txt.j2", template_dir, **asdict(context)),
+        "attachments": [
+            {"path": a.path, "bytes": a.bytes, "in_zip": a.in_zip, "note": a.note}
+            for a in context.attachments
+        ],
+        "zip": context.zip_name,
+        "lang": context.lang,
+        "outcome": context.outcome,
+        "errors": [
+            {"message": e.message, "kind": e.kind, "count": e.count, "fingerprint": e.fingerprint}
+            for e in context.errors
+        ],
+    }
+
+
+# -- filters: page text is data --------------------------------------------------
+
+
+def printable(text: Any) -> str:
+    """Control characters shown as escapes, so logs cannot rewrite a terminal or file."""
+    out = []
+    for ch in str(text):
+        code = ord(ch)
+        if (code < 32 and ch not in "\n\t") or code == 127 or 0x80 <= code < 0xA0:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def md_code(text: Any) -> str:
+    """Inline code that no backtick inside ``text`` can close early."""
+    value = " ".join(printable(text).split())
+    fence = "`"
+    while fence in value:
+        fence += "`"
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def md_text(text: Any) -> str:
+    """Plain Markdown text with HTML and Markdown syntax neutralised.
+
+    Only what can start markup is escaped: HTML, emphasis, code, links, table
+    pipes, and `_`/`#` where they could open emphasis or a heading.
+    """
+    value = printable(text)
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = re.sub(r"([\\`*\[\]|~])", r"\\\1", value)
+    value = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", value)
+    return re.sub(r"^(\s*)([#>+-]|\d+\.)(?=\s)", r"\1\\\2", value, flags=re.M)
