@@ -10,6 +10,8 @@ reached, and huge texts are cut when they arrive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import re
 import time
 from collections.abc import Callable
@@ -58,6 +60,14 @@ TRACKED_TIMER_MAX_MS = 5000
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 NATIVE_PREFIXES = ("Failed to load resource",)
 CONSOLE_LEVELS = {"warning": "warning", "assert": "error", "trace": "log"}
+CDP_CONSOLE_LEVELS = {
+    "warning": "warning", "assert": "error", "trace": "log", "dir": "log", "dirxml": "log",
+    "table": "log", "count": "log", "timeEnd": "log", "startGroup": "log",
+    "startGroupCollapsed": "log", "endGroup": "log", "clear": "log",
+}  # fmt: skip
+CDP_LOG_LEVELS = {"verbose": "debug", "info": "info", "warning": "warning", "error": "error"}
+PLAYWRIGHT_MARKER = "--playwright"
+FORMAT_SPEC = re.compile(r"%[sdifoOc%]")
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,9 @@ class Capture:
         self.first_event_step: dict[str, int | None] = {}
         self.closed = False
         self._browser: Browser | None = None
+        self._context: BrowserContext | None = None
+        self._attaching: list[asyncio.Future[None]] = []
+        self._cdp_sessions: list[Any] = []
         self._disconnect_listener: Callable[[Any], Any] = lambda _arg: None
 
     # -- attaching -----------------------------------------------------------
@@ -122,7 +135,7 @@ class Capture:
     async def attach(self, context: BrowserContext, browser: Browser | None = None) -> None:
         """Listen on ``context`` (call before the first page opens)."""
         await context.add_init_script(TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS})
-        context.on("console", self._guard(self._on_console))
+        self._context = context
         context.on("weberror", self._guard(self._on_web_error))
         context.on("request", self._guard(self._on_request))
         context.on("response", self._guard(self._on_response))
@@ -268,21 +281,68 @@ class Capture:
         self._page_labels[page] = label
         page.on("crash", self._guard(self._on_crash))
         page.on("download", self._guard(self._on_download))
+        self._attaching.append(asyncio.ensure_future(self._attach_console(page, label)))
+
+    async def _attach_console(self, page: Page, label: str) -> None:
+        """Console messages through a CDP session of the page.
+
+        Playwright's own console event hands Python a handle per argument that
+        lives until the page navigates: a page logging 100,000 errors costs
+        hundreds of MB. The CDP events carry plain values. ``Runtime.enable``
+        replays what was logged before it, so a popup's first message is kept;
+        workers and out-of-process iframes are auto-attached child targets.
+        """
+        if self._context is None:
+            return
+        try:
+            session = await self._context.new_cdp_session(page)
+        except Exception as exc:
+            # Not Chromium, or the page is already gone: Playwright's listener still works.
+            self.problems.append(f"console via CDP for {label}: {_first_line(exc)}; using Playwright's")
+            page.on("console", self._guard(self._on_console))
+            return
+        console = _ConsoleTarget(self, label)
+        self._cdp_sessions.append(session)
+        session.on("Runtime.executionContextCreated", self._guard(console.context_created))
+        session.on("Runtime.consoleAPICalled", self._guard(console.api_called))
+        session.on("Log.entryAdded", self._guard(console.log_entry))
+        session.on("Target.attachedToTarget", self._guard(console.child_attached(session)))
+        session.on("Target.receivedMessageFromTarget", self._guard(console.child_message))
+        try:
+            tree = await session.send("Page.getFrameTree")
+            console.main_frame = tree["frameTree"]["frame"]["id"]
+            await session.send("Runtime.enable")
+            await session.send("Log.enable")
+            await session.send(
+                "Target.setAutoAttach",
+                {"autoAttach": True, "waitForDebuggerOnStart": False, "flatten": False},
+            )
+        except Exception as exc:
+            if not page.is_closed():
+                self.problems.append(f"console via CDP for {label}: {_first_line(exc)}")
+
+    async def settle(self, timeout_s: float = 5) -> None:
+        """Wait until every page's console session is attached (and has replayed)."""
+        pending = [t for t in self._attaching if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout_s)
+
+    async def close_sessions(self) -> None:
+        for session in self._cdp_sessions:
+            # The page may be gone (closed, crashed); a detach must not hold up the bundle.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(session.detach(), 2)
+        self._cdp_sessions.clear()
+        for task in self._attaching:
+            task.cancel()
 
     def _on_console(self, msg: ConsoleMessage) -> None:
+        """Fallback when no CDP session can be opened: Playwright's console event."""
         level = CONSOLE_LEVELS.get(msg.type, msg.type)
         location = msg.location
         text = msg.text
-        worker = msg.worker if hasattr(msg, "worker") else None
-        if worker is not None:
-            source = f"worker {worker.url}"
-        else:
-            source = self.source_of(msg.page)
-            url = location.get("url") or ""
-            if msg.page is not None and url and url != msg.page.url:
-                frame_urls = {f.url for f in msg.page.frames[1:]}
-                if url in frame_urls:
-                    source += " frame"
+        if text.startswith(PLAYWRIGHT_MARKER):
+            return
         self.record(
             "console",
             level,
@@ -290,7 +350,7 @@ class Capture:
             url=location.get("url") or None,
             line=_one_based(location.get("lineNumber")),
             column=_one_based(location.get("columnNumber")),
-            source=source,
+            source=self.source_of(msg.page),
             native=text.startswith(NATIVE_PREFIXES) and not msg.args,
         )
 
@@ -387,6 +447,151 @@ class Capture:
     def _on_disconnected(self, _browser: Browser) -> None:
         self.disconnected = True
         self.record("disconnect", "error", "The browser disconnected (closed or killed)")
+
+
+class _ConsoleTarget:
+    """Turns one page's CDP console traffic (and its child targets') into events."""
+
+    def __init__(self, capture: Capture, label: str) -> None:
+        self.capture = capture
+        self.label = label
+        self.main_frame: str | None = None
+        self.sources: dict[int, str | None] = {}  # execution context -> source; None: ignore
+        self.children: dict[str, str] = {}  # child session id -> source label
+        self._next_id = 0
+
+    def context_created(self, event: dict[str, Any]) -> None:
+        context = event["context"]
+        aux = context.get("auxData") or {}
+        if not aux.get("isDefault", True):
+            # Isolated worlds (Playwright's own utility scripts, extensions) are not the page.
+            self.sources[context["id"]] = None
+        elif aux.get("frameId") and aux.get("frameId") != self.main_frame:
+            self.sources[context["id"]] = f"{self.label} frame {context.get('origin', '')}"
+        else:
+            self.sources[context["id"]] = self.label
+
+    def api_called(self, event: dict[str, Any], source: str | None = None) -> None:
+        if source is None:
+            source = self.sources.get(event.get("executionContextId", -1), self.label)
+            if source is None:
+                return
+        text = format_console_args(event.get("args") or [])
+        if text.startswith(PLAYWRIGHT_MARKER):
+            return
+        url, line, column = None, None, None
+        frames = (event.get("stackTrace") or {}).get("callFrames") or []
+        if frames:
+            top = frames[0]
+            url = top.get("url") or None
+            line = _one_based(top.get("lineNumber"))
+            column = _one_based(top.get("columnNumber"))
+        kind = event.get("type", "log")
+        self.capture.record(
+            "console",
+            CDP_CONSOLE_LEVELS.get(kind, kind),
+            text,
+            url=url,
+            line=line,
+            column=column,
+            source=source,
+        )
+
+    def log_entry(self, event: dict[str, Any], source: str | None = None) -> None:
+        """Messages of the browser itself: failed resources, interventions, violations."""
+        entry = event["entry"]
+        level = CDP_LOG_LEVELS.get(entry.get("level", "info"), "info")
+        self.capture.record(
+            "console",
+            level,
+            entry.get("text", ""),
+            url=entry.get("url") or None,
+            line=_one_based(entry.get("lineNumber")),
+            source=source or self.label,
+            native=True,
+        )
+
+    def child_attached(self, session: Any) -> Callable[[dict[str, Any]], None]:
+        def attached(event: dict[str, Any]) -> None:
+            info = event.get("targetInfo") or {}
+            kind = info.get("type", "")
+            if kind not in ("worker", "iframe", "service_worker", "shared_worker"):
+                return
+            child = event["sessionId"]
+            what = "frame" if kind == "iframe" else kind.replace("_", " ")
+            self.children[child] = f"{self.label} {what} {info.get('url', '')}".rstrip()
+            if kind in ("worker", "service_worker", "shared_worker"):
+                self.children[child] = f"{what} {info.get('url', '')}"
+            for method in ("Runtime.enable", "Log.enable"):
+                self._next_id += 1
+                message = json.dumps({"id": self._next_id, "method": method, "params": {}})
+                task = asyncio.ensure_future(
+                    session.send(
+                        "Target.sendMessageToTarget", {"sessionId": child, "message": message}
+                    )
+                )
+                task.add_done_callback(_ignore_result)
+
+        return attached
+
+    def child_message(self, event: dict[str, Any]) -> None:
+        source = self.children.get(event.get("sessionId", ""))
+        if source is None:
+            return
+        message = json.loads(event["message"])
+        method = message.get("method")
+        if method == "Runtime.consoleAPICalled":
+            self.api_called(message["params"], source)
+        elif method == "Log.entryAdded":
+            self.log_entry(message["params"], source)
+
+
+def format_console_args(args: list[dict[str, Any]]) -> str:
+    """Console arguments as DevTools shows them: printf-style %s/%d/%o, then joined by spaces."""
+    values = [_remote_text(a) for a in args]
+    if not values:
+        return ""
+    first = args[0]
+    if first.get("type") == "string" and "%" in values[0] and len(values) > 1:
+        rest = values[1:]
+
+        def substitute(match: re.Match[str]) -> str:
+            spec = match.group(0)
+            if spec == "%%":
+                return "%"
+            if not rest:
+                return spec
+            value = rest.pop(0)
+            return "" if spec == "%c" else value
+
+        head = FORMAT_SPEC.sub(substitute, values[0])
+        values = [head, *rest]
+    return " ".join(values)
+
+
+def _remote_text(arg: dict[str, Any]) -> str:
+    kind = arg.get("type")
+    if "value" in arg:
+        value = arg["value"]
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    if kind == "undefined":
+        return "undefined"
+    if "unserializableValue" in arg:
+        return str(arg["unserializableValue"])
+    return str(arg.get("description") or arg.get("className") or kind or "")
+
+
+def _first_line(exc: BaseException) -> str:
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return type(exc).__name__
 
 
 def _ignore_result(task: asyncio.Future[Any]) -> None:

@@ -191,6 +191,7 @@ class _Run:
         try:
             await self._open_context(har_path)
             await self._steps()
+            await self.capture.settle()
             await self.capture.wait_quiet(self.options.linger_s)
         except asyncio.CancelledError:
             self.outcome = Outcome(status="interrupted", message="Interrupted (Ctrl-C)")
@@ -470,6 +471,8 @@ class _Run:
                 shot = await self._screenshot("final", last, "final")
                 if shot and self.first_error_step is None and self._new_failures():
                     self.first_error_step = last
+            await self.capture.settle()
+            await self.capture.close_sessions()
             if self.context is not None:
                 if trace_path is not None:
                     await _bounded(self.context.tracing.stop(path=str(trace_path)), 30)
@@ -502,7 +505,9 @@ class _Run:
         failing = [e for e in events if e.fails]
         if failing:
             count = sum(e.count for e in failing)
-            return Outcome(status="errors", message=f"{count} error(s) captured: {failing[0].text}")
+            more = f" (+{self.capture.dropped} events over the caps)" if self.capture.dropped else ""
+            first = failing[0].text.splitlines()[0][:200] if failing[0].text else ""
+            return Outcome(status="errors", message=f"{count} error(s) captured{more}: {first}")
         return Outcome(status="clean", message="No errors captured")
 
 
