@@ -242,6 +242,52 @@ def _reproduce_and_report(
     return code
 
 
+@cli.command()
+@click.argument("bundle", metavar="BUNDLE")
+@click.option("--format", "fmt", type=click.Choice(["md", "txt", "eml", "json"]), default="md",
+              show_default=True, help="Ticket format.")
+@click.option("--lang", type=click.Choice(["en", "pt"]), help="Ticket language.")
+@click.option("--template-dir", metavar="DIR", help="Your own templates, searched first.")
+@click.option("--reason", help="Ticket reason (default: the bundle's, else the config's first).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+def ticket(
+    bundle: str,
+    fmt: str,
+    lang: str | None,
+    template_dir: str | None,
+    reason: str | None,
+    output: str | None,
+) -> None:
+    """Re-render a bundle's ticket draft (no browser needed)."""
+    from pathlib import Path
+
+    from collector.bundle import read_report
+    from collector.errors import BadInput
+    from collector.rules import load_config
+    from collector.ticket import build_context, render_eml, render_ticket
+
+    config = load_config()
+    if template_dir and not Path(template_dir).is_dir():
+        raise BadInput(f"--template-dir {template_dir}: no such folder")
+    report, root = read_report(Path(bundle))
+    context = build_context(
+        report,
+        lang=lang or config.lang,
+        reason=reason or report.reason or (config.reasons[0] if config.reasons else None),
+        support_email=config.support_email,
+    )
+    if fmt == "eml":
+        data = render_eml(context, root / context.zip_name, template_dir)
+    else:
+        data = render_ticket(context, fmt, template_dir).encode("utf-8")
+    if output:
+        Path(output).write_bytes(data)
+        click.echo(output)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
 def main() -> None:
     # Exit quietly when stdout is closed early (`collector schema scenario | head`).
     try:

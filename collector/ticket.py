@@ -413,3 +413,30 @@ def md_text(text: Any) -> str:
     value = re.sub(r"([\\`*\[\]|~])", r"\\\1", value)
     value = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", value)
     return re.sub(r"^(\s*)([#>+-]|\d+\.)(?=\s)", r"\1\\\2", value, flags=re.M)
+
+
+def render_eml(
+    context: TicketContext,
+    zip_path: Path | None,
+    template_dir: str | None = None,
+    sender: str = "collector@localhost",
+) -> bytes:
+    """An RFC 5322 message: the plain-text ticket as body, the bundle zip attached."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+    from email.utils import formatdate, make_msgid
+
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = context.subject
+    message["From"] = sender
+    if context.support_email:
+        message["To"] = context.support_email
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(idstring=context.reference)
+    message["X-Collector-Reference"] = context.reference
+    message.set_content(render("ticket.txt.j2", template_dir, **asdict(context)))
+    if zip_path is not None and zip_path.is_file():
+        message.add_attachment(
+            zip_path.read_bytes(), maintype="application", subtype="zip", filename=zip_path.name
+        )
+    return message.as_bytes()
