@@ -55,10 +55,11 @@ class Workspace:
     reference: str
     path: Path
     out_dir: Path
+    name: str | None = None  # the bundle folder's name when not the reference
 
     @property
     def final_path(self) -> Path:
-        return self.out_dir / self.reference
+        return self.out_dir / (self.name or self.reference)
 
 
 @dataclass
@@ -70,8 +71,12 @@ class _File:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def new_workspace(out_dir: Path) -> Workspace:
-    """Create ``out_dir/.<REF>.partial`` for a run to write into."""
+def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
+    """Create ``out_dir/.<REF>.partial`` for a run to write into.
+
+    ``name`` names the final folder instead of the reference (the pytest plugin
+    uses the test id).
+    """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -83,7 +88,7 @@ def new_workspace(out_dir: Path) -> Workspace:
     )
     path = out_dir / f".{reference}.partial"
     path.mkdir()
-    return Workspace(reference, path, out_dir)
+    return Workspace(reference, path, out_dir, name)
 
 
 def discard_workspace(workspace: Workspace) -> None:
@@ -158,6 +163,9 @@ class _Writer:
             files = [f for f in files if f is not dropped] + [dropped]
             dropped.extra["forced_out"] = True
         final = self.ws.final_path
+        if final.exists() and (final / "report.json").is_file():
+            # An earlier bundle of the same test: ours to replace (never other folders).
+            shutil.rmtree(final)
         self.root.rename(final)
         return final
 

@@ -126,6 +126,7 @@ class Capture:
         self.closed = False
         self._browser: Browser | None = None
         self._context: BrowserContext | None = None
+        self._console_via_cdp = True
         self._attaching: list[asyncio.Future[None]] = []
         self._cdp_sessions: list[Any] = []
         self._disconnect_listener: Callable[[Any], Any] = lambda _arg: None
@@ -136,17 +137,39 @@ class Capture:
         """Listen on ``context`` (call before the first page opens)."""
         await context.add_init_script(TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS})
         self._context = context
+        self._listen(context)
+        # Dialogs block the page until answered: a reproduction dismisses and records them.
+        context.on("dialog", self._guard(self._on_dialog))
+        if browser is not None:
+            self._browser = browser
+            self._disconnect_listener = self._guard(self._on_disconnected)
+            browser.on("disconnected", self._disconnect_listener)
+
+    def attach_sync(self, context: Any) -> None:
+        """Listen on a context of Playwright's sync API (pytest-playwright's fixtures).
+
+        The console comes through Playwright's own context-level event there, and
+        dialogs are left to the test, which may answer them itself.
+        """
+        context.add_init_script(TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS})
+        self._console_via_cdp = False
+        self._listen(context)
+        context.on("console", self._guard(self._on_console))
+
+    def _listen(self, context: Any) -> None:
         context.on("weberror", self._guard(self._on_web_error))
         context.on("request", self._guard(self._on_request))
         context.on("response", self._guard(self._on_response))
         context.on("requestfailed", self._guard(self._on_request_failed))
         context.on("requestfinished", self._guard(self._on_request_done))
-        context.on("dialog", self._guard(self._on_dialog))
         context.on("page", self._guard(self._on_page))
-        if browser is not None:
-            self._browser = browser
-            self._disconnect_listener = self._guard(self._on_disconnected)
-            browser.on("disconnected", self._disconnect_listener)
+
+    @property
+    def pending_requests(self) -> int:
+        return len(self._pending)
+
+    def idle_for_ms(self) -> float:
+        return (self._clock() - self._last_activity) * 1000
 
     def detach(self) -> None:
         """Stop recording: what a closing browser reports is not part of the run."""
@@ -251,7 +274,7 @@ class Capture:
         while self._clock() < deadline:
             if self.disconnected:
                 return
-            idle = (self._clock() - self._last_activity) * 1000 >= quiet_ms
+            idle = self.idle_for_ms() >= quiet_ms
             if idle and not self._pending and not await self._timers_pending():
                 return
             await asyncio.sleep(0.01)
@@ -281,7 +304,8 @@ class Capture:
         self._page_labels[page] = label
         page.on("crash", self._guard(self._on_crash))
         page.on("download", self._guard(self._on_download))
-        self._attaching.append(asyncio.ensure_future(self._attach_console(page, label)))
+        if self._console_via_cdp:
+            self._attaching.append(asyncio.ensure_future(self._attach_console(page, label)))
 
     async def _attach_console(self, page: Page, label: str) -> None:
         """Console messages through a CDP session of the page.
@@ -337,12 +361,14 @@ class Capture:
             task.cancel()
 
     def _on_console(self, msg: ConsoleMessage) -> None:
-        """Fallback when no CDP session can be opened: Playwright's console event."""
+        """Playwright's console event: for sync-API contexts, or when CDP is unavailable."""
         level = CONSOLE_LEVELS.get(msg.type, msg.type)
         location = msg.location
         text = msg.text
         if text.startswith(PLAYWRIGHT_MARKER):
             return
+        worker = getattr(msg, "worker", None)
+        source = f"worker {worker.url}" if worker is not None else self.source_of(msg.page)
         self.record(
             "console",
             level,
@@ -350,7 +376,7 @@ class Capture:
             url=location.get("url") or None,
             line=_one_based(location.get("lineNumber")),
             column=_one_based(location.get("columnNumber")),
-            source=self.source_of(msg.page),
+            source=source,
             native=text.startswith(NATIVE_PREFIXES) and not msg.args,
         )
 

@@ -288,6 +288,99 @@ def ticket(
         sys.stdout.flush()
 
 
+@cli.command()
+@click.argument("items", nargs=-1, metavar="URL_OR_FILE...")
+@click.option("--urls-file", metavar="FILE", help="A text file of URLs, one a line.")
+@click.option("--sitemap", "sitemaps", multiple=True, metavar="URL", help="Check a sitemap's URLs.")
+@click.option("--concurrency", type=click.IntRange(1, 64), metavar="N",
+              help="Pages at once (default: fitted to the cores).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]),
+              help="Lowest level that fails a page (default: config, else error).")
+@click.option("--ignore", "ignores", multiple=True, metavar="PATTERN",
+              help="Ignore errors matching PATTERN (regex or substring); repeatable.")
+@click.option("--junit", metavar="FILE", help="Write JUnit XML.")
+@click.option("--json", "json_file", metavar="FILE", help="Write a JSON report.")
+@click.option("--github", is_flag=True, help="Print GitHub Actions annotations.")
+@click.option("--bundles", metavar="DIR", help="Write a bundle per failing page here.")
+@click.option("--shard", metavar="I/N", help="Check only shard I of N.")
+@click.option("--url", "base_url", metavar="BASE", help="Base URL for scenario files.")
+@click.option("--linger", type=click.FloatRange(0, 120), metavar="S",
+              help="Seconds to wait for late errors after load (default 2).")
+@click.option("--timeout", "timeout_ms", type=click.IntRange(1, 600_000), metavar="MS",
+              help="Timeout of each step in ms.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@browser_options
+def check(items: tuple[str, ...], **opts: Any) -> None:
+    """Load pages concurrently in one browser and fail on console/page/network errors."""
+    import tempfile
+    from pathlib import Path
+
+    from collector import check as checking
+    from collector.bundle import BundleOptions, write_bundle
+    from collector.output import CheckProgress
+    from collector.rules import load_config
+    from collector.runner import RunOptions
+
+    browser = make_browser_options(
+        opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"]
+    )
+    config = load_config()
+    targets = checking.collect_targets(
+        items, urls_file=opts["urls_file"], sitemap_urls=opts["sitemaps"],
+        base_url=opts["base_url"], env=dict(os.environ),
+    )
+    shard = checking.parse_shard(opts["shard"]) if opts["shard"] else None
+    if shard:
+        targets = checking.shard(targets, *shard)
+    rules = config.rules().with_overrides(fail_on=opts["fail_on"], ignore=opts["ignores"])
+    bundles_dir = Path(opts["bundles"]) if opts["bundles"] else None
+    bundle_options = BundleOptions(
+        out_dir=bundles_dir or Path("."),
+        max_attachment_bytes=config.attachment_budget(),
+        lang=config.lang,
+        redact_patterns=tuple(config.redact),
+        support_email=config.support_email,
+    )
+
+    def write_for(page: Any) -> Any:
+        return write_bundle(page.result, page.workspace, bundle_options)
+
+    progress = CheckProgress(len(targets), enabled=not opts["quiet"] and sys.stderr.isatty())
+    with tempfile.TemporaryDirectory(prefix="collector-check-") as scratch:
+        run = RunOptions(
+            timeout_ms=opts["timeout_ms"],
+            linger_s=2.0 if opts["linger"] is None else opts["linger"],
+            rules=rules,
+            work_dir=bundles_dir or Path(scratch),
+            env=dict(os.environ),
+            final_screenshot="on_failure" if bundles_dir else "never",
+        )
+        report = asyncio.run(
+            checking.run_check(
+                targets,
+                browser_options=browser,
+                run_options=run,
+                concurrency=opts["concurrency"] or checking.default_concurrency(),
+                on_done=progress.page_done,
+                write_bundle_for=write_for if bundles_dir else None,
+                shard=shard,
+            )
+        )
+    progress.finish()
+    for page in report.pages:
+        for line in checking.error_lines(page) if page.failed else []:
+            click.echo(line)
+    if opts["github"]:
+        for line in checking.github_annotations(report):
+            click.echo(line)
+    click.echo(checking.summary_table(report))
+    if opts["junit"]:
+        Path(opts["junit"]).write_bytes(checking.junit_xml(report))
+    if opts["json_file"]:
+        Path(opts["json_file"]).write_text(checking.json_summary(report), encoding="utf-8")
+    sys.exit(1 if report.failed else 0)
+
+
 def main() -> None:
     # Exit quietly when stdout is closed early (`collector schema scenario | head`).
     try:

@@ -61,3 +61,32 @@ def summary_json(done: Reproduction) -> dict[str, Any]:
         "errors": sum(e.count for e in result.failing_events),
         "steps": [{"index": s.index, "status": s.status, "error": s.error} for s in result.steps],
     }
+
+
+class CheckProgress:
+    """A one-line progress bar on stderr for `collector check` (only on a terminal)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled
+        self.done = 0
+        self.failed = 0
+
+    def page_done(self, page: Any) -> None:
+        self.done += 1
+        self.failed += int(page.failed)
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        print(
+            f"\r[{bar}] {self.done}/{self.total} pages, {self.failed} failed",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def finish(self) -> None:
+        if self.enabled and self.done:
+            print(file=sys.stderr)

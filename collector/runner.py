@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from collector import __version__
 from collector.capture import Capture, CaptureLimits
@@ -91,6 +91,8 @@ class RunOptions:
     limits: CaptureLimits = field(default_factory=CaptureLimits)
     scenario_dir: Path = Path(".")
     env: Mapping[str, str] | None = None
+    # "on_failure": no final screenshot of a page that produced nothing failing (CI scans).
+    final_screenshot: Literal["always", "on_failure", "never"] = "always"
 
 
 @dataclass
@@ -305,6 +307,10 @@ class _Run:
                 )
             )
 
+    def _any_failure(self) -> bool:
+        rules = self.options.rules
+        return any(rules.fails(e) for e in self.capture.events())
+
     def _new_failures(self) -> bool:
         new = self.capture.events_since(self._seen_entries)
         self._seen_entries += len(new)
@@ -466,7 +472,9 @@ class _Run:
 
     async def _finish(self, trace_path: Path | None) -> None:
         try:
-            if self.outcome is None:
+            policy = self.options.final_screenshot
+            wanted = policy == "always" or (policy == "on_failure" and self._any_failure())
+            if self.outcome is None and wanted:
                 last = len(self.records) or None
                 shot = await self._screenshot("final", last, "final")
                 if shot and self.first_error_step is None and self._new_failures():

@@ -1,0 +1,475 @@
+"""`collector check`: many pages (or flows) in one browser, judged by the rules, for CI.
+
+Each target gets a fresh context (no state leaks between pages) and the usual
+capture and linger; contexts run concurrently because lingering is idle time.
+A page that cannot load, hangs or crashes is a failure of that page, never of
+the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from collector.bundle import discard_workspace, new_workspace
+from collector.errors import BadInput, CollectorError
+from collector.report import Event
+from collector.runner import RunOptions, RunResult, run_scenario
+from collector.scenario import Goto, Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
+
+    from collector.browser import BrowserOptions
+    from collector.bundle import Workspace
+
+MAX_SITEMAP_BYTES = 10_000_000
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to check: a URL, or a scenario file run as a flow."""
+
+    name: str
+    scenario: Scenario
+    scenario_dir: Path = Path(".")
+
+
+@dataclass
+class PageResult:
+    target: Target
+    result: RunResult | None
+    failing: list[Event] = field(default_factory=list)
+    missing_expected: list[str] = field(default_factory=list)
+    problem: str | None = None
+    bundle: Path | None = None
+    duration_ms: int = 0
+    workspace: Workspace | None = None
+
+    @property
+    def failed(self) -> bool:
+        if self.problem or self.failing or self.missing_expected:
+            return True
+        status = self.result.outcome.status if self.result else "crashed"
+        return status in ("step_failed", "crashed", "unreachable")
+
+    @property
+    def reason(self) -> str:
+        """One line saying why the page failed."""
+        if self.problem:
+            return self.problem
+        if self.result and self.result.outcome.status in ("step_failed", "crashed", "unreachable"):
+            return f"{self.result.outcome.status}: {self.result.outcome.message}"
+        parts = []
+        if self.failing:
+            parts.append(f"{sum(e.count for e in self.failing)} error(s)")
+        if self.missing_expected:
+            parts.append("expected but not seen: " + ", ".join(self.missing_expected))
+        return "; ".join(parts)
+
+
+@dataclass
+class CheckReport:
+    pages: list[PageResult]
+    duration_ms: int
+    shard: tuple[int, int] | None = None
+
+    @property
+    def failed(self) -> list[PageResult]:
+        return [p for p in self.pages if p.failed]
+
+
+def default_concurrency(cpus: int | None = None) -> int:
+    """Lingering pages are idle, so overlap more of them than there are cores."""
+    cpus = cpus or os.cpu_count() or 2
+    return max(2, min(8, cpus * 2))
+
+
+def collect_targets(
+    items: Iterable[str],
+    *,
+    urls_file: str | None = None,
+    sitemap_urls: Iterable[str] = (),
+    base_url: str | None = None,
+    env: dict[str, str] | None = None,
+    fetch: Callable[[str], bytes] | None = None,
+) -> list[Target]:
+    """URLs, URL-list files, scenario files and sitemaps -> targets, in order, without repeats."""
+    targets: list[Target] = []
+    for item in items:
+        if _looks_like_url(item):
+            targets.append(url_target(item))
+            continue
+        path = Path(item)
+        if not path.exists():
+            raise BadInput(f"{item}: neither a URL (http://…) nor an existing file")
+        if path.is_dir():
+            raise BadInput(f"{item}: is a directory, expected a URL, a URL list or a scenario")
+        if _is_url_list(path):
+            targets.extend(url_target(u) for u in read_url_list(path))
+        else:
+            scenario = load_scenario(path, base_url=base_url, env=env)
+            targets.append(Target(str(path), scenario, path.resolve().parent))
+    if urls_file:
+        targets.extend(url_target(u) for u in read_url_list(Path(urls_file)))
+    for sitemap in sitemap_urls:
+        targets.extend(url_target(u) for u in read_sitemap(sitemap, fetch=fetch))
+    seen: set[str] = set()
+    unique = []
+    for target in targets:
+        if target.name not in seen:
+            seen.add(target.name)
+            unique.append(target)
+    if not unique:
+        raise BadInput("nothing to check: give URLs, a URL list, a scenario or --sitemap")
+    return unique
+
+
+def url_target(url: str) -> Target:
+    if not _looks_like_url(url):
+        raise BadInput(f"not an http(s) URL: {url!r}")
+    return Target(url, Scenario(name=url, steps=[Goto(url=url)]))
+
+
+def read_url_list(path: Path) -> list[str]:
+    """One URL a line; blank lines and `#` comments are skipped."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise BadInput(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read as text: {exc}") from None
+    urls = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not _looks_like_url(line):
+            raise BadInput(f"{path}:{number}: not an http(s) URL: {line!r}")
+        urls.append(line)
+    return urls
+
+
+def read_sitemap(url: str, fetch: Callable[[str], bytes] | None = None) -> list[str]:
+    """The <loc> URLs of a sitemap (or of the sitemaps a sitemap index lists)."""
+    fetch = fetch or _fetch
+    try:
+        data = fetch(url)
+    except OSError as exc:
+        raise CollectorError(f"--sitemap {url}: cannot fetch: {exc}") from None
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise BadInput(f"--sitemap {url}: not valid XML: {exc}") from None
+    locs = [el.text.strip() for el in root.iter() if el.tag.endswith("loc") and el.text]
+    if root.tag.endswith("sitemapindex"):
+        return [u for loc in locs for u in read_sitemap(loc, fetch)]
+    return [u for u in locs if _looks_like_url(u)]
+
+
+def _fetch(url: str) -> bytes:
+    from urllib.request import urlopen
+
+    with urlopen(url, timeout=30) as response:
+        return response.read(MAX_SITEMAP_BYTES)
+
+
+def shard(targets: list[Target], index: int, count: int) -> list[Target]:
+    """The targets of shard ``index`` (1-based) of ``count``: each target in exactly one shard.
+
+    By a hash of the name rather than by position, so that adding a page does not
+    move every other page to another machine.
+    """
+    if count < 1 or not 1 <= index <= count:
+        raise BadInput(f"--shard {index}/{count}: expected I/N with 1 <= I <= N")
+    return [t for t in targets if _bucket(t.name, count) == index - 1]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise BadInput(f"--shard {text}: expected I/N, e.g. 2/4")
+    index, count = int(match.group(1)), int(match.group(2))
+    if count < 1 or not 1 <= index <= count:
+        raise BadInput(f"--shard {text}: expected I/N with 1 <= I <= N")
+    return index, count
+
+
+def _bucket(name: str, count: int) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % count
+
+
+async def check_targets(
+    targets: list[Target],
+    browser: Browser,
+    *,
+    run_options: RunOptions,
+    concurrency: int,
+    on_done: Callable[[PageResult], None] | None = None,
+    write_bundle_for: Callable[[PageResult], Path | None] | None = None,
+) -> list[PageResult]:
+    """Run every target in its own context, ``concurrency`` at a time, in input order."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+    rules = run_options.rules
+
+    async def one(target: Target) -> PageResult:
+        async with gate:
+            started = time.monotonic()
+            options = replace(
+                run_options,
+                rules=rules.with_overrides(
+                    fail_on=target.scenario.fail_on,
+                    ignore=tuple(target.scenario.ignore),
+                    expect=tuple(target.scenario.expect),
+                ),
+                scenario_dir=target.scenario_dir,
+            )
+            page = await _run_one(target, browser, options)
+            page.duration_ms = int((time.monotonic() - started) * 1000)
+        if page.workspace is not None:
+            if page.failed and write_bundle_for is not None:
+                page.bundle = write_bundle_for(page)
+            else:
+                discard_workspace(page.workspace)
+        if on_done is not None:
+            on_done(page)
+        return page
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+async def _run_one(target: Target, browser: Browser, options: RunOptions) -> PageResult:
+    """Run one target in a workspace of its own (kept only if a bundle is written)."""
+    workspace = new_workspace(options.work_dir)
+    try:
+        result = await run_scenario(target.scenario, browser, replace(options, work_dir=workspace.path))
+    except CollectorError as exc:
+        discard_workspace(workspace)
+        return PageResult(target, None, problem=str(exc))
+    return PageResult(
+        target,
+        result,
+        failing=result.failing_events,
+        missing_expected=options.rules.missing_expected(result.events),
+        workspace=workspace,
+    )
+
+
+async def run_check(
+    targets: list[Target],
+    *,
+    browser_options: BrowserOptions,
+    run_options: RunOptions,
+    concurrency: int,
+    on_done: Callable[[PageResult], None] | None = None,
+    write_bundle_for: Callable[[PageResult], Path | None] | None = None,
+    shard: tuple[int, int] | None = None,
+) -> CheckReport:
+    """Open one browser and check every target in it."""
+    from collector.browser import open_browser
+
+    started = time.monotonic()
+    async with open_browser(browser_options) as (browser, _origin):
+        pages = await check_targets(
+            targets,
+            browser,
+            run_options=run_options,
+            concurrency=concurrency,
+            on_done=on_done,
+            write_bundle_for=write_bundle_for,
+        )
+    return CheckReport(pages, int((time.monotonic() - started) * 1000), shard)
+
+
+# -- outputs --------------------------------------------------------------------
+
+
+def error_lines(page: PageResult) -> list[str]:
+    """One line per failing error: page, kind, url:line:column, message."""
+    lines = []
+    if page.problem or not page.failing:
+        lines.append(f"FAIL {page.target.name}: {page.reason}")
+    for event in page.failing:
+        where = _location(event)
+        count = f" (×{event.count})" if event.count > 1 else ""
+        text = " ".join(event.text.split())[:300]
+        lines.append(f"FAIL {page.target.name}: {event.kind} {where} {text}{count}".replace("  ", " "))
+    return lines
+
+
+def summary_table(report: CheckReport) -> str:
+    rows = [("page", "result", "errors", "time")]
+    for page in report.pages:
+        errors = sum(e.count for e in page.failing)
+        rows.append(
+            (
+                _shorten(page.target.name, 70),
+                "FAIL" if page.failed else "ok",
+                str(errors),
+                f"{page.duration_ms / 1000:.1f}s",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    failed = len(report.failed)
+    lines.append(
+        f"{len(report.pages)} pages, {len(report.pages) - failed} passed, {failed} failed "
+        f"in {report.duration_ms / 1000:.1f}s"
+    )
+    return "\n".join(lines)
+
+
+def junit_xml(report: CheckReport) -> bytes:
+    """JUnit XML: one testsuite, a testcase per page, a failure element per failing page."""
+    suite = ET.Element(
+        "testsuite",
+        name="collector check",
+        tests=str(len(report.pages)),
+        failures=str(len(report.failed)),
+        errors="0",
+        skipped="0",
+        time=f"{report.duration_ms / 1000:.3f}",
+    )
+    for page in report.pages:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="collector.check",
+            name=_xml_text(page.target.name),
+            time=f"{page.duration_ms / 1000:.3f}",
+        )
+        if page.failed:
+            failure = ET.SubElement(
+                case, "failure", message=_xml_text(page.reason[:500]), type="ConsoleErrors"
+            )
+            failure.text = _xml_text("\n".join(error_lines(page)))
+            if page.bundle:
+                out = ET.SubElement(case, "system-out")
+                out.text = _xml_text(f"bundle: {page.bundle}")
+    root = ET.Element(
+        "testsuites",
+        tests=str(len(report.pages)),
+        failures=str(len(report.failed)),
+        errors="0",
+        time=f"{report.duration_ms / 1000:.3f}",
+    )
+    root.append(suite)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+
+
+def json_summary(report: CheckReport) -> str:
+    return json.dumps(
+        {
+            "pages": [
+                {
+                    "name": p.target.name,
+                    "failed": p.failed,
+                    "reason": p.reason if p.failed else None,
+                    "outcome": p.result.outcome.status if p.result else "crashed",
+                    "duration_ms": p.duration_ms,
+                    "errors": [
+                        {
+                            "kind": e.kind,
+                            "level": e.level,
+                            "text": e.text,
+                            "url": e.url,
+                            "line": e.line,
+                            "column": e.column,
+                            "count": e.count,
+                            "step": e.step,
+                        }
+                        for e in p.failing
+                    ],
+                    "missing_expected": p.missing_expected,
+                    "bundle": str(p.bundle) if p.bundle else None,
+                }
+                for p in report.pages
+            ],
+            "summary": {
+                "pages": len(report.pages),
+                "failed": len(report.failed),
+                "passed": len(report.pages) - len(report.failed),
+                "duration_ms": report.duration_ms,
+                "shard": list(report.shard) if report.shard else None,
+            },
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def github_annotations(report: CheckReport) -> list[str]:
+    """`::error file=…,line=…,col=…::message` workflow commands, one per failing error."""
+    lines = []
+    for page in report.failed:
+        if not page.failing:
+            lines.append(f"::error title={_gh_prop('collector check')}::"
+                         f"{_gh_msg(page.target.name + ': ' + page.reason)}")
+        for event in page.failing:
+            props = []
+            if event.url:
+                props.append(f"file={_gh_prop(urlsplit(event.url).path.lstrip('/') or event.url)}")
+                if event.line:
+                    props.append(f"line={event.line}")
+                if event.column:
+                    props.append(f"col={event.column}")
+            props.append(f"title={_gh_prop(f'{event.kind} on {page.target.name}')}")
+            lines.append(f"::error {','.join(props)}::{_gh_msg(event.text)}")
+    return lines
+
+
+def _gh_msg(text: str) -> str:
+    return text[:1000].replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(text: str) -> str:
+    return _gh_msg(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _xml_text(text: str) -> str:
+    return ILLEGAL_XML.sub("\ufffd", text)
+
+
+def _location(event: Event) -> str:
+    if not event.url:
+        return ""
+    where = event.url
+    if event.line:
+        where += f":{event.line}" + (f":{event.column}" if event.column else "")
+    return where
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def _looks_like_url(text: str) -> bool:
+    parts = urlsplit(text.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _is_url_list(path: Path) -> bool:
+    """A text file whose first meaningful line is a URL (scenarios start with a key)."""
+    if path.suffix.lower() in (".yaml", ".yml", ".json"):
+        return False
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as fh:
+            for raw in fh:
+                line = raw.strip()
+                if line and not line.startswith("#"):
+                    return _looks_like_url(line)
+    except OSError:
+        return False
+    return False
+

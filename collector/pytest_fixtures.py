@@ -1,0 +1,59 @@
+"""Fixtures of the pytest plugin that build on pytest-playwright's own.
+
+This module is registered by ``collector.pytest_plugin`` in ``pytest_configure``,
+after pytest-playwright, so that ``browser_type_launch_args`` here wraps (and
+receives) pytest-playwright's fixture of the same name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.pytest_plugin import CAPTURE_KEY, USES_BROWSER, TestCapture
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any], browser_name: str | None, playwright: Any
+) -> dict[str, Any]:
+    """Use the machine's Chromium when Playwright's own build is not installed."""
+    args = dict(browser_type_launch_args)
+    if browser_name not in (None, "chromium") or "executable_path" in args or "channel" in args:
+        return args
+    own = Path(playwright.chromium.executable_path)
+    if own.is_file():
+        return args
+    from collector.browser import find_chromium, launch_args, needs_no_sandbox
+
+    args["executable_path"] = str(find_chromium())
+    args["args"] = [*args.get("args", []), *launch_args()]
+    args.setdefault("chromium_sandbox", not needs_no_sandbox())
+    return args
+
+
+@pytest.fixture(autouse=True)
+def _collector_capture(request: pytest.FixtureRequest) -> Iterator[None]:
+    if not any(name in request.fixturenames for name in USES_BROWSER):
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    session = TestCapture(request.node, browser)
+    original = browser.new_context
+
+    def new_context(*args: Any, **kwargs: Any) -> Any:
+        context = original(*args, **kwargs)
+        session.add_context(context)
+        return context
+
+    browser.new_context = new_context
+    request.node.stash[CAPTURE_KEY] = session
+    try:
+        if "context" in request.fixturenames or "page" in request.fixturenames:
+            request.getfixturevalue("context")  # created now, through the wrapper
+        yield
+    finally:
+        browser.new_context = original
