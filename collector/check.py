@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 
 from collector.bundle import discard_workspace, new_workspace
 from collector.errors import BadInput, CollectorError
+from collector.loader import load_any
 from collector.report import Event
 from collector.runner import RunOptions, RunResult, run_scenario
-from collector.scenario import Goto, Scenario, load_scenario
+from collector.scenario import Goto, Scenario
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
@@ -119,7 +120,7 @@ def collect_targets(
         if _is_url_list(path):
             targets.extend(url_target(u) for u in read_url_list(path))
         else:
-            scenario = load_scenario(path, base_url=base_url, env=env)
+            scenario = load_any(path, base_url=base_url, env=env)
             targets.append(Target(str(path), scenario, path.resolve().parent))
     if urls_file:
         targets.extend(url_target(u) for u in read_url_list(Path(urls_file)))
@@ -161,9 +162,15 @@ def read_url_list(path: Path) -> list[str]:
     return urls
 
 
-def read_sitemap(url: str, fetch: Callable[[str], bytes] | None = None) -> list[str]:
+def read_sitemap(
+    url: str, fetch: Callable[[str], bytes] | None = None, _seen: set[str] | None = None
+) -> list[str]:
     """The <loc> URLs of a sitemap (or of the sitemaps a sitemap index lists)."""
     fetch = fetch or _fetch
+    seen = set() if _seen is None else _seen
+    if url in seen:  # an index that lists itself, or a cycle of indexes
+        return []
+    seen.add(url)
     try:
         data = fetch(url)
     except OSError as exc:
@@ -172,10 +179,24 @@ def read_sitemap(url: str, fetch: Callable[[str], bytes] | None = None) -> list[
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise BadInput(f"--sitemap {url}: not valid XML: {exc}") from None
-    locs = [el.text.strip() for el in root.iter() if el.tag.endswith("loc") and el.text]
-    if root.tag.endswith("sitemapindex"):
-        return [u for loc in locs for u in read_sitemap(loc, fetch)]
-    return [u for u in locs if _looks_like_url(u)]
+    # Only <url><loc> (or <sitemap><loc> in an index): extensions such as
+    # <image:image><image:loc> name files, not pages.
+    kind = "sitemap" if _local_name(root.tag) == "sitemapindex" else "url"
+    locs = [
+        loc.text.strip()
+        for entry in root
+        if _local_name(entry.tag) == kind
+        for loc in entry
+        if _local_name(loc.tag) == "loc" and loc.text
+    ]
+    locs = [u for u in locs if _looks_like_url(u)]  # never file:// or other schemes
+    if kind == "sitemap":
+        return [u for loc in locs for u in read_sitemap(loc, fetch, seen)]
+    return locs
+
+
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
 
 
 def _fetch(url: str) -> bytes:
@@ -235,6 +256,9 @@ async def check_targets(
                 ),
                 scenario_dir=target.scenario_dir,
             )
+            # An expected error is the page's known state: it must occur, and it does not fail.
+            known = options.rules.with_overrides(ignore=options.rules.expect)
+            options = replace(options, rules=known)
             page = await _run_one(target, browser, options)
             page.duration_ms = int((time.monotonic() - started) * 1000)
         if page.workspace is not None:
@@ -298,7 +322,7 @@ async def run_check(
 def error_lines(page: PageResult) -> list[str]:
     """One line per failing error: page, kind, url:line:column, message."""
     lines = []
-    if page.problem or not page.failing:
+    if page.problem or not page.failing or _stopped(page) or page.missing_expected:
         lines.append(f"FAIL {page.target.name}: {page.reason}")
     for event in page.failing:
         where = _location(event)
@@ -413,7 +437,7 @@ def github_annotations(report: CheckReport) -> list[str]:
     """`::error file=…,line=…,col=…::message` workflow commands, one per failing error."""
     lines = []
     for page in report.failed:
-        if not page.failing:
+        if page.problem or not page.failing or _stopped(page) or page.missing_expected:
             lines.append(f"::error title={_gh_prop('collector check')}::"
                          f"{_gh_msg(page.target.name + ': ' + page.reason)}")
         for event in page.failing:
@@ -427,6 +451,12 @@ def github_annotations(report: CheckReport) -> list[str]:
             props.append(f"title={_gh_prop(f'{event.kind} on {page.target.name}')}")
             lines.append(f"::error {','.join(props)}::{_gh_msg(event.text)}")
     return lines
+
+
+def _stopped(page: PageResult) -> bool:
+    """Whether the page did not run to the end (its reason is more than its errors)."""
+    status = page.result.outcome.status if page.result else None
+    return status in ("step_failed", "crashed", "unreachable")
 
 
 def _gh_msg(text: str) -> str:

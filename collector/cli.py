@@ -114,10 +114,13 @@ def doctor(browser_path: str | None, headed: bool, connect: str | None, cdp: str
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing when all files are valid.")
 def validate(scenarios: tuple[str, ...], base_url: str | None, quiet: bool) -> None:
     """Check steps files without starting a browser."""
-    from collector.scenario import load_scenario
+    from collector.loader import load_steps
 
     for path in scenarios:
-        scenario = load_scenario(path, base_url=base_url)
+        loaded = load_steps(path, base_url=base_url)
+        for warning in loaded.warnings:
+            click.echo(f"{path}: warning: {warning}", err=True)
+        scenario = loaded.scenario
         if not quiet:
             count = len(scenario.steps)
             click.echo(f"{path}: ok ({count} step{'s' if count != 1 else ''})")
@@ -143,10 +146,13 @@ def schema(what: str) -> None:
 @run_options
 @browser_options
 def repro(scenario_path: str, **opts: Any) -> None:
-    """Run a steps file in Chromium and write an error-report bundle."""
-    from collector.scenario import load_scenario
+    """Run a steps file (or a Chrome Recorder export) and write an error-report bundle."""
+    from collector.loader import load_steps
 
-    scenario = load_scenario(scenario_path, base_url=opts["base_url"])
+    loaded = load_steps(scenario_path, base_url=opts["base_url"])
+    for warning in loaded.warnings:
+        click.echo(f"{scenario_path}: warning: {warning}", err=True)
+    scenario = loaded.scenario
     _reproduce_and_report(scenario, scenario_path, opts)
 
 
@@ -379,6 +385,145 @@ def check(items: tuple[str, ...], **opts: Any) -> None:
     if opts["json_file"]:
         Path(opts["json_file"]).write_text(checking.json_summary(report), encoding="utf-8")
     sys.exit(1 if report.failed else 0)
+
+
+@cli.command()
+@click.argument("recording", metavar="RECORDING.json")
+@click.option("-o", "--output", metavar="FILE", help="Write the YAML here instead of stdout.")
+def convert(recording: str, output: str | None) -> None:
+    """Write a Chrome DevTools Recorder export as collector YAML."""
+    from pathlib import Path
+
+    from collector.errors import ScenarioError
+    from collector.loader import load_steps
+    from collector.recorder import is_recording
+    from collector.scenario import scenario_to_yaml
+    from collector.yamlsource import parse_document, read_text
+
+    doc = parse_document(read_text(Path(recording), recording), recording, is_json=True)
+    if not is_recording(doc.data):
+        raise ScenarioError(
+            f"{recording}: not a Chrome Recorder export (expected {{\"title\", \"steps\": "
+            "[{\"type\": …}]})"
+        )
+    loaded = load_steps(recording)
+    for warning in loaded.warnings:
+        click.echo(f"{recording}: warning: {warning}", err=True)
+    text = f"# Converted from {Path(recording).name} (Chrome DevTools Recorder)\n"
+    text += scenario_to_yaml(loaded.scenario)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(output)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("bundle", metavar="BUNDLE")
+@click.option("--times", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="Run the steps N times and report a rate per error.")
+@click.option("--url", "base_url", metavar="BASE", help="Replay against another deployment.")
+@click.option("--expect", type=click.Choice(["reproduced", "fixed"]), default="reproduced",
+              show_default=True, help="What exit code 0 means.")
+@click.option("--slow-mo", type=click.FloatRange(0, 10_000), default=0, metavar="MS",
+              help="Slow every browser action down by MS.")
+@click.option("--out", "out_dir", metavar="DIR", help="Where replay bundles go (default reports/).")
+@click.option("--linger", type=click.FloatRange(0, 120), metavar="S", help="Seconds to wait for late errors.")
+@click.option("--timeout", "timeout_ms", type=click.IntRange(1, 600_000), metavar="MS",
+              help="Timeout of each step in ms.")
+@click.option("--allow-local", is_flag=True, help="Allow file:, data:, chrome: … URLs.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON verdict.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict.")
+@browser_options
+def replay(bundle: str, **opts: Any) -> None:
+    """Re-run a bundle's steps (folder or zip) and say whether the bug reproduces."""
+    from pathlib import Path
+
+    from collector import replay as replaying
+    from collector.bundle import BundleOptions
+    from collector.rules import load_config
+    from collector.runner import RunOptions
+
+    config = load_config()
+    received = replaying.open_bundle(Path(bundle))
+    scenario = replaying.bundle_scenario(
+        received, env=os.environ, base_url=opts["base_url"], allow_local=opts["allow_local"]
+    )
+    browser = make_browser_options(
+        opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"], opts["slow_mo"]
+    )
+    run = RunOptions(
+        base_url=opts["base_url"],
+        timeout_ms=opts["timeout_ms"],
+        linger_s=2.0 if opts["linger"] is None else opts["linger"],
+        rules=config.rules().with_overrides(
+            fail_on=scenario.fail_on, ignore=tuple(scenario.ignore), expect=tuple(scenario.expect)
+        ),
+        env=dict(os.environ),
+    )
+    bundle_options = BundleOptions(
+        out_dir=Path(opts["out_dir"] or config.reports_dir),
+        max_attachment_bytes=config.attachment_budget(),
+        lang=config.lang,
+        redact_patterns=tuple(config.redact),
+        support_email=config.support_email,
+    )
+    original = received.report
+    quiet = opts["quiet"] or opts["as_json"]
+    if not quiet:
+        target = (
+            opts["base_url"] or scenario.url or original.environment.url
+            or replaying.first_url(scenario) or ""
+        )
+        click.echo(
+            f"Replaying {original.reference} ({original.title or 'untitled'}) "
+            f"{opts['times']}× against {target}",
+            err=True,
+        )
+
+    def on_run(number: int, run_verdict: Any) -> None:
+        if not quiet:
+            click.echo(
+                f"  run {number}/{opts['times']}: {run_verdict.verdict} — {run_verdict.bundle}",
+                err=True,
+            )
+
+    result = asyncio.run(
+        replaying.replay(
+            received,
+            scenario,
+            times=opts["times"],
+            browser_options=browser,
+            run_options=run,
+            bundle_options=bundle_options,
+            on_run=on_run,
+        )
+    )
+    rates = result.rates()
+    if opts["as_json"]:
+        click.echo(json.dumps({
+            "original": original.reference,
+            "verdict": result.verdict,
+            "frequency": result.frequency,
+            "runs": [{"reference": r.reference, "bundle": str(r.bundle), "verdict": r.verdict}
+                     for r in result.runs],
+            "errors": [{"fingerprint": fp, "message": msg, "seen": rates[fp], "runs": len(result.runs)}
+                       for fp, msg in result.original_fingerprints.items()],
+            "new_errors": [{"fingerprint": fp, "message": msg} for fp, msg in result.new_errors.items()],
+            "expect": opts["expect"],
+            "as_expected": result.as_expected(opts["expect"]),
+        }, indent=2))
+    else:
+        click.echo(f"Verdict: {result.verdict} — {result.frequency}")
+        for fp, message in result.original_fingerprints.items():
+            click.echo(f"  {' '.join(message.split())[:150]}  {rates[fp]}/{len(result.runs)}")
+        if result.new_errors:
+            click.echo("New errors (not in the original):")
+            for message in result.new_errors.values():
+                click.echo(f"  {' '.join(message.split())[:150]}")
+    if result.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(0 if result.as_expected(opts["expect"]) else 1)
 
 
 def main() -> None:

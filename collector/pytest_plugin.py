@@ -120,7 +120,8 @@ class TestCapture:
         expected = [str(p) for m in item.iter_markers("expect_console") for p in m.args]
         return base.with_overrides(
             fail_on=config.getoption("--collector-fail-on"),
-            ignore=tuple(config.getoption("--collector-ignore")) + tuple(allowed),
+            # Expected errors must occur, and do not fail the test when they do.
+            ignore=tuple(config.getoption("--collector-ignore")) + tuple(allowed + expected),
             expect=tuple(expected),
         )
 

@@ -182,6 +182,8 @@ def secret_forms(value: str) -> set[str]:
         json.dumps(value, ensure_ascii=False)[1:-1],
         html.escape(value),
         html.escape(value, quote=False),
+        # Jinja2's autoescape (markupsafe) writes quotes as &#34; and &#39;.
+        html.escape(value).replace("&quot;", "&#34;").replace("&#x27;", "&#39;"),
     }
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         full = encode(raw).decode("ascii")

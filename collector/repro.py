@@ -47,7 +47,7 @@ async def reproduce(
     options = _in_workspace(run_options, workspace.path)
     try:
         if browser is not None:
-            result = await run_scenario(scenario, browser, options, on_step)
+            result = await _run_shielded(scenario, browser, options, on_step)
         else:
             async with open_browser(browser_options, survive_sigint=True) as (launched, _origin):
                 result = await _run_shielded(scenario, launched, options, on_step)

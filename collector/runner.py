@@ -8,7 +8,6 @@ outcome. Only problems of the machine (no context can be created) raise.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import platform
 import re
 import time
@@ -26,33 +25,21 @@ from collector.report import Environment, Event, Outcome, StepRecord
 from collector.rules import Rules
 from collector.scenario import (
     Back,
-    Check,
-    Click,
-    Close,
-    Dblclick,
-    Evaluate,
     ExpectText,
     ExpectUrl,
     ExpectVisible,
-    Fill,
     Goto,
-    Hover,
-    Press,
     Reload,
     Scenario,
     Screenshot,
-    Scroll,
-    Select,
     StepBase,
-    Type,
-    Uncheck,
-    Upload,
     Wait,
     WaitFor,
     WaitForUrl,
     secret_values,
     substitute_secrets,
 )
+from collector.steps import StepContext, StepFailed, perform
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
@@ -74,7 +61,6 @@ UNREACHABLE_ERRORS = (
     "ERR_TUNNEL_CONNECTION_FAILED",
 )
 PASSWORD_FIELDS = 'input[type="password" i]'
-REDACTED = "[REDACTED]"
 
 
 @dataclass(frozen=True)
@@ -125,10 +111,6 @@ class RunResult:
     @property
     def failing_events(self) -> list[Event]:
         return [e for e in self.events if e.fails]
-
-
-class StepFailed(Exception):
-    """A step's own failure (not a Playwright error): expectation not met."""
 
 
 StepCallback = Callable[[StepRecord, int], None]
@@ -329,87 +311,37 @@ class _Run:
         return page.url if page is not None and not page.is_closed() else None
 
     async def _perform(self, index: int, step: StepBase, record: StepRecord) -> None:
-        page = self._current_page()
         timeout = self._timeout(step)
-        if isinstance(step, Goto):
-            url = self.resolved.resolve_url(step.url, self.options.base_url)
-            await page.goto(url, wait_until=step.wait_until, timeout=timeout)
-        elif isinstance(step, Click):
-            await page.locator(step.selector).click(button=step.button, timeout=timeout)
-        elif isinstance(step, Dblclick):
-            await page.locator(step.selector).dblclick(timeout=timeout)
-        elif isinstance(step, Fill):
-            locator = page.locator(step.selector)
-            await self._learn_password(locator, step.value, timeout, record)
-            await locator.fill(step.value, timeout=timeout)
-        elif isinstance(step, Type):
-            locator = page.locator(step.selector)
-            await self._learn_password(locator, step.text, timeout, record)
-            await locator.press_sequentially(step.text, delay=step.delay, timeout=timeout)
-        elif isinstance(step, Press):
-            if step.selector:
-                await page.locator(step.selector).press(step.key, timeout=timeout)
-            else:
-                await page.keyboard.press(step.key)
-        elif isinstance(step, Select):
-            values = [step.value] if isinstance(step.value, str) else list(step.value)
-            await _select(page, step.selector, values, timeout)
-        elif isinstance(step, Check):
-            await page.locator(step.selector).check(timeout=timeout)
-        elif isinstance(step, Uncheck):
-            await page.locator(step.selector).uncheck(timeout=timeout)
-        elif isinstance(step, Hover):
-            await page.locator(step.selector).hover(timeout=timeout)
-        elif isinstance(step, Scroll):
-            if step.selector:
-                await page.locator(step.selector).scroll_into_view_if_needed(timeout=timeout)
-            else:
-                await page.evaluate("([x, y]) => window.scrollBy(x, y)", [step.x, step.y])
-        elif isinstance(step, Upload):
-            files = [step.files] if isinstance(step.files, str) else list(step.files)
-            paths = [str((self.options.scenario_dir / f).resolve()) for f in files]
-            missing = [p for p in paths if not Path(p).is_file()]
-            if missing:
-                raise StepFailed(f"file to upload not found: {missing[0]}")
-            await page.locator(step.selector).set_input_files(paths, timeout=timeout)
-        elif isinstance(step, Wait):
-            await asyncio.sleep(step.ms / 1000)
-        elif isinstance(step, WaitFor):
-            await page.locator(step.selector).wait_for(state=step.state, timeout=timeout)
-        elif isinstance(step, WaitForUrl):
-            await page.wait_for_url(
-                self.resolved.resolve_url(step.url, self.options.base_url), timeout=timeout
-            )
-        elif isinstance(step, ExpectText):
-            await _expect_text(page, step.selector, step.text, timeout)
-        elif isinstance(step, ExpectVisible):
-            await page.locator(step.selector).wait_for(state="visible", timeout=timeout)
-        elif isinstance(step, ExpectUrl):
-            await _expect_url(
-                page, self.resolved.resolve_url(step.url, self.options.base_url), timeout
-            )
-        elif isinstance(step, Screenshot):
-            name = _slug(step.name or f"step-{index:02d}")
-            shot = await self._screenshot(
-                f"step-{index:02d}-{name}",
-                index,
-                "step",
-                full_page=step.full_page,
-                selector=step.selector,
-                raise_errors=True,
-            )
-            if shot is None:
-                raise StepFailed("screenshot failed")
-        elif isinstance(step, Evaluate):
-            await page.evaluate(step.expression)
-        elif isinstance(step, Reload):
-            await page.reload(timeout=timeout)
-        elif isinstance(step, Back):
-            await page.go_back(timeout=timeout)
-        elif isinstance(step, Close):
-            await page.close()
-        else:  # pragma: no cover - the scenario model admits no other kind
-            raise StepFailed(f"unsupported step {step.action}")
+        page = await self._page_for(step, timeout)
+        self.page = page
+        scope = await _frame_at(page, step.frame, timeout) if step.frame else page
+        context = StepContext(
+            page=page,
+            scope=scope,
+            timeout=timeout,
+            record=record,
+            index=index,
+            resolve_url=lambda url: self.resolved.resolve_url(url, self.options.base_url),
+            scenario_dir=self.options.scenario_dir,
+            learn_secret=self.secrets.append,
+            screenshot=self._screenshot,
+        )
+        await perform(step, context)
+
+    async def _page_for(self, step: StepBase, timeout: int) -> Page:
+        """The page a step acts on: the current one, or a popup named by its URL."""
+        if step.target in (None, "main"):
+            if step.target == "main" and self.capture.pages and not self.capture.pages[0].is_closed():
+                return self.capture.pages[0]
+            return self._current_page()
+        deadline = time.monotonic() + timeout / 1000
+        while True:
+            for page in reversed(self.capture.pages):
+                if not page.is_closed() and _same_target(page.url, step.target):
+                    return page
+            if time.monotonic() >= deadline:
+                raise StepFailed(f"no open page at {step.target} (target of the step)")
+            await asyncio.sleep(0.05)
 
     def _timeout(self, step: StepBase) -> int:
         explicit = step.timeout or self.options.timeout_ms or self.scenario.timeout
@@ -417,19 +349,6 @@ class _Run:
             return explicit
         navigates = isinstance(step, Goto | Reload | Back | WaitForUrl)
         return DEFAULT_NAVIGATION_TIMEOUT_MS if navigates else DEFAULT_STEP_TIMEOUT_MS
-
-    async def _learn_password(
-        self, locator: Any, value: str, timeout: int, record: StepRecord
-    ) -> None:
-        """Values typed into password fields are secrets, declared or not."""
-        try:
-            kind = await locator.get_attribute("type", timeout=timeout)
-        except Exception:  # the fill itself will report a missing element
-            return
-        if kind and kind.lower() == "password" and value:
-            self.secrets.append(value)
-            if "${" not in (record.value or ""):
-                record.value = REDACTED
 
     async def _screenshot(
         self,
@@ -519,34 +438,6 @@ class _Run:
         return Outcome(status="clean", message="No errors captured")
 
 
-async def _select(page: Page, selector: str, values: list[str], timeout: int) -> None:
-    locator = page.locator(selector)
-    try:
-        await locator.select_option(value=values, timeout=timeout)
-    except Exception:
-        # The user may have written the visible label rather than the value.
-        await locator.select_option(label=values, timeout=timeout)
-
-
-async def _expect_text(page: Page, selector: str, text: str, timeout: int) -> None:
-    from playwright.async_api import expect
-
-    try:
-        await expect(page.locator(selector).first).to_contain_text(text, timeout=timeout)
-    except AssertionError as exc:
-        raise StepFailed(f"expected text {text!r} in {selector}: {_first_line(exc)}") from None
-
-
-async def _expect_url(page: Page, url: str, timeout: int) -> None:
-    from playwright.async_api import expect
-
-    pattern: str | re.Pattern[str] = re.compile(fnmatch.translate(url)) if "*" in url else url
-    try:
-        await expect(page).to_have_url(pattern, timeout=timeout)
-    except AssertionError:
-        raise StepFailed(f"expected URL {url}, the page is at {page.url}") from None
-
-
 async def _bounded(awaitable: Any, seconds: float) -> Any:
     return await asyncio.wait_for(awaitable, seconds)
 
@@ -554,6 +445,8 @@ async def _bounded(awaitable: Any, seconds: float) -> Any:
 def _target(step: StepBase, scenario: Scenario, base_url: str | None) -> str | None:
     for attr in ("selector", "url", "key", "expression", "text"):
         value = getattr(step, attr, None)
+        if isinstance(value, list) and value:
+            value = value[0]  # alternatives: the first is the recorded one
         if isinstance(value, str):
             if attr == "url":
                 return scenario.resolve_url(value, base_url)
@@ -592,9 +485,25 @@ def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
-    return slug[:60] or "shot"
+async def _frame_at(page: Page, path: list[int], timeout: int) -> Any:
+    """The frame at a child-index path from the main frame, waiting for it to attach."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        frame = page.main_frame
+        for index in path:
+            children = frame.child_frames
+            if index >= len(children):
+                break
+            frame = children[index]
+        else:
+            return frame
+        if time.monotonic() >= deadline:
+            raise StepFailed(f"no frame at index path {path}")
+        await asyncio.sleep(0.05)
+
+
+def _same_target(url: str, target: str) -> bool:
+    return url == target or url.rstrip("/") == target.rstrip("/") or url.startswith(target)
 
 
 def _playwright_version() -> str:

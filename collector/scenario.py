@@ -35,10 +35,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+# A Playwright selector, or alternatives tried in order (the first that matches is used).
+Selector = Annotated[
+    str | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)],
+    Field(min_length=1),
+]
+
+
 class StepBase(_Strict):
     name: str | None = Field(None, description="Human label for the step, used in the ticket.")
     timeout: Milliseconds | None = Field(None, description="Step timeout in ms.")
     optional: bool = Field(False, description="A failure of this step does not stop the run.")
+    target: str | None = Field(
+        None, description="Page to act on: main (default) or the URL of a popup."
+    )
+    frame: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None, description="Child-frame index path from the page's main frame, e.g. [0, 1]."
+    )
 
 
 class Goto(StepBase):
@@ -49,24 +62,24 @@ class Goto(StepBase):
 
 class Click(StepBase):
     action: Literal["click"] = "click"
-    selector: str = Field(min_length=1)
+    selector: Selector
     button: Literal["left", "right", "middle"] = "left"
 
 
 class Dblclick(StepBase):
     action: Literal["dblclick"] = "dblclick"
-    selector: str = Field(min_length=1)
+    selector: Selector
 
 
 class Fill(StepBase):
     action: Literal["fill"] = "fill"
-    selector: str = Field(min_length=1)
+    selector: Selector
     value: str
 
 
 class Type(StepBase):
     action: Literal["type"] = "type"
-    selector: str = Field(min_length=1)
+    selector: Selector
     text: str
     delay: int = Field(0, ge=0, le=10_000, description="Delay between key presses in ms.")
 
@@ -74,40 +87,43 @@ class Type(StepBase):
 class Press(StepBase):
     action: Literal["press"] = "press"
     key: str = Field(min_length=1, description="Playwright key name, e.g. Enter or Control+A.")
-    selector: str | None = Field(None, description="Element to focus first; else the page.")
+    selector: Selector | None = Field(None, description="Element to focus first; else the page.")
 
 
 class Select(StepBase):
     action: Literal["select"] = "select"
-    selector: str = Field(min_length=1)
+    selector: Selector
     value: str | list[str] = Field(description="Option value(s) or label(s).")
 
 
 class Check(StepBase):
     action: Literal["check"] = "check"
-    selector: str = Field(min_length=1)
+    selector: Selector
 
 
 class Uncheck(StepBase):
     action: Literal["uncheck"] = "uncheck"
-    selector: str = Field(min_length=1)
+    selector: Selector
 
 
 class Hover(StepBase):
     action: Literal["hover"] = "hover"
-    selector: str = Field(min_length=1)
+    selector: Selector
 
 
 class Scroll(StepBase):
     action: Literal["scroll"] = "scroll"
-    selector: str | None = Field(None, description="Scroll this element into view.")
-    x: int = Field(0, description="Horizontal scroll of the window in px.")
-    y: int = Field(0, description="Vertical scroll of the window in px.")
+    selector: Selector | None = Field(
+        None, description="Scroll this element (into view, or by/to x, y when given)."
+    )
+    x: int = Field(0, description="Horizontal scroll in px.")
+    y: int = Field(0, description="Vertical scroll in px.")
+    absolute: bool = Field(False, description="Scroll to x, y instead of by x, y.")
 
 
 class Upload(StepBase):
     action: Literal["upload"] = "upload"
-    selector: str = Field(min_length=1)
+    selector: Selector
     files: str | list[str] = Field(description="Paths relative to the scenario file.")
 
 
@@ -118,8 +134,10 @@ class Wait(StepBase):
 
 class WaitFor(StepBase):
     action: Literal["wait_for"] = "wait_for"
-    selector: str = Field(min_length=1)
+    selector: Selector
     state: Literal["attached", "detached", "visible", "hidden"] = "visible"
+    count: int | None = Field(None, ge=0, description="Wait until this many elements match.")
+    operator: Literal[">=", "==", "<="] = Field(">=", description="How `count` compares.")
 
 
 class WaitForUrl(StepBase):
@@ -135,7 +153,7 @@ class ExpectText(StepBase):
 
 class ExpectVisible(StepBase):
     action: Literal["expect_visible"] = "expect_visible"
-    selector: str = Field(min_length=1)
+    selector: Selector
 
 
 class ExpectUrl(StepBase):
@@ -147,12 +165,41 @@ class Screenshot(StepBase):
     action: Literal["screenshot"] = "screenshot"
     name: str | None = Field(None, description="File name (without extension) and label.")
     full_page: bool = False
-    selector: str | None = None
+    selector: Selector | None = None
 
 
 class Evaluate(StepBase):
     action: Literal["evaluate"] = "evaluate"
     expression: str = Field(min_length=1, description="JavaScript expression or function.")
+
+
+class KeyDown(StepBase):
+    action: Literal["key_down"] = "key_down"
+    key: str = Field(min_length=1)
+
+
+class KeyUp(StepBase):
+    action: Literal["key_up"] = "key_up"
+    key: str = Field(min_length=1)
+
+
+class WaitForExpression(StepBase):
+    action: Literal["wait_for_expression"] = "wait_for_expression"
+    expression: str = Field(min_length=1, description="JavaScript that becomes truthy.")
+
+
+class EmulateNetwork(StepBase):
+    action: Literal["emulate_network"] = "emulate_network"
+    offline: bool = False
+    download: float = Field(-1, description="Bytes per second; -1 for no limit.")
+    upload: float = Field(-1, description="Bytes per second; -1 for no limit.")
+    latency: float = Field(0, ge=0, description="Added round-trip latency in ms.")
+
+
+class SetViewport(StepBase):
+    action: Literal["set_viewport"] = "set_viewport"
+    width: int = Field(ge=200, le=10_000)
+    height: int = Field(ge=200, le=20_000)
 
 
 class Reload(StepBase):
@@ -170,7 +217,8 @@ class Close(StepBase):
 STEP_MODELS: tuple[type[StepBase], ...] = (
     Goto, Click, Dblclick, Fill, Type, Press, Select, Check, Uncheck, Hover, Scroll,
     Upload, Wait, WaitFor, WaitForUrl, ExpectText, ExpectVisible, ExpectUrl, Screenshot,
-    Evaluate, Reload, Back, Close,
+    Evaluate, Reload, Back, Close, KeyDown, KeyUp, WaitForExpression, EmulateNetwork,
+    SetViewport,
 )  # fmt: skip
 STEP_KINDS: dict[str, type[StepBase]] = {
     m.model_fields["action"].default: m for m in STEP_MODELS
@@ -181,15 +229,17 @@ SHORTHAND_FIELD: dict[str, str] = {
     "check": "selector", "uncheck": "selector", "hover": "selector", "scroll": "selector",
     "wait": "ms", "wait_for": "selector", "wait_for_url": "url", "expect_text": "text",
     "expect_visible": "selector", "expect_url": "url", "screenshot": "name",
-    "evaluate": "expression",
+    "evaluate": "expression", "key_down": "key", "key_up": "key",
+    "wait_for_expression": "expression",
 }  # fmt: skip
 NO_ARGUMENT_KINDS = {"reload", "back", "close"}
-COMMON_KEYS = {"name", "timeout", "optional"}
+COMMON_KEYS = {"name", "timeout", "optional", "target", "frame"}
 
 Step = Annotated[
     Goto | Click | Dblclick | Fill | Type | Press | Select | Check | Uncheck | Hover | Scroll
     | Upload | Wait | WaitFor | WaitForUrl | ExpectText | ExpectVisible | ExpectUrl
-    | Screenshot | Evaluate | Reload | Back | Close,
+    | Screenshot | Evaluate | Reload | Back | Close | KeyDown | KeyUp | WaitForExpression
+    | EmulateNetwork | SetViewport,
     Field(discriminator="action"),
 ]
 

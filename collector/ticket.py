@@ -205,6 +205,8 @@ def make_subject(report: Report, lang: str = "en") -> str:
 
 
 def _fit_subject(head: str, where: str) -> str:
+    # One line whatever a step's name or selector holds (a header cannot hold a newline).
+    head, where = " ".join(head.split()), " ".join(where.split())
     if not where:
         return _cut(head, SUBJECT_MAX)
     tail = f" — {where}"
@@ -412,7 +414,9 @@ def md_text(text: Any) -> str:
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = re.sub(r"([\\`*\[\]|~])", r"\\\1", value)
     value = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", value)
-    return re.sub(r"^(\s*)([#>+-]|\d+\.)(?=\s)", r"\1\\\2", value, flags=re.M)
+    value = re.sub(r"^(\s*)([#>+-])(?=\s)", r"\1\\\2", value, flags=re.M)
+    # "3. Click" would start a list; Markdown escapes the dot ("3\. Click"), not the digit.
+    return re.sub(r"^(\s*)(\d+)\.(?=\s)", r"\1\2\\.", value, flags=re.M)
 
 
 def render_eml(
@@ -426,7 +430,10 @@ def render_eml(
     from email.policy import SMTP
     from email.utils import formatdate, make_msgid
 
-    message = EmailMessage(policy=SMTP)
+    # Headers up to RFC 5322's 998-character limit stay on one line: Python's folding of
+    # encoded words loses the spaces between them ("“Pay now”" read back as "“Paynow”").
+    # 7bit keeps the body quoted-printable, so the message stays plain ASCII.
+    message = EmailMessage(policy=SMTP.clone(max_line_length=998, cte_type="7bit"))
     message["Subject"] = context.subject
     message["From"] = sender
     if context.support_email:

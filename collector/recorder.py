@@ -1,0 +1,287 @@
+"""Chrome DevTools Recorder exports -> collector scenarios.
+
+A Recorder JSON export (``{"title": …, "steps": [{"type": "navigate", …}]}``)
+is recognised by its shape. Every step type maps onto collector's steps;
+selector alternatives become a list tried in order; ``aria/``, ``text/``,
+``xpath/`` and ``pierce/`` selectors become Playwright selectors; chained
+selectors (through shadow roots or frames) are joined with ``>>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from collector.errors import ScenarioError
+from collector.scenario import (
+    Click,
+    Close,
+    Dblclick,
+    EmulateNetwork,
+    Fill,
+    Goto,
+    Hover,
+    KeyDown,
+    KeyUp,
+    Press,
+    Scenario,
+    Scroll,
+    SetViewport,
+    StepBase,
+    Viewport,
+    WaitFor,
+    WaitForExpression,
+    WaitForUrl,
+)
+from collector.yamlsource import PathKey, SourceDocument
+
+STEP_TYPES = {
+    "setViewport", "navigate", "click", "doubleClick", "change", "keyDown", "keyUp", "hover",
+    "scroll", "waitForElement", "waitForExpression", "close", "emulateNetworkConditions",
+    "customStep",
+}  # fmt: skip
+NEEDS_SELECTORS = {"click", "doubleClick", "change", "hover", "waitForElement"}
+BUTTONS = {"primary": "left", "auxiliary": "middle", "secondary": "right"}
+MAX_TIMEOUT_MS = 30_000
+ARIA = re.compile(r'^(?P<name>.*?)(?:\[role="(?P<role>[^"]+)"\])?$', re.S)
+
+
+@dataclass
+class Conversion:
+    """The scenario a recording becomes, and what could not be carried over."""
+
+    scenario: Scenario
+    warnings: list[str] = field(default_factory=list)
+
+
+def is_recording(data: Any) -> bool:
+    """A Recorder export: an object whose steps are objects with a Recorder ``type``."""
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        return False
+    steps = data["steps"]
+    return bool(steps) and all(
+        isinstance(s, dict) and isinstance(s.get("type"), str) for s in steps
+    ) and any(s["type"] in STEP_TYPES for s in steps)  # fmt: skip
+
+
+def convert_recording(doc: SourceDocument) -> Conversion:
+    """Validate a recording and map it onto a Scenario; ScenarioError names the step."""
+    data = doc.data
+    label = doc.label
+
+    def fail(path: PathKey, message: str) -> ScenarioError:
+        dotted = ".".join(str(p) for p in path)
+        return ScenarioError(f"{label}:{doc.line_of(path)}: {dotted}: {message}")
+
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise fail(("title",), "Field required (a Recorder export has a title)")
+    flow_timeout = _timeout(data.get("timeout"), ("timeout",), fail)
+    warnings: list[str] = []
+    steps: list[StepBase] = []
+    viewport: Viewport | None = None
+    raw_steps: list[Any] = data["steps"]
+    i = 0
+    while i < len(raw_steps):
+        raw = raw_steps[i]
+        path: PathKey = ("steps", i)
+        kind = raw.get("type")
+        if kind not in STEP_TYPES:
+            raise fail((*path, "type"), f"unknown Recorder step type {kind!r}")
+        common = _common(raw, path, fail)
+        if kind in NEEDS_SELECTORS and not raw.get("selectors"):
+            raise fail(path, f"{kind} step without selectors")
+        try:
+            if kind == "setViewport":
+                if not steps and viewport is None:
+                    viewport = Viewport(width=raw["width"], height=raw["height"])
+                else:
+                    steps.append(SetViewport(width=raw["width"], height=raw["height"], **common))
+            elif kind == "navigate":
+                steps.append(Goto(url=_required(raw, "url", path, fail), **common))
+            elif kind in ("click", "doubleClick"):
+                selector = convert_selectors(raw["selectors"])
+                if kind == "click":
+                    button = BUTTONS.get(raw.get("button", "primary"), "left")
+                    steps.append(Click(selector=selector, button=button, **common))
+                else:
+                    steps.append(Dblclick(selector=selector, **common))
+            elif kind == "change":
+                value = raw.get("value")
+                if not isinstance(value, str):
+                    raise fail((*path, "value"), "change step without a string value")
+                steps.append(Fill(selector=convert_selectors(raw["selectors"]), value=value, **common))
+            elif kind in ("keyDown", "keyUp"):
+                key = _required(raw, "key", path, fail)
+                after = raw_steps[i + 1] if i + 1 < len(raw_steps) else None
+                paired = (
+                    kind == "keyDown"
+                    and isinstance(after, dict)
+                    and after.get("type") == "keyUp"
+                    and after.get("key") == key
+                    and after.get("target", "main") == raw.get("target", "main")
+                )
+                if paired:
+                    steps.append(Press(key=key, **common))
+                    i += 1
+                else:
+                    model = KeyDown if kind == "keyDown" else KeyUp
+                    steps.append(model(key=key, **common))
+            elif kind == "hover":
+                steps.append(Hover(selector=convert_selectors(raw["selectors"]), **common))
+            elif kind == "scroll":
+                selectors = raw.get("selectors")
+                steps.append(
+                    Scroll(
+                        selector=convert_selectors(selectors) if selectors else None,
+                        x=int(raw.get("x", 0)),
+                        y=int(raw.get("y", 0)),
+                        absolute=True,
+                        **common,
+                    )
+                )
+            elif kind == "waitForElement":
+                steps.append(_wait_for_element(raw, common, path, warnings))
+            elif kind == "waitForExpression":
+                expression = _required(raw, "expression", path, fail)
+                steps.append(WaitForExpression(expression=expression, **common))
+            elif kind == "close":
+                steps.append(Close(**common))
+            elif kind == "emulateNetworkConditions":
+                download = float(raw.get("download", -1))
+                upload = float(raw.get("upload", -1))
+                steps.append(
+                    EmulateNetwork(
+                        offline=download == 0 and upload == 0,
+                        download=download,
+                        upload=upload,
+                        latency=float(raw.get("latency", 0)),
+                        **common,
+                    )
+                )
+            elif kind == "customStep":
+                warnings.append(
+                    f"steps.{i}: customStep {raw.get('name', '')!r} is not supported; skipped"
+                )
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise fail(path, f"{kind}: {where}: {err['msg']}") from None
+        except (TypeError, ValueError, KeyError) as exc:
+            raise fail(path, f"{kind}: invalid step ({exc})") from None
+        navigation = _asserted_navigation(raw)
+        if navigation and kind != "navigate":
+            steps.append(WaitForUrl(url=navigation, target=common.get("target")))
+        i += 1
+    if not steps:
+        raise fail(("steps",), "the recording has no step collector can run")
+    try:
+        scenario = Scenario(
+            name=title.strip(),
+            viewport=viewport,
+            timeout=flow_timeout,
+            steps=steps,
+        )
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        raise fail(tuple(err["loc"]), err["msg"]) from None
+    return Conversion(scenario, warnings)
+
+
+def convert_selectors(selectors: Any) -> str | list[str]:
+    """Recorder selectors (alternatives, each a string or a chain) -> Playwright selectors."""
+    if isinstance(selectors, str):
+        selectors = [selectors]
+    alternatives: list[str] = []
+    for selector in selectors:
+        chain = [selector] if isinstance(selector, str) else list(selector)
+        if len(chain) == 1:
+            candidates = _part_alternatives(str(chain[0]))
+        else:
+            candidates = [" >> ".join(_part_alternatives(str(part))[0] for part in chain)]
+        for candidate in candidates:
+            if candidate not in alternatives:
+                alternatives.append(candidate)
+    return alternatives[0] if len(alternatives) == 1 else alternatives
+
+
+def _part_alternatives(part: str) -> list[str]:
+    if part.startswith("aria/"):
+        match = ARIA.match(part[5:])
+        name = match.group("name") if match else part[5:]
+        role = match.group("role") if match else None
+        if role:
+            return [f"role={role}[name={json.dumps(name)}]"]
+        return [f"[aria-label={json.dumps(name)}]", f"text={json.dumps(name)}"]
+    if part.startswith("text/"):
+        return [f"text={part[5:]}"]
+    if part.startswith("xpath/"):
+        return [f"xpath={part[6:]}"]
+    if part.startswith("pierce/"):
+        # Playwright's CSS engine already looks inside open shadow roots.
+        return [f"css={part[7:]}"]
+    return [f"css={part}"]
+
+
+def _wait_for_element(
+    raw: dict[str, Any], common: dict[str, Any], path: PathKey, warnings: list[str]
+) -> WaitFor:
+    operator = raw.get("operator", ">=")
+    count = int(raw.get("count", 1))
+    visible = raw.get("visible", True)
+    if raw.get("properties") or raw.get("attributes"):
+        warnings.append(
+            f"steps.{path[1]}: waitForElement properties/attributes are not checked"
+        )
+    plain = operator == ">=" and count == 1
+    return WaitFor(
+        selector=convert_selectors(raw["selectors"]),
+        state="visible" if visible else "attached",
+        count=None if plain else count,
+        operator=operator,
+        **common,
+    )
+
+
+def _common(raw: dict[str, Any], path: PathKey, fail: Any) -> dict[str, Any]:
+    common: dict[str, Any] = {}
+    timeout = _timeout(raw.get("timeout"), (*path, "timeout"), fail)
+    if timeout is not None:
+        common["timeout"] = timeout
+    target = raw.get("target")
+    if isinstance(target, str) and target != "main":
+        common["target"] = target
+    frame = raw.get("frame")
+    if frame:
+        if not (isinstance(frame, list) and all(isinstance(n, int) and n >= 0 for n in frame)):
+            raise fail((*path, "frame"), "frame must be a list of child-frame indexes")
+        common["frame"] = frame
+    return common
+
+
+def _timeout(value: Any, path: PathKey, fail: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail(path, f"timeout must be a number of ms, not {value!r}")
+    if not 1 <= value <= MAX_TIMEOUT_MS:
+        raise fail(path, f"timeout {value} ms is out of range (1-{MAX_TIMEOUT_MS})")
+    return int(value)
+
+
+def _required(raw: dict[str, Any], key: str, path: PathKey, fail: Any) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value:
+        raise fail((*path, key), "Field required")
+    return value
+
+
+def _asserted_navigation(raw: dict[str, Any]) -> str | None:
+    for event in raw.get("assertedEvents") or []:
+        if isinstance(event, dict) and event.get("type") == "navigation" and event.get("url"):
+            return str(event["url"])
+    return None

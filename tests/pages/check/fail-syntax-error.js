@@ -1,0 +1,2 @@
+// fail-syntax-error.html: this file does not parse.
+const broken = {;
