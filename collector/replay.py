@@ -244,12 +244,13 @@ def rebase(scenario: Scenario, old_base: str | None, new_base: str) -> Scenario:
             return url
         new = urlsplit(new_base)
         parts = urlsplit(url)
-        prefix = new.path.rstrip("/") if new.path not in ("", "/") else ""
-        old_prefix = urlsplit(old_base or "").path.rstrip("/")
+        # Bases are folders: http://shop/app/ and http://shop/app/index.html both mean /app.
+        old_dir = urlsplit(old_base or "").path.rsplit("/", 1)[0]
+        new_dir = new.path.rsplit("/", 1)[0]
         path = parts.path
-        if old_prefix and path.startswith(old_prefix):
-            path = path[len(old_prefix) :]
-        return urlunsplit((new.scheme, new.netloc, prefix + path, parts.query, parts.fragment))
+        if old_dir and path.startswith(old_dir + "/"):
+            path = path[len(old_dir) :]
+        return urlunsplit((new.scheme, new.netloc, new_dir + path, parts.query, parts.fragment))
 
     steps = []
     for step in scenario.steps:
