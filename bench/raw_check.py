@@ -1,0 +1,68 @@
+"""The raw-Playwright floor for check_throughput.py: load pages concurrently, collect errors.
+
+One browser, a fresh context per page, the same listeners, the same concurrency
+and the same quiet-or-linger wait after load. Usage: raw_check.py CONCURRENCY LINGER URL...
+"""
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from playwright.async_api import async_playwright
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import RAW_ARGS, chromium_path
+
+
+async def check(browser, url: str, linger: float) -> dict:
+    errors: list[str] = []
+    pending: set = set()
+    last = [time.monotonic()]
+
+    def add(text: str) -> None:
+        last[0] = time.monotonic()
+        errors.append(text)
+
+    context = await browser.new_context()
+    context.on("console", lambda m: add(m.text) if m.type == "error" else None)
+    context.on("weberror", lambda e: add(str(e.error)))
+    context.on("requestfailed", lambda r: (pending.discard(r), add(r.url)))
+    context.on("request", lambda r: pending.add(r))
+    context.on("requestfinished", lambda r: pending.discard(r))
+
+    def on_response(r):
+        pending.discard(r.request)
+        if r.status >= 400:
+            add(f"{r.status} {r.url}")
+
+    context.on("response", on_response)
+    page = await context.new_page()
+    await page.goto(url)
+    deadline = time.monotonic() + linger
+    while time.monotonic() < deadline:
+        if not pending and time.monotonic() - last[0] > 0.025:
+            break
+        await asyncio.sleep(0.01)
+    await context.close()
+    return {"url": url, "errors": errors}
+
+
+async def main(concurrency: int, linger: float, urls: list[str]) -> None:
+    gate = asyncio.Semaphore(concurrency)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), args=RAW_ARGS)
+
+        async def one(url: str) -> dict:
+            async with gate:
+                return await check(browser, url, linger)
+
+        results = await asyncio.gather(*(one(u) for u in urls))
+        await browser.close()
+    failed = [r for r in results if r["errors"]]
+    print(json.dumps({"pages": len(results), "failed": len(failed)}))
+    sys.exit(1 if failed else 0)
+
+
+asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]))

@@ -1,0 +1,68 @@
+"""The raw-Playwright floor for replay_times.py: the buggy checkout N times in one browser.
+
+A fresh context per run, the same listeners and quiet wait, one screenshot per
+run and a JSON of each run's events. Usage: raw_replay.py BASE_URL TIMES OUT_DIR
+"""
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from playwright.async_api import async_playwright
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import RAW_ARGS, chromium_path
+
+
+async def one_run(browser, base: str, out: Path) -> list[dict]:
+    events: list[dict] = []
+    pending: set = set()
+    last = [time.monotonic()]
+
+    def add(**event: object) -> None:
+        last[0] = time.monotonic()
+        events.append(event)
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    context.on("console", lambda m: add(kind="console", level=m.type, text=m.text))
+    context.on("weberror", lambda e: add(kind="page_error", text=str(e.error), stack=e.error.stack))
+    context.on("requestfailed", lambda r: (pending.discard(r), add(kind="request_failed", url=r.url)))
+    context.on("request", lambda r: pending.add(r))
+    context.on("requestfinished", lambda r: pending.discard(r))
+
+    def on_response(r):
+        pending.discard(r.request)
+        if r.status >= 400:
+            add(kind="http_error", url=r.url, status=r.status)
+
+    context.on("response", on_response)
+    page = await context.new_page()
+    await page.goto(base + "index.html")
+    await page.click("text=Go to checkout")
+    await page.fill("#email", "ana@example.com")
+    await page.fill("#password", "demo-shop-secret")
+    await page.select_option("#card", "visa")
+    await page.click("#pay")
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        if not pending and time.monotonic() - last[0] > 0.025:
+            break
+        await asyncio.sleep(0.01)
+    out.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(out / "failing-step.png"))
+    (out / "events.json").write_text(json.dumps(events, indent=2, default=str))
+    await context.close()
+    return events
+
+
+async def main(base: str, times: int, out: Path) -> None:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), args=RAW_ARGS)
+        for n in range(times):
+            await one_run(browser, base, out / f"run-{n + 1}")
+        await browser.close()
+
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])))

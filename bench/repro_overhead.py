@@ -1,0 +1,36 @@
+"""collector repro on the demo flow vs. the same work in a minimal raw-Playwright script.
+
+Both run as whole processes (interpreter start, imports, driver and browser
+launch, steps, capture, linger, one screenshot, files written), alternately.
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import PYTHON, alternate, emit, report, timed_command
+
+from collector.demo.server import DemoServer
+
+HERE = Path(__file__).parent
+
+
+def main(pairs: int = 5) -> None:
+    env = {"DEMO_SHOP_PASSWORD": "demo-shop-secret"}
+    with DemoServer() as shop, tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        ours, theirs = alternate(
+            lambda: timed_command(
+                [PYTHON, "-m", "collector", "repro", str(HERE / "demo_flow.yaml"), "--url",
+                 shop.url, "--out", str(out / "collector"), "--quiet"],
+                env,
+            ),
+            lambda: timed_command([PYTHON, str(HERE / "raw_repro.py"), shop.url, str(out / "raw")]),
+            pairs=pairs,
+        )
+    emit(report("repro_overhead", "s", ours, theirs))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
