@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collector.errors import BadInput
 from collector.fingerprint import group_errors
@@ -25,6 +25,9 @@ from collector.reference import new_reference
 from collector.report import Attachment, Event, Report, StepRecord
 from collector.runner import RunResult, Shot
 from collector.scenario import scenario_to_yaml
+
+if TYPE_CHECKING:
+    from collector.ticket import TicketContext
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 2_000_000
 # Local header + central directory entry + a share of the end record, per entry.
@@ -116,8 +119,18 @@ class _Writer:
         self.redactor = Redactor(secrets=result.secrets, patterns=options.redact_patterns)
         self.notes: dict[str, str] = {}
 
+    def _context(self, report: Report) -> TicketContext:
+        from collector.ticket import build_context
+
+        return build_context(
+            report,
+            lang=self.options.lang,
+            reason=self.options.reason,
+            support_email=self.options.support_email,
+        )
+
     def write(self) -> Path:
-        from collector.ticket import build_context, render, render_ticket
+        from collector.ticket import render, render_ticket
 
         shots = self._fit_screenshots()
         steps = self._steps_with_shots(shots)
@@ -135,21 +148,18 @@ class _Writer:
         for _attempt in range(3):
             plan = self._plan_zip(files, report)
             report = report.model_copy(update={"attachments": self._attachments(files, plan)})
-            context = build_context(
-                report,
-                lang=self.options.lang,
-                reason=self.options.reason,
-                support_email=self.options.support_email,
-            )
             html = render(
                 "report.html.j2",
                 self.options.template_dir,
                 report=report,
-                ticket=context,
-                t=context.t,
+                ticket=self._context(report),
+                t=self._context(report).t,
                 events_by_step=_events_by_step(report.events, report.steps),
             )
             self._write_text("report.html", html)
+            # report.html exists now: the ticket and report.json list it with its real size.
+            report = report.model_copy(update={"attachments": self._attachments(files, plan)})
+            context = self._context(report)
             self._write_text("ticket.md", render_ticket(context, "md", self.options.template_dir))
             self._write_report(report)
             zip_path = self.root / f"{self.ws.reference}.zip"
@@ -425,6 +435,8 @@ def read_report(bundle: Path) -> tuple[Report, Path]:
     from collector.errors import BundleError
     from collector.report import SCHEMA_ID
 
+    if not bundle.exists():
+        raise BundleError(f"{bundle}: no such file or folder")
     path = bundle / "report.json" if bundle.is_dir() else bundle
     if not path.is_file():
         raise BundleError(f"{bundle}: not a bundle (no report.json)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
+from collector.redact import Redactor
 from collector.report import StepRecord
 from collector.repro import Reproduction
 from collector.ticket import KIND_RANK, describe_step, human_size, printable
@@ -31,29 +32,31 @@ class StepPrinter:
 def print_summary(done: Reproduction, err: bool = True) -> None:
     stream = sys.stderr if err else sys.stdout
     result = done.result
+    redact = Redactor(secrets=result.secrets).text
     outcome = result.outcome
     failing = result.failing_events
-    print(f"Outcome: {outcome.status} — {printable(outcome.message)}", file=stream)
+    lines = [f"Outcome: {outcome.status} — {printable(outcome.message)}"]
     if failing:
         by_kind: dict[str, int] = {}
         for e in failing:
             by_kind[e.kind] = by_kind.get(e.kind, 0) + e.count
-        kinds = ", ".join(f"{kind} {n}" for kind, n in by_kind.items())
-        print(f"Errors: {kinds}", file=stream)
+        lines.append("Errors: " + ", ".join(f"{kind} {n}" for kind, n in by_kind.items()))
         first = min(failing, key=lambda e: KIND_RANK.get(e.kind, 5))
         where = f" (step {first.step})" if first.step else ""
         location = ""
         if first.url and first.line:
             location = f" at {first.url}:{first.line}" + (f":{first.column}" if first.column else "")
-        print(f"First error{where}: {printable(first.text)[:200]}{location}", file=stream)
+        lines.append(f"First error{where}: {printable(first.text)[:200]}{location}")
     zip_path = done.bundle / f"{done.reference}.zip"
     size = human_size(zip_path.stat().st_size) if zip_path.exists() else "?"
-    print(f"Reference: {done.reference}  (attach {zip_path.name}, {size})", file=stream)
+    lines.append(f"Reference: {done.reference}  (attach {zip_path.name}, {size})")
+    for line in lines:
+        print(redact(line), file=stream)
 
 
 def summary_json(done: Reproduction) -> dict[str, Any]:
     result = done.result
-    return {
+    summary = {
         "reference": done.reference,
         "bundle": str(done.bundle),
         "zip": str(done.bundle / f"{done.reference}.zip"),
@@ -61,6 +64,8 @@ def summary_json(done: Reproduction) -> dict[str, Any]:
         "errors": sum(e.count for e in result.failing_events),
         "steps": [{"index": s.index, "status": s.status, "error": s.error} for s in result.steps],
     }
+    redacted: dict[str, Any] = Redactor(secrets=result.secrets).data(summary)
+    return redacted
 
 
 class CheckProgress:

@@ -84,6 +84,7 @@ def convert_recording(doc: SourceDocument) -> Conversion:
     warnings: list[str] = []
     steps: list[StepBase] = []
     viewport: Viewport | None = None
+    left_main = False  # once a step acts on a popup, later main-page steps must say so
     raw_steps: list[Any] = data["steps"]
     i = 0
     while i < len(raw_steps):
@@ -93,6 +94,10 @@ def convert_recording(doc: SourceDocument) -> Conversion:
         if kind not in STEP_TYPES:
             raise fail((*path, "type"), f"unknown Recorder step type {kind!r}")
         common = _common(raw, path, fail)
+        if "target" in common:
+            left_main = True
+        elif left_main:
+            common["target"] = "main"
         if kind in NEEDS_SELECTORS and not raw.get("selectors"):
             raise fail(path, f"{kind} step without selectors")
         try:
@@ -214,9 +219,11 @@ def _part_alternatives(part: str) -> list[str]:
         match = ARIA.match(part[5:])
         name = match.group("name") if match else part[5:]
         role = match.group("role") if match else None
+        # ensure_ascii=False: selector engines do not read JSON's \uXXXX escapes.
+        quoted = json.dumps(name, ensure_ascii=False)
         if role:
-            return [f"role={role}[name={json.dumps(name)}]"]
-        return [f"[aria-label={json.dumps(name)}]", f"text={json.dumps(name)}"]
+            return [f"role={role}[name={quoted}]"]
+        return [f"[aria-label={quoted}]", f"text={quoted}"]
     if part.startswith("text/"):
         return [f"text={part[5:]}"]
     if part.startswith("xpath/"):

@@ -157,7 +157,7 @@ class Config(BaseModel):
         from collector.sizes import parse_size
 
         value = self.max_attachment_bytes
-        return value if isinstance(value, int) else parse_size(value)
+        return parse_size(str(value)) if isinstance(value, int) else parse_size(value)
 
 
 DEFAULT_REASONS = ("technical", "billing", "account", "other")
@@ -173,7 +173,11 @@ def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
             data = _read_toml(pyproject)
-            section = data.get("tool", {}).get("collector")
+            tool = data.get("tool", {})
+            section = tool.get("collector") if isinstance(tool, dict) else None
+            if section is not None and not isinstance(section, dict):
+                line = _line_of_key(pyproject, "collector", section="tool")
+                raise ConfigError(f"{pyproject}:{line}: tool.collector: must be a table")
             if isinstance(section, dict):
                 return pyproject, section
     return None
@@ -185,22 +189,28 @@ def load_config(start: Path | None = None) -> Config:
     if found is None:
         return Config()
     path, data = found
+    section = "tool.collector" if path.name == "pyproject.toml" else None
     try:
         config = Config.model_validate(data)
         for pattern in config.redact:
             re.compile(pattern)
         config.attachment_budget()
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        # An ignore entry written as a table: its own field errors say more than "not a string".
+        err = next(
+            (e for e in errors if "IgnoreEntry" in e["loc"] and e["loc"][-1] != "IgnoreEntry"),
+            errors[0],
+        )
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
         key = ".".join(str(p) for p in loc) or "config"
-        line = _line_of_key(path, str(loc[0]) if loc else "")
+        line = _line_of_key(path, str(loc[0]) if loc else "", section=section)
         raise ConfigError(f"{path}:{line}: {key}: {err['msg']}") from None
     except re.error as exc:
-        line = _line_of_key(path, "redact")
+        line = _line_of_key(path, "redact", section=section)
         raise ConfigError(f"{path}:{line}: redact: not a valid regex: {exc}") from None
     except BadInput as exc:
-        line = _line_of_key(path, "max_attachment_bytes")
+        line = _line_of_key(path, "max_attachment_bytes", section=section)
         raise ConfigError(f"{path}:{line}: max_attachment_bytes: {exc}") from None
     return config.model_copy(update={"source": str(path)})
 
@@ -213,19 +223,34 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        where = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(f"{path}:{where.group(1) if where else 1}: {message}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def _line_of_key(path: Path, key: str) -> int:
+def _line_of_key(path: Path, key: str, section: str | None = None) -> int:
+    """The line where ``key =`` is set, inside ``[section]`` when one is given."""
     if not key:
         return 1
     pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]")
+    inside = section is None
     try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if pattern.match(line):
-                return number
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return 1
+    for number, line in enumerate(lines, 1):
+        match = header.match(line)
+        if match:
+            name = match.group(1)
+            inside = section is None or name == section or name.startswith(f"{section}.")
+            if section is None and name.split(".")[0] == key:
+                return number  # [[ignore]] tables name the key in their header
+            if section and name == f"{section}.{key}":
+                return number
+            continue
+        if inside and pattern.match(line):
+            return number
     return 1

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from collector import __version__
 from collector.capture import Capture, CaptureLimits
 from collector.errors import BrowserLaunchError
+from collector.redact import Redactor
 from collector.report import Environment, Event, Outcome, StepRecord
 from collector.rules import Rules
 from collector.scenario import (
@@ -275,7 +276,9 @@ class _Run:
     def _done(self, record: StepRecord) -> None:
         self.records.append(record)
         if self.on_step is not None:
-            self.on_step(record, len(self.resolved.steps))
+            # Progress goes to a terminal or a CI log: no secret may reach it either.
+            shown = Redactor(secrets=self.secrets).data(record.model_dump())
+            self.on_step(StepRecord.model_validate(shown), len(self.resolved.steps))
 
     def _skip_rest(self, steps: list[Any], failed_index: int) -> None:
         for later, step in enumerate(steps[failed_index:], start=failed_index + 1):
@@ -443,6 +446,8 @@ async def _bounded(awaitable: Any, seconds: float) -> Any:
 
 
 def _target(step: StepBase, scenario: Scenario, base_url: str | None) -> str | None:
+    if isinstance(step, ExpectText):
+        return step.selector if isinstance(step.selector, str) else step.selector[0]
     for attr in ("selector", "url", "key", "expression", "text"):
         value = getattr(step, attr, None)
         if isinstance(value, list) and value:
@@ -460,8 +465,6 @@ def _target(step: StepBase, scenario: Scenario, base_url: str | None) -> str | N
 
 def _value(step: StepBase) -> str | None:
     value = getattr(step, "value", None) or getattr(step, "text", None)
-    if isinstance(step, ExpectText):
-        return None
     if isinstance(value, list):
         return ", ".join(value)
     return value if isinstance(value, str) else None

@@ -346,7 +346,11 @@ def render(template: str, template_dir: str | None = None, **variables: Any) -> 
         from collector.errors import BadInput
 
         where = f" in {template_dir}" if template_dir else ""
-        raise BadInput(f"template {template}{where}: {exc}") from None
+        line = getattr(exc, "lineno", None)
+        name = getattr(exc, "name", None) or template
+        at = f"{name}:{line}" if line else name
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInput(f"template {at}{where}: {message}") from None
 
 
 def render_ticket(
@@ -410,7 +414,8 @@ def md_text(text: Any) -> str:
     Only what can start markup is escaped: HTML, emphasis, code, links, table
     pipes, and `_`/`#` where they could open emphasis or a heading.
     """
-    value = printable(text)
+    # One line: a newline would end a table row or a heading.
+    value = " ".join(printable(text).replace("\\u000d", " ").split("\n"))
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = re.sub(r"([\\`*\[\]|~])", r"\\\1", value)
     value = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", value)

@@ -260,11 +260,6 @@ def test_password_field_is_masked_in_every_screenshot(cli_run, browser_loop, pag
         assert all(abs(c - p) <= 6 for c, p in zip(low, PINK, strict=True)), (shot.name, low)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: collector/output.py print_summary prints the outcome message and "
-    "the first error unredacted (RunResult events are redacted only when the bundle is written)",
-)
 def test_the_cli_output_does_not_print_the_secret(cli_run):
     """`repro` prints the outcome and the first error: the terminal is not a safe place either."""
     forms = leak_forms(cli_run.secret)

@@ -588,19 +588,19 @@ def test_cli_ticket_user_template_comes_first(bundle, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("source", "problem"),
+    ("source", "where", "problem"),
     [
-        pytest.param("{% if %}\n", "Expected an expression, got 'end of statement block'",
-                     id="syntax"),
-        pytest.param("{{ nope.x }}\n", "'nope' is undefined", id="undefined"),
+        pytest.param("{% if %}\n", "ticket.md.j2:1",
+                     "Expected an expression, got 'end of statement block'", id="syntax"),
+        pytest.param("{{ nope.x }}\n", "ticket.md.j2", "'nope' is undefined", id="undefined"),
     ],
 )  # fmt: skip
-def test_cli_ticket_broken_user_template_exits_2(bundle, tmp_path, source, problem):
+def test_cli_ticket_broken_user_template_exits_2(bundle, tmp_path, source, where, problem):
     templates = tmp_path / "broken"
     templates.mkdir()
     (templates / "ticket.md.j2").write_text(source, encoding="utf-8")
     result = collector("ticket", bundle, "--template-dir", templates, cwd=tmp_path)
-    assert one_error_line(result) == f"Error: template ticket.md.j2 in {templates}: {problem}"
+    assert one_error_line(result) == f"Error: template {where} in {templates}: {problem}"
 
 
 def test_cli_ticket_missing_template_dir_exits_2(bundle, tmp_path):
@@ -611,7 +611,7 @@ def test_cli_ticket_missing_template_dir_exits_2(bundle, tmp_path):
 def test_cli_ticket_missing_bundle_exits_2(tmp_path):
     missing = tmp_path / "CR-20990101-NOPE00"
     result = collector("ticket", missing, cwd=tmp_path)
-    assert one_error_line(result) == f"Error: {missing}: not a bundle (no report.json)"
+    assert one_error_line(result) == f"Error: {missing}: no such file or folder"
 
 
 def test_cli_ticket_folder_without_report_exits_2(tmp_path):

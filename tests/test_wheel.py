@@ -72,6 +72,8 @@ def test_wheel_contents(wheel):
         [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         scripts = zf.read(entry_points).decode()
     assert "collector = collector.cli:main" in scripts
+    # The pytest plugin (SPEC: entry point pytest11).
+    assert "[pytest11]\ncollector = collector.pytest_plugin" in scripts
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n]
 
 
