@@ -155,9 +155,9 @@ class Capture:
         self._console_via_cdp = False
         self._listen(context)
         context.on("console", self._guard(self._on_console))
+        context.on("weberror", self._guard(self._on_web_error))
 
     def _listen(self, context: Any) -> None:
-        context.on("weberror", self._guard(self._on_web_error))
         context.on("request", self._guard(self._on_request))
         context.on("response", self._guard(self._on_response))
         context.on("requestfailed", self._guard(self._on_request_failed))
@@ -324,11 +324,13 @@ class Capture:
             # Not Chromium, or the page is already gone: Playwright's listener still works.
             self.problems.append(f"console via CDP for {label}: {_first_line(exc)}; using Playwright's")
             page.on("console", self._guard(self._on_console))
+            page.on("pageerror", self._guard(lambda error: self._on_page_error(page, error)))
             return
         console = _ConsoleTarget(self, label)
         self._cdp_sessions.append(session)
         session.on("Runtime.executionContextCreated", self._guard(console.context_created))
         session.on("Runtime.consoleAPICalled", self._guard(console.api_called))
+        session.on("Runtime.exceptionThrown", self._guard(console.exception_thrown))
         session.on("Log.entryAdded", self._guard(console.log_entry))
         session.on("Target.attachedToTarget", self._guard(console.child_attached(session)))
         session.on("Target.receivedMessageFromTarget", self._guard(console.child_message))
@@ -381,7 +383,10 @@ class Capture:
         )
 
     def _on_web_error(self, web_error: WebError) -> None:
-        error = web_error.error
+        self._on_page_error(web_error.page, web_error.error)
+
+    def _on_page_error(self, page: Page | None, error: Any) -> None:
+        """Playwright's view of an uncaught exception (sync-API contexts, CDP fallback)."""
         stack = error.stack or ""
         name = error.name or "Error"
         message = error.message or ""
@@ -397,7 +402,7 @@ class Capture:
             line=line,
             column=column,
             stack=stack or None,
-            source=self.source_of(web_error.page),
+            source=self.source_of(page),
             name=name,
         )
 
@@ -523,9 +528,51 @@ class _ConsoleTarget:
             source=source,
         )
 
+    def exception_thrown(self, event: dict[str, Any], source: str | None = None) -> None:
+        """An uncaught exception or unhandled rejection, as DevTools reports it."""
+        details = event.get("exceptionDetails") or {}
+        if source is None:
+            source = self.sources.get(details.get("executionContextId", -1), self.label)
+            if source is None:
+                return
+        exception = details.get("exception") or {}
+        description = exception.get("description") or ""
+        if description:
+            stack = description if "\n    at " in description else None
+            text = description.split("\n    at ", 1)[0].strip()
+        else:
+            # `throw "text"` or a rejection with a plain value: no Error object.
+            text = _remote_text(exception) if exception else details.get("text", "")
+            stack = None
+        name = exception.get("className") or text.split(":", 1)[0] or "Error"
+        if str(details.get("text", "")).startswith("Uncaught (in promise)"):
+            text = f"Unhandled rejection: {text}"
+        url = details.get("url") or None
+        line = _one_based(details.get("lineNumber"))
+        column = _one_based(details.get("columnNumber"))
+        frames = (details.get("stackTrace") or {}).get("callFrames") or []
+        if frames:
+            top = frames[0]
+            url = top.get("url") or url
+            line = _one_based(top.get("lineNumber"))
+            column = _one_based(top.get("columnNumber"))
+        self.capture.record(
+            "page_error",
+            "error",
+            text,
+            url=url,
+            line=line,
+            column=column,
+            stack=stack,
+            source=source,
+            name=name,
+        )
+
     def log_entry(self, event: dict[str, Any], source: str | None = None) -> None:
         """Messages of the browser itself: failed resources, interventions, violations."""
         entry = event["entry"]
+        if entry.get("workerId"):
+            return  # the page's copy of a worker's message; the worker's own target reports it
         level = CDP_LOG_LEVELS.get(entry.get("level", "info"), "info")
         self.capture.record(
             "console",
@@ -568,6 +615,8 @@ class _ConsoleTarget:
         method = message.get("method")
         if method == "Runtime.consoleAPICalled":
             self.api_called(message["params"], source)
+        elif method == "Runtime.exceptionThrown":
+            self.exception_thrown(message["params"], source)
         elif method == "Log.entryAdded":
             self.log_entry(message["params"], source)
 

@@ -304,6 +304,8 @@ async def run_check(
     from collector.browser import open_browser
 
     started = time.monotonic()
+    if not targets:  # an empty shard: nothing to launch a browser for
+        return CheckReport([], 0, shard)
     async with open_browser(browser_options) as (browser, _origin):
         pages = await check_targets(
             targets,

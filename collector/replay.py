@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from collector.errors import BundleError, ScenarioError
 from collector.fingerprint import group_errors
 from collector.report import Report
-from collector.scenario import Scenario, scenario_from_document
+from collector.scenario import Scenario, Upload, scenario_from_document
 
 if TYPE_CHECKING:
     from collector.browser import BrowserOptions
@@ -275,6 +275,12 @@ def first_url(scenario: Scenario) -> str | None:
 
 def refuse_local_urls(scenario: Scenario, label: str) -> None:
     for index, step in enumerate(scenario.steps, start=1):
+        if isinstance(step, Upload):
+            # The files would come from this machine, not the bundle: a way to exfiltrate them.
+            raise BundleError(
+                f"{label}: step {index} uploads local files; refused in a received bundle "
+                "(pass --allow-local to run it)"
+            )
         url = getattr(step, "url", None)
         if isinstance(url, str) and urlsplit(url).scheme.lower() in LOCAL_SCHEMES:
             raise BundleError(

@@ -109,7 +109,7 @@ def test_unhandled_rejection(browser_loop, pages_url, tmp_path):
         {"url": pages_url, "steps": [{"goto": "rejection.html"}, {"click": "#reject"}]},
     )
     texts = [e["text"] for e in events(report_of(done), "page_error")]
-    assert any("rejected on purpose" in t for t in texts)
+    assert texts == ["Unhandled rejection: Error: rejected on purpose"]
 
 
 def test_iframe_popup_and_worker_are_covered(browser_loop, pages_url, tmp_path):
@@ -132,6 +132,9 @@ def test_iframe_popup_and_worker_are_covered(browser_loop, pages_url, tmp_path):
     assert texts[("console", "error from iframe")]["step"] == 1
     assert texts[("page_error", "Error: iframe exception")]["step"] == 1
     assert texts[("console", "error from worker")]["source"].startswith("worker ")
+    # The page also hears about its worker's messages; each must be kept once.
+    for text in ("error from worker", "error from iframe", "popup first message"):
+        assert sum(e["count"] for e in report["events"] if e["text"] == text) == 1, text
     assert ("page_error", "Error: worker exception") in texts
     popup_first = texts[("console", "popup first message")]
     assert popup_first["step"] == 5 and "popup" in popup_first["source"]
