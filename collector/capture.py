@@ -347,6 +347,20 @@ class Capture:
             if not page.is_closed():
                 self.problems.append(f"console via CDP for {label}: {_first_line(exc)}")
 
+    async def flush(self, timeout_s: float = 1.0) -> None:
+        """Receive every event the pages emitted so far before the next step starts.
+
+        Console events travel on collector's own DevTools sessions, apart from
+        Playwright's: one round trip on each session is a barrier, so what a
+        keypress logged is attributed to the keypress, not to the step after it.
+        """
+        sessions = list(self._cdp_sessions)
+        if not sessions:
+            return
+        barriers = [s.send("Runtime.evaluate", {"expression": "0"}) for s in sessions]
+        with contextlib.suppress(Exception):  # a busy or closed page: do not hold the run up
+            await asyncio.wait_for(asyncio.gather(*barriers, return_exceptions=True), timeout_s)
+
     async def settle(self, timeout_s: float = 5) -> None:
         """Wait until every page's console session is attached (and has replayed)."""
         pending = [t for t in self._attaching if not t.done()]

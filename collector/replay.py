@@ -69,6 +69,8 @@ class ReplayResult:
     @property
     def verdict(self) -> str:
         """The verdict of the runs together: reproduced when any run reproduced it all."""
+        if not self.original_fingerprints:
+            return NOTHING
         if self.reproduced_runs:
             return "reproduced"
         if any(r.verdict == "partly reproduced" for r in self.runs):
@@ -78,6 +80,8 @@ class ReplayResult:
     @property
     def frequency(self) -> str:
         k, n = self.reproduced_runs, len(self.runs)
+        if not self.original_fingerprints:
+            return "no errors in the original"
         if k == n:
             return "always"
         return f"flaky ({k}/{n})" if k else "never"
@@ -318,9 +322,13 @@ def seen_fingerprints(done: Reproduction) -> dict[str, str]:
     return found
 
 
+NOTHING = "nothing to reproduce"
+
+
 def verdict_of(original: set[str], seen: set[str]) -> str:
     if not original:
-        return "not reproduced" if seen else "reproduced"
+        # The original run was clean: there is no bug in the bundle to confirm.
+        return NOTHING
     hit = original & seen
     if hit == original:
         return "reproduced"

@@ -244,6 +244,7 @@ class _Run:
             )
             try:
                 await self._perform(index, step, record)
+                await self.capture.flush()
             except asyncio.CancelledError:
                 record.status = "failed"
                 record.error = "Interrupted (Ctrl-C)"

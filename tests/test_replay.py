@@ -293,8 +293,9 @@ def test_replay_needs_the_declared_secrets(
         cwd=tmp_path,
         env={**env, SECRET_NAME: secret},
     )
-    assert ran.returncode == 0, ran.stderr
-    assert verdict_line(ran.stdout).startswith("Verdict: reproduced")
+    # The original run was clean: the replay ran (with the secret) but has no bug to confirm.
+    assert ran.returncode == 1, ran.stderr
+    assert verdict_line(ran.stdout).startswith("Verdict: nothing to reproduce")
     [replayed] = bundles_in(tmp_path / "out")
     report = read_report(replayed)
     assert report["original_reference"] == done.reference
