@@ -100,6 +100,16 @@ def discard_workspace(workspace: Workspace) -> None:
         shutil.rmtree(workspace.path, ignore_errors=True)
 
 
+def warm_up_writer(template_dir: str | None = None) -> None:
+    """Import and compile what writing a bundle needs (run in a thread while a run goes on)."""
+    from collector import images  # noqa: F401 - Pillow is the slow part of this import
+    from collector.ticket import environment
+
+    env = environment(template_dir)
+    for name in ("report.html.j2", "report_event.html.j2", "ticket.md.j2", "ticket.txt.j2"):
+        env.get_template(name)
+
+
 def write_bundle(result: RunResult, workspace: Workspace, options: BundleOptions) -> Path:
     """Redact, fit and package what the run left in ``workspace``; return the bundle folder."""
     try:

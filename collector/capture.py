@@ -10,7 +10,7 @@ reached, and huge texts are cut when they arrive.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import bisect
 import json
 import re
 import time
@@ -57,6 +57,8 @@ TIMER_TRACKER_JS = """
 })();
 """
 TRACKED_TIMER_MAX_MS = 5000
+# Beyond this, a DevTools timestamp is not from this machine's clock.
+CLOCK_TRUST_MS = 60_000
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 NATIVE_PREFIXES = ("Failed to load resource",)
 CONSOLE_LEVELS = {"warning": "warning", "assert": "error", "trace": "log"}
@@ -106,11 +108,16 @@ class Capture:
         self,
         limits: CaptureLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.limits = limits or CaptureLimits()
         self._clock = clock
         self._start = clock()
         self.current_step: int | None = None
+        # (wall-clock ms, step) as steps start: DevTools events carry the time they
+        # happened, and may arrive after the next step started.
+        self._step_starts: list[tuple[float, int]] = []
+        self._wall_clock = wall_clock
         self._entries: dict[tuple[Any, ...], list[Any]] = {}
         self._kept_per_kind: dict[str, int] = {}
         self.totals: dict[str, Any] = {}
@@ -194,6 +201,20 @@ class Capture:
 
     # -- the store -----------------------------------------------------------
 
+    def step_started(self, index: int) -> None:
+        """Events from now on belong to step ``index`` (the last step started before them)."""
+        self.current_step = index
+        self._step_starts.append((self._wall_clock() * 1000, index))
+
+    def step_at(self, timestamp_ms: float | None) -> int | None:
+        """The step that had started when something happened at ``timestamp_ms``."""
+        if timestamp_ms is None or not self._step_starts:
+            return self.current_step
+        if abs(self._wall_clock() * 1000 - timestamp_ms) > CLOCK_TRUST_MS:
+            return self.current_step  # another machine's clock (a remote browser): arrival order
+        index = bisect.bisect_right(self._step_starts, (timestamp_ms, float("inf"))) - 1
+        return self._step_starts[index][1] if index >= 0 else None
+
     def elapsed_ms(self) -> int:
         return int((self._clock() - self._start) * 1000)
 
@@ -208,9 +229,13 @@ class Capture:
         column: int | None = None,
         stack: str | None = None,
         source: str = "",
+        at: float | None = None,
         **extra: Any,
     ) -> None:
-        """Count an event exactly; keep it (folded) while under the caps."""
+        """Count an event exactly; keep it (folded) while under the caps.
+
+        ``at`` is when it happened (wall-clock ms) when the browser says so.
+        """
         self._last_activity = self._clock()
         bucket = self.totals.get(kind)
         if kind == "console":
@@ -219,9 +244,10 @@ class Capture:
             bucket[level] = bucket.get(level, 0) + 1
         else:
             self.totals[kind] = (bucket or 0) + 1
+        step = self.current_step if at is None else self.step_at(at)
         if kind not in self.first_event_step:
-            self.first_event_step[kind] = self.current_step
-        key = (kind, level, text, url, line, column, self.current_step, source)
+            self.first_event_step[kind] = step
+        key = (kind, level, text, url, line, column, step, source)
         entry = self._entries.get(key)
         if entry is not None:
             entry[0] += 1
@@ -347,31 +373,14 @@ class Capture:
             if not page.is_closed():
                 self.problems.append(f"console via CDP for {label}: {_first_line(exc)}")
 
-    async def flush(self, timeout_s: float = 1.0) -> None:
-        """Receive every event the pages emitted so far before the next step starts.
-
-        Console events travel on collector's own DevTools sessions, apart from
-        Playwright's: one round trip on each session is a barrier, so what a
-        keypress logged is attributed to the keypress, not to the step after it.
-        """
-        sessions = list(self._cdp_sessions)
-        if not sessions:
-            return
-        barriers = [s.send("Runtime.evaluate", {"expression": "0"}) for s in sessions]
-        with contextlib.suppress(Exception):  # a busy or closed page: do not hold the run up
-            await asyncio.wait_for(asyncio.gather(*barriers, return_exceptions=True), timeout_s)
-
     async def settle(self, timeout_s: float = 5) -> None:
         """Wait until every page's console session is attached (and has replayed)."""
         pending = [t for t in self._attaching if not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=timeout_s)
 
-    async def close_sessions(self) -> None:
-        for session in self._cdp_sessions:
-            # The page may be gone (closed, crashed); a detach must not hold up the bundle.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.detach(), 2)
+    def close_sessions(self) -> None:
+        """Forget the DevTools sessions: closing the context ends them (no round trip)."""
         self._cdp_sessions.clear()
         for task in self._attaching:
             task.cancel()
@@ -540,6 +549,7 @@ class _ConsoleTarget:
             line=line,
             column=column,
             source=source,
+            at=event.get("timestamp"),
         )
 
     def exception_thrown(self, event: dict[str, Any], source: str | None = None) -> None:
@@ -579,6 +589,7 @@ class _ConsoleTarget:
             column=column,
             stack=stack,
             source=source,
+            at=event.get("timestamp"),
             name=name,
         )
 
@@ -595,6 +606,7 @@ class _ConsoleTarget:
             url=entry.get("url") or None,
             line=_one_based(entry.get("lineNumber")),
             source=source or self.label,
+            at=entry.get("timestamp"),
             native=True,
         )
 

@@ -247,18 +247,13 @@ async def check_targets(
     async def one(target: Target) -> PageResult:
         async with gate:
             started = time.monotonic()
+            # An expected error is the page's known state: it must occur, and it does not fail.
+            expected = rules.expect + tuple(target.scenario.expect)
             options = replace(
                 run_options,
-                rules=rules.with_overrides(
-                    fail_on=target.scenario.fail_on,
-                    ignore=tuple(target.scenario.ignore),
-                    expect=tuple(target.scenario.expect),
-                ),
+                rules=rules.with_overrides(ignore=expected),
                 scenario_dir=target.scenario_dir,
             )
-            # An expected error is the page's known state: it must occur, and it does not fail.
-            known = options.rules.with_overrides(ignore=options.rules.expect)
-            options = replace(options, rules=known)
             page = await _run_one(target, browser, options)
             page.duration_ms = int((time.monotonic() - started) * 1000)
         if page.workspace is not None:
@@ -285,7 +280,7 @@ async def _run_one(target: Target, browser: Browser, options: RunOptions) -> Pag
         target,
         result,
         failing=result.failing_events,
-        missing_expected=options.rules.missing_expected(result.events),
+        missing_expected=result.rules.missing_expected(result.events),
         workspace=workspace,
     )
 

@@ -149,11 +149,13 @@ def repro(scenario_path: str, **opts: Any) -> None:
     """Run a steps file (or a Chrome Recorder export) and write an error-report bundle."""
     from collector.loader import load_steps
 
-    loaded = load_steps(scenario_path, base_url=opts["base_url"])
-    for warning in loaded.warnings:
-        click.echo(f"{scenario_path}: warning: {warning}", err=True)
-    scenario = loaded.scenario
-    _reproduce_and_report(scenario, scenario_path, opts)
+    def load() -> Any:
+        loaded = load_steps(scenario_path, base_url=opts["base_url"])
+        for warning in loaded.warnings:
+            click.echo(f"{scenario_path}: warning: {warning}", err=True)
+        return loaded.scenario
+
+    _reproduce_and_report(load, scenario_path, opts)
 
 
 @cli.command()
@@ -172,64 +174,62 @@ def demo(variant: str, **opts: Any) -> None:
         click.echo(f"Demo shop ({variant}) at {shop.url}", err=True)
         opts["base_url"] = shop.url
         with demo_scenario() as path:
-            scenario = load_scenario(path, base_url=shop.url)
-            code = _reproduce_and_report(scenario, str(path), opts, exit_on_errors=False)
+            code = _reproduce_and_report(
+                lambda: load_scenario(path, base_url=shop.url), str(path), opts,
+                exit_on_errors=False,
+            )
     # The demo succeeds when it shows the bug (buggy) or its absence (fixed).
     expected = 1 if variant == "buggy" else 0
     sys.exit(0 if code == expected else 1)
 
 
 def _reproduce_and_report(
-    scenario: Any, scenario_path: str, opts: dict[str, Any], exit_on_errors: bool = True
+    load: Callable[[], Any], scenario_path: str, opts: dict[str, Any], exit_on_errors: bool = True
 ) -> int:
-    from pathlib import Path
-
-    from collector.bundle import BundleOptions
     from collector.errors import EXIT_FAILED, EXIT_OK
     from collector.output import StepPrinter, print_summary, summary_json
-    from collector.repro import reproduce
-    from collector.rules import load_config
-    from collector.runner import RunOptions
-    from collector.sizes import parse_size
+    from collector.repro import reproduce_prepared
 
-    config = load_config()
     browser = make_browser_options(
         opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"]
     )
-    rules = config.rules().with_overrides(
-        fail_on=scenario.fail_on, ignore=tuple(scenario.ignore), expect=tuple(scenario.expect)
-    )
-    run = RunOptions(
-        base_url=opts["base_url"],
-        timeout_ms=opts["timeout_ms"],
-        linger_s=2.0 if opts["linger"] is None else opts["linger"],
-        trace=opts["trace"],
-        har=opts["har"],
-        rules=rules,
-        scenario_dir=Path(scenario_path).resolve().parent,
-    )
-    bundle = BundleOptions(
-        out_dir=Path(opts["out_dir"] or config.reports_dir),
-        max_attachment_bytes=(
-            parse_size(opts["max_size"]) if opts["max_size"] else config.attachment_budget()
-        ),
-        lang=opts["lang"] or config.lang,
-        reason=opts["reason"],
-        template_dir=opts["template_dir"],
-        redact_patterns=tuple(config.redact),
-        support_email=config.support_email,
-    )
+
+    def prepare() -> Any:
+        # Runs in a thread while the browser starts: config, scenario and the heavy imports.
+        from pathlib import Path
+
+        from collector.bundle import BundleOptions
+        from collector.rules import load_config
+        from collector.runner import RunOptions
+        from collector.sizes import parse_size
+
+        config = load_config()
+        scenario = load()
+        run = RunOptions(
+            base_url=opts["base_url"],
+            timeout_ms=opts["timeout_ms"],
+            linger_s=2.0 if opts["linger"] is None else opts["linger"],
+            trace=opts["trace"],
+            har=opts["har"],
+            rules=config.rules(),
+            scenario_dir=Path(scenario_path).resolve().parent,
+        )
+        bundle = BundleOptions(
+            out_dir=Path(opts["out_dir"] or config.reports_dir),
+            max_attachment_bytes=(
+                parse_size(opts["max_size"]) if opts["max_size"] else config.attachment_budget()
+            ),
+            lang=opts["lang"] or config.lang,
+            reason=opts["reason"],
+            template_dir=opts["template_dir"],
+            redact_patterns=tuple(config.redact),
+            support_email=config.support_email,
+        )
+        return scenario, run, bundle
+
     quiet = opts["quiet"] or opts["as_json"]
     printer = None if quiet else StepPrinter(err=True)
-    done = asyncio.run(
-        reproduce(
-            scenario,
-            browser_options=browser,
-            run_options=run,
-            bundle_options=bundle,
-            on_step=printer,
-        )
-    )
+    done = asyncio.run(reproduce_prepared(prepare, browser_options=browser, on_step=printer))
     if opts["as_json"]:
         click.echo(json.dumps(summary_json(done), indent=2))
     else:
@@ -456,9 +456,7 @@ def replay(bundle: str, **opts: Any) -> None:
         base_url=opts["base_url"],
         timeout_ms=opts["timeout_ms"],
         linger_s=2.0 if opts["linger"] is None else opts["linger"],
-        rules=config.rules().with_overrides(
-            fail_on=scenario.fail_on, ignore=tuple(scenario.ignore), expect=tuple(scenario.expect)
-        ),
+        rules=config.rules(),
         env=dict(os.environ),
     )
     bundle_options = BundleOptions(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from collector.redact import Redactor
-from collector.report import StepRecord
-from collector.repro import Reproduction
-from collector.ticket import KIND_RANK, describe_step, human_size, printable
+if TYPE_CHECKING:
+    from collector.report import StepRecord
+    from collector.repro import Reproduction
 
 MARKS = {"ok": "✓", "failed": "✗", "skipped": "-"}
 
@@ -20,6 +19,8 @@ class StepPrinter:
         self.stream: TextIO = sys.stderr if err else sys.stdout
 
     def __call__(self, record: StepRecord, total: int) -> None:
+        from collector.ticket import describe_step, printable
+
         mark = MARKS.get(record.status, "?")
         line = f"  {mark} {record.index}/{total} {describe_step(record)}"
         if record.status != "skipped" or record.error:
@@ -30,6 +31,9 @@ class StepPrinter:
 
 
 def print_summary(done: Reproduction, err: bool = True) -> None:
+    from collector.redact import Redactor
+    from collector.ticket import KIND_RANK, human_size, printable
+
     stream = sys.stderr if err else sys.stdout
     result = done.result
     redact = Redactor(secrets=result.secrets).text
@@ -55,6 +59,8 @@ def print_summary(done: Reproduction, err: bool = True) -> None:
 
 
 def summary_json(done: Reproduction) -> dict[str, Any]:
+    from collector.redact import Redactor
+
     result = done.result
     summary = {
         "reference": done.reference,

@@ -8,20 +8,27 @@ run early but still goes through the writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collector.browser import BrowserOptions, open_browser
-from collector.bundle import BundleOptions, discard_workspace, new_workspace, write_bundle
-from collector.runner import RunOptions, RunResult, StepCallback, run_scenario
-from collector.scenario import Scenario
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
+
+    from collector.bundle import BundleOptions
+    from collector.runner import RunOptions, RunResult, StepCallback
+    from collector.scenario import Scenario
+
+# What a run needs besides a browser: the scenario and the options built from the
+# config and the command line (prepared in a thread while the browser starts).
+Prepared = tuple["Scenario", "RunOptions", "BundleOptions"]
 
 
 @dataclass
@@ -43,14 +50,19 @@ async def reproduce(
     browser: Browser | None = None,
 ) -> Reproduction:
     """Run ``scenario`` (in ``browser``, or one launched for it) and write its bundle."""
+    if browser is None:
+        return await reproduce_prepared(
+            lambda: (scenario, run_options, bundle_options),
+            browser_options=browser_options,
+            on_step=on_step,
+        )
+    from collector.bundle import discard_workspace, new_workspace, write_bundle
+
     workspace = new_workspace(bundle_options.out_dir)
-    options = _in_workspace(run_options, workspace.path)
     try:
-        if browser is not None:
-            result = await _run_shielded(scenario, browser, options, on_step)
-        else:
-            async with open_browser(browser_options, survive_sigint=True) as (launched, _origin):
-                result = await _run_shielded(scenario, launched, options, on_step)
+        result = await _run_shielded(
+            scenario, browser, _in_workspace(run_options, workspace.path), on_step
+        )
     except BaseException:
         discard_workspace(workspace)
         raise
@@ -58,10 +70,65 @@ async def reproduce(
     return Reproduction(bundle, result, workspace.reference)
 
 
+async def reproduce_prepared(
+    prepare: Callable[[], Prepared],
+    *,
+    browser_options: BrowserOptions,
+    on_step: StepCallback | None = None,
+) -> Reproduction:
+    """Prepare the run while the browser starts, run it, write the bundle while the
+    browser closes.
+
+    Starting Playwright's driver and Chromium is mostly waiting on other
+    processes; reading the config and the scenario (and importing what validates
+    them) and preparing the bundle writer fill that time instead of adding to it.
+    A bad scenario still wins: its error is raised and the half-started browser
+    dropped.
+    """
+    loop = asyncio.get_running_loop()
+    browsers = AsyncExitStack()
+    opening = asyncio.ensure_future(
+        browsers.enter_async_context(open_browser(browser_options, survive_sigint=True))
+    )
+    # Let it import Playwright and spawn the driver before a thread competes for the GIL.
+    for _ in range(3):
+        await asyncio.sleep(0)
+    preparing = loop.run_in_executor(None, prepare)
+    try:
+        scenario, run_options, bundle_options = await preparing
+    except BaseException:
+        opening.cancel()
+        with contextlib.suppress(BaseException):
+            await opening
+        await browsers.aclose()
+        raise
+    from collector.bundle import discard_workspace, new_workspace, warm_up_writer, write_bundle
+
+    workspace = new_workspace(bundle_options.out_dir)
+    try:
+        try:
+            browser, _origin = await opening
+            # The run mostly waits on the browser: prepare the bundle writer meanwhile.
+            loop.run_in_executor(None, warm_up_writer, bundle_options.template_dir)
+            result = await _run_shielded(
+                scenario, browser, _in_workspace(run_options, workspace.path), on_step
+            )
+        except BaseException:
+            discard_workspace(workspace)
+            raise
+        writing = loop.run_in_executor(None, write_bundle, result, workspace, bundle_options)
+    finally:
+        await browsers.aclose()
+    bundle = await writing
+    return Reproduction(bundle, result, workspace.reference)
+
+
 async def _run_shielded(
     scenario: Scenario, browser: Browser, options: RunOptions, on_step: StepCallback | None
 ) -> RunResult:
     """Run with Ctrl-C turned into a cancellation the runner records as `interrupted`."""
+    from collector.runner import run_scenario
+
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(run_scenario(scenario, browser, options, on_step))
     try:

@@ -11,6 +11,7 @@ import asyncio
 import platform
 import re
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -108,6 +109,7 @@ class RunResult:
     problems: list[str]
     trace_path: Path | None = None
     har_path: Path | None = None
+    rules: Rules = field(default_factory=Rules)
 
     @property
     def failing_events(self) -> list[Event]:
@@ -141,6 +143,10 @@ class _Run:
     ) -> None:
         self.on_step = on_step
         self.scenario = scenario
+        # The scenario may tighten or loosen the rules it was given (config, flags).
+        self.rules = options.rules.with_overrides(
+            fail_on=scenario.fail_on, ignore=tuple(scenario.ignore), expect=tuple(scenario.expect)
+        )
         self.browser = browser
         self.options = options
         self.env = options.env if options.env is not None else {}
@@ -154,6 +160,8 @@ class _Run:
         self.page: Page | None = None
         self.outcome: Outcome | None = None
         self.first_error_step: int | None = None
+        self._progress_redactor: Redactor | None = None
+        self._redacted_secrets = 0
         self._seen_entries = 0
         self.environment = Environment(
             browser="chromium",
@@ -182,7 +190,7 @@ class _Run:
             self.outcome = Outcome(status="interrupted", message="Interrupted (Ctrl-C)")
         await self._finish(trace_path)
         duration = int((time.monotonic() - t0) * 1000)
-        events = self.options.rules.judge(self.capture.events())
+        events = self.rules.judge(self.capture.events())
         return RunResult(
             scenario=self.scenario,
             started=started,
@@ -198,6 +206,7 @@ class _Run:
             problems=self.capture.problems,
             trace_path=trace_path if trace_path and trace_path.exists() else None,
             har_path=har_path if har_path and har_path.exists() else None,
+            rules=self.rules,
         )
 
     async def _open_context(self, har_path: Path | None) -> None:
@@ -220,8 +229,10 @@ class _Run:
             await self.context.tracing.start(screenshots=True, snapshots=True)
         await self.capture.attach(self.context, self.browser)
         self.page = await self.context.new_page()
+        # Listen before the first navigation; popups rely on DevTools replaying early messages.
+        await self.capture.settle()
         try:
-            self.environment.user_agent = await self.page.evaluate("navigator.userAgent")
+            self.environment.user_agent = await _user_agent(self.browser, self.page)
         except Exception as exc:
             self.capture.problems.append(f"user agent: {_first_line(exc)}")
 
@@ -231,7 +242,7 @@ class _Run:
             # Waiting, checking and screenshots cause nothing: what happens meanwhile
             # still belongs to the action before them (a late error of a click).
             if not isinstance(step, PASSIVE_STEPS) or self.capture.current_step is None:
-                self.capture.current_step = index
+                self.capture.step_started(index)
             started = time.monotonic()
             record = StepRecord(
                 index=index,
@@ -244,7 +255,6 @@ class _Run:
             )
             try:
                 await self._perform(index, step, record)
-                await self.capture.flush()
             except asyncio.CancelledError:
                 record.status = "failed"
                 record.error = "Interrupted (Ctrl-C)"
@@ -278,7 +288,10 @@ class _Run:
         self.records.append(record)
         if self.on_step is not None:
             # Progress goes to a terminal or a CI log: no secret may reach it either.
-            shown = Redactor(secrets=self.secrets).data(record.model_dump())
+            if self._progress_redactor is None or self._redacted_secrets != len(self.secrets):
+                self._progress_redactor = Redactor(secrets=self.secrets)
+                self._redacted_secrets = len(self.secrets)
+            shown = self._progress_redactor.data(record.model_dump())
             self.on_step(StepRecord.model_validate(shown), len(self.resolved.steps))
 
     def _skip_rest(self, steps: list[Any], failed_index: int) -> None:
@@ -294,13 +307,13 @@ class _Run:
             )
 
     def _any_failure(self) -> bool:
-        rules = self.options.rules
+        rules = self.rules
         return any(rules.fails(e) for e in self.capture.events())
 
     def _new_failures(self) -> bool:
         new = self.capture.events_since(self._seen_entries)
         self._seen_entries += len(new)
-        return any(self.options.rules.fails(e) for e in new)
+        return any(self.rules.fails(e) for e in new)
 
     def _current_page(self) -> Page:
         if self.page is None or self.page.is_closed():
@@ -403,7 +416,7 @@ class _Run:
                 if shot and self.first_error_step is None and self._new_failures():
                     self.first_error_step = last
             await self.capture.settle()
-            await self.capture.close_sessions()
+            self.capture.close_sessions()
             if self.context is not None:
                 if trace_path is not None:
                     await _bounded(self.context.tracing.stop(path=str(trace_path)), 30)
@@ -487,6 +500,18 @@ def _first_line(exc: BaseException) -> str:
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+# One evaluation per browser: every context of it reports the same user agent.
+_USER_AGENTS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+async def _user_agent(browser: Browser, page: Page) -> str:
+    agent = _USER_AGENTS.get(browser)
+    if agent is None:
+        agent = await page.evaluate("navigator.userAgent")
+        _USER_AGENTS[browser] = agent
+    return agent
 
 
 async def _frame_at(page: Page, path: list[int], timeout: int) -> Any:
