@@ -23,6 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "tests" / "pages"
 PYTHON = sys.executable
+# The flags collector launches with, written out: the raw scripts import nothing of collector.
 RAW_ARGS = [
     "--disable-gpu",
     "--disable-background-networking",

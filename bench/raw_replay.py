@@ -1,7 +1,10 @@
-"""The raw-Playwright floor for replay_times.py: the buggy checkout N times in one browser.
+"""The raw-Playwright floor of repro_overhead.py (1 run) and replay_times.py (N runs).
 
-A fresh context per run, the same listeners and quiet wait, one screenshot per
-run and a JSON of each run's events. Usage: raw_replay.py BASE_URL TIMES OUT_DIR
+The demo shop's failing checkout by hand: the same browser and flags, the same
+steps, the same capture listeners (console, page errors, failed requests, HTTP
+errors), the same "quiet" wait after the last step, one screenshot of the
+failing step and a JSON of the events, per run, all runs in one browser with a
+fresh context each. Usage: raw_replay.py BASE_URL TIMES OUT_DIR
 """
 
 import asyncio

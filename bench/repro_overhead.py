@@ -26,7 +26,8 @@ def main(pairs: int = 5) -> None:
                  shop.url, "--out", str(out / "collector"), "--quiet"],
                 env,
             ),
-            lambda: timed_command([PYTHON, str(HERE / "raw_repro.py"), shop.url, str(out / "raw")]),
+            # The raw floor: the same flow once in a fresh browser (raw_replay.py with 1 run).
+            lambda: timed_command([PYTHON, str(HERE / "raw_replay.py"), shop.url, "1", str(out / "raw")]),
             pairs=pairs,
         )
     emit(report("repro_overhead", "s", ours, theirs))
