@@ -300,7 +300,7 @@ class Capture:
         while self._clock() < deadline:
             if self.disconnected:
                 return
-            idle = self.idle_for_ms() >= quiet_ms
+            idle = self.idle_for_ms() >= quiet_ms and all(t.done() for t in self._attaching)
             if idle and not self._pending and not await self._timers_pending():
                 return
             await asyncio.sleep(0.01)
@@ -363,11 +363,13 @@ class Capture:
         try:
             tree = await session.send("Page.getFrameTree")
             console.main_frame = tree["frameTree"]["frame"]["id"]
-            await session.send("Runtime.enable")
-            await session.send("Log.enable")
-            await session.send(
-                "Target.setAutoAttach",
-                {"autoAttach": True, "waitForDebuggerOnStart": False, "flatten": False},
+            await asyncio.gather(
+                session.send("Runtime.enable"),
+                session.send("Log.enable"),
+                session.send(
+                    "Target.setAutoAttach",
+                    {"autoAttach": True, "waitForDebuggerOnStart": False, "flatten": False},
+                ),
             )
         except Exception as exc:
             if not page.is_closed():
@@ -513,6 +515,7 @@ class _ConsoleTarget:
         self.sources: dict[int, str | None] = {}  # execution context -> source; None: ignore
         self.children: dict[str, str] = {}  # child session id -> source label
         self._next_id = 0
+        self._answers: dict[int, asyncio.Future[None]] = {}
 
     def context_created(self, event: dict[str, Any]) -> None:
         context = event["context"]
@@ -597,7 +600,8 @@ class _ConsoleTarget:
         """Messages of the browser itself: failed resources, interventions, violations."""
         entry = event["entry"]
         if entry.get("workerId"):
-            return  # the page's copy of a worker's message; the worker's own target reports it
+            self._worker_entry(entry)
+            return
         level = CDP_LOG_LEVELS.get(entry.get("level", "info"), "info")
         self.capture.record(
             "console",
@@ -610,16 +614,42 @@ class _ConsoleTarget:
             native=True,
         )
 
+    def _worker_entry(self, entry: dict[str, Any]) -> None:
+        """A dedicated worker's message, as its page relays it.
+
+        The page's copy always arrives; a worker that finishes at once can be gone
+        before its own target could be asked to replay. It has no stack or column.
+        """
+        text = entry.get("text", "")
+        url = entry.get("url") or None
+        source = f"worker {url}" if url else "worker"
+        line = _one_based(entry.get("lineNumber"))
+        if text.startswith("Uncaught "):
+            message = text[len("Uncaught ") :]
+            if message.startswith("(in promise) "):
+                message = "Unhandled rejection: " + message[len("(in promise) ") :]
+            name = message.split(":", 1)[0] if ":" in message else "Error"
+            self.capture.record(
+                "page_error", "error", message, url=url, line=line, source=source,
+                at=entry.get("timestamp"), name=name,
+            )  # fmt: skip
+            return
+        level = CDP_LOG_LEVELS.get(entry.get("level", "info"), "info")
+        self.capture.record(
+            "console", level, text, url=url, line=line, source=source, at=entry.get("timestamp")
+        )
+
     def child_attached(self, session: Any) -> Callable[[dict[str, Any]], None]:
         def attached(event: dict[str, Any]) -> None:
             info = event.get("targetInfo") or {}
             kind = info.get("type", "")
-            if kind not in ("worker", "iframe", "service_worker", "shared_worker"):
+            # Dedicated workers: their page relays every message (see _worker_entry).
+            if kind not in ("iframe", "service_worker", "shared_worker"):
                 return
             child = event["sessionId"]
             what = "frame" if kind == "iframe" else kind.replace("_", " ")
             self.children[child] = f"{self.label} {what} {info.get('url', '')}".rstrip()
-            if kind in ("worker", "service_worker", "shared_worker"):
+            if kind != "iframe":
                 self.children[child] = f"{what} {info.get('url', '')}"
             for method in ("Runtime.enable", "Log.enable"):
                 self._next_id += 1
@@ -630,6 +660,10 @@ class _ConsoleTarget:
                     )
                 )
                 task.add_done_callback(_ignore_result)
+                # "Quiet" waits for the child's answer: its replayed messages come before it.
+                answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._answers[self._next_id] = answered
+                self.capture._attaching.append(answered)
 
         return attached
 
@@ -638,6 +672,9 @@ class _ConsoleTarget:
         if source is None:
             return
         message = json.loads(event["message"])
+        answered = self._answers.pop(message.get("id", -1), None)
+        if answered is not None and not answered.done():
+            answered.set_result(None)
         method = message.get("method")
         if method == "Runtime.consoleAPICalled":
             self.api_called(message["params"], source)
