@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from collector.errors import BrowserLaunchError, BrowserNotFound
+from collector.errors import BrowserLaunchError, BrowserNotFound, first_line
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Playwright
@@ -98,16 +97,6 @@ def playwright_executable(pw: Playwright) -> str | None:
         return None
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    for line in text.splitlines():
-        line = line.strip(" =")
-        if line and not line.startswith(("Browser logs", "Call log")):
-            # Playwright prefixes the API name ("BrowserType.connect: "); users know it.
-            return re.sub(r"^[A-Za-z]+\.[A-Za-z_]+: ", "", line)
-    return type(exc).__name__
-
-
 @asynccontextmanager
 async def start_playwright(survive_sigint: bool = False) -> AsyncIterator[Playwright]:
     """Start the Playwright driver; with ``survive_sigint`` it ignores Ctrl-C (see below)."""
@@ -119,7 +108,7 @@ async def start_playwright(survive_sigint: bool = False) -> AsyncIterator[Playwr
         manager = async_playwright()
         pw = await manager.__aenter__()
     except Exception as exc:
-        raise BrowserLaunchError(f"cannot start the Playwright driver: {_first_line(exc)}") from exc
+        raise BrowserLaunchError(f"cannot start the Playwright driver: {first_line(exc)}") from exc
     try:
         yield pw
     finally:
@@ -146,7 +135,7 @@ async def get_browser(pw: Playwright, options: BrowserOptions) -> tuple[Browser,
                 headers=remote_launch_headers(options, pw),
             )
         except Exception as exc:
-            detail = _first_line(exc)
+            detail = first_line(exc)
             hint = "is `playwright run-server` running there?"
             if "Executable doesn't exist" in detail:
                 hint = (
@@ -165,7 +154,7 @@ async def get_browser(pw: Playwright, options: BrowserOptions) -> tuple[Browser,
             )
         except Exception as exc:
             raise BrowserLaunchError(
-                f"cannot connect to Chromium over CDP at {options.cdp}: {_first_line(exc)}; "
+                f"cannot connect to Chromium over CDP at {options.cdp}: {first_line(exc)}; "
                 "start it with --remote-debugging-port"
             ) from exc
         return browser, f"Chromium over CDP at {options.cdp}"
@@ -187,7 +176,7 @@ async def get_browser(pw: Playwright, options: BrowserOptions) -> tuple[Browser,
         if options.headed and not os.environ.get("DISPLAY"):
             hint = " (--headed needs a display: set DISPLAY or run under xvfb-run)"
         raise BrowserLaunchError(
-            f"Chromium at {executable} did not start: {_first_line(exc)}{hint}"
+            f"Chromium at {executable} did not start: {first_line(exc)}{hint}"
         ) from exc
     return browser, str(executable)
 

@@ -436,33 +436,3 @@ def _write_zip(zip_path: Path, root: Path, members: list[_File]) -> None:
 
 def _rel(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
-
-
-def read_report(bundle: Path) -> tuple[Report, Path]:
-    """The report of a bundle folder (or its report.json); BundleError when unusable."""
-    from pydantic import ValidationError
-
-    from collector.errors import BundleError
-    from collector.report import SCHEMA_ID
-
-    if not bundle.exists():
-        raise BundleError(f"{bundle}: no such file or folder")
-    path = bundle / "report.json" if bundle.is_dir() else bundle
-    if not path.is_file():
-        raise BundleError(f"{bundle}: not a bundle (no report.json)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{path}: not readable as JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BundleError(f"{path}: not a report (expected a JSON object)")
-    if data.get("schema") != SCHEMA_ID:
-        raise BundleError(f"{path}: unknown schema {data.get('schema')!r} (expected {SCHEMA_ID})")
-    data.pop("redactions", None)
-    try:
-        report = Report.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise BundleError(f"{path}: {where}: {err['msg']}") from None
-    return report, path.parent

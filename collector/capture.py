@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from collector.errors import first_line
 from collector.report import Event
 
 if TYPE_CHECKING:
@@ -348,7 +349,7 @@ class Capture:
             session = await self._context.new_cdp_session(page)
         except Exception as exc:
             # Not Chromium, or the page is already gone: Playwright's listener still works.
-            self.problems.append(f"console via CDP for {label}: {_first_line(exc)}; using Playwright's")
+            self.problems.append(f"console via CDP for {label}: {first_line(exc)}; using Playwright's")
             page.on("console", self._guard(self._on_console))
             page.on("pageerror", self._guard(lambda error: self._on_page_error(page, error)))
             return
@@ -373,7 +374,7 @@ class Capture:
             )
         except Exception as exc:
             if not page.is_closed():
-                self.problems.append(f"console via CDP for {label}: {_first_line(exc)}")
+                self.problems.append(f"console via CDP for {label}: {first_line(exc)}")
 
     async def settle(self, timeout_s: float = 5) -> None:
         """Wait until every page's console session is attached (and has replayed)."""
@@ -723,13 +724,6 @@ def _remote_text(arg: dict[str, Any]) -> str:
     if "unserializableValue" in arg:
         return str(arg["unserializableValue"])
     return str(arg.get("description") or arg.get("className") or kind or "")
-
-
-def _first_line(exc: BaseException) -> str:
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()[:300]
-    return type(exc).__name__
 
 
 def _ignore_result(task: asyncio.Future[Any]) -> None:

@@ -6,7 +6,6 @@ that need them, so `--help`, `validate` and `schema` start fast.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -35,6 +34,13 @@ class CollectorGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
 
+def run_async(coroutine: Any) -> Any:
+    """asyncio.run, imported only by the commands that drive a browser (start-up time)."""
+    import asyncio
+
+    return asyncio.run(coroutine)
+
+
 def browser_options(fn: F) -> F:
     """Options that say which browser to use and how."""
     for decorator in reversed(
@@ -53,16 +59,33 @@ def run_options(fn: F) -> F:
     """Options shared by the commands that run steps and write bundles."""
     for decorator in reversed(
         [
-            click.option("--out", "out_dir", metavar="DIR", help="Output folder (default reports/)."),
-            click.option("--url", "base_url", metavar="BASE", help="Base URL for relative targets."),
-            click.option("--timeout", "timeout_ms", type=click.IntRange(1, 600_000), metavar="MS",
-                         help="Timeout of each step in ms."),
-            click.option("--linger", type=click.FloatRange(0, 120), metavar="S",
-                         help="Seconds to keep listening after the last step (default 2)."),
+            click.option(
+                "--out", "out_dir", metavar="DIR", help="Output folder (default reports/)."
+            ),
+            click.option(
+                "--url", "base_url", metavar="BASE", help="Base URL for relative targets."
+            ),
+            click.option(
+                "--timeout",
+                "timeout_ms",
+                type=click.IntRange(1, 600_000),
+                metavar="MS",
+                help="Timeout of each step in ms.",
+            ),
+            click.option(
+                "--linger",
+                type=click.FloatRange(0, 120),
+                metavar="S",
+                help="Seconds to keep listening after the last step (default 2).",
+            ),
             click.option("--trace", is_flag=True, help="Record a Playwright trace.zip."),
             click.option("--har", is_flag=True, help="Record network.har (redacted)."),
-            click.option("--max-attachment-size", "max_size", metavar="SIZE",
-                         help="Attachment budget, e.g. 2MB (default 2,000,000 bytes)."),
+            click.option(
+                "--max-attachment-size",
+                "max_size",
+                metavar="SIZE",
+                help="Attachment budget, e.g. 2MB (default 2,000,000 bytes).",
+            ),
             click.option("--lang", type=click.Choice(["en", "pt"]), help="Ticket language."),
             click.option("--reason", help="Ticket reason."),
             click.option("--template-dir", metavar="DIR", help="Your own ticket templates."),
@@ -100,7 +123,7 @@ def doctor(browser_path: str | None, headed: bool, connect: str | None, cdp: str
     from collector.doctor import diagnose
 
     options = make_browser_options(browser_path, headed, connect, cdp)
-    found = asyncio.run(diagnose(options))
+    found = run_async(diagnose(options))
     for line in found.lines():
         click.echo(line)
     if found.problem is not None:
@@ -130,15 +153,9 @@ def validate(scenarios: tuple[str, ...], base_url: str | None, quiet: bool) -> N
 @click.argument("what", type=click.Choice(["scenario", "report"]))
 def schema(what: str) -> None:
     """Print the JSON Schema of the scenario or report format."""
-    if what == "scenario":
-        from collector.scenario import scenario_json_schema
+    from collector.schemas import shipped
 
-        document = scenario_json_schema()
-    else:
-        from collector.report import report_json_schema
-
-        document = report_json_schema()
-    click.echo(json.dumps(document, indent=2))
+    click.echo(shipped(what), nl=False)
 
 
 @cli.command()
@@ -161,8 +178,12 @@ def repro(scenario_path: str, **opts: Any) -> None:
 @cli.command()
 @run_options
 @browser_options
-@click.option("--variant", type=click.Choice(["buggy", "fixed"]), default="buggy",
-              help="Serve the shop with its bug (default) or fixed.")
+@click.option(
+    "--variant",
+    type=click.Choice(["buggy", "fixed"]),
+    default="buggy",
+    help="Serve the shop with its bug (default) or fixed.",
+)
 def demo(variant: str, **opts: Any) -> None:
     """Serve the embedded demo shop on 127.0.0.1 and reproduce its payment bug."""
     from collector.demo import demo_scenario
@@ -175,7 +196,9 @@ def demo(variant: str, **opts: Any) -> None:
         opts["base_url"] = shop.url
         with demo_scenario() as path:
             code = _reproduce_and_report(
-                lambda: load_scenario(path, base_url=shop.url), str(path), opts,
+                lambda: load_scenario(path, base_url=shop.url),
+                str(path),
+                opts,
                 exit_on_errors=False,
             )
     # The demo succeeds when it shows the bug (buggy) or its absence (fixed).
@@ -229,7 +252,7 @@ def _reproduce_and_report(
 
     quiet = opts["quiet"] or opts["as_json"]
     printer = None if quiet else StepPrinter(err=True)
-    done = asyncio.run(reproduce_prepared(prepare, browser_options=browser, on_step=printer))
+    done = run_async(reproduce_prepared(prepare, browser_options=browser, on_step=printer))
     if opts["as_json"]:
         click.echo(json.dumps(summary_json(done), indent=2))
     else:
@@ -250,8 +273,14 @@ def _reproduce_and_report(
 
 @cli.command()
 @click.argument("bundle", metavar="BUNDLE")
-@click.option("--format", "fmt", type=click.Choice(["md", "txt", "eml", "json"]), default="md",
-              show_default=True, help="Ticket format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "txt", "eml", "json"]),
+    default="md",
+    show_default=True,
+    help="Ticket format.",
+)
 @click.option("--lang", type=click.Choice(["en", "pt"]), help="Ticket language.")
 @click.option("--template-dir", metavar="DIR", help="Your own templates, searched first.")
 @click.option("--reason", help="Ticket reason (default: the bundle's, else the config's first).")
@@ -267,8 +296,8 @@ def ticket(
     """Re-render a bundle's ticket draft (no browser needed)."""
     from pathlib import Path
 
-    from collector.bundle import read_report
     from collector.errors import BadInput
+    from collector.report import read_report
     from collector.rules import load_config
     from collector.ticket import build_context, render_eml, render_ticket
 
@@ -298,22 +327,43 @@ def ticket(
 @click.argument("items", nargs=-1, metavar="URL_OR_FILE...")
 @click.option("--urls-file", metavar="FILE", help="A text file of URLs, one a line.")
 @click.option("--sitemap", "sitemaps", multiple=True, metavar="URL", help="Check a sitemap's URLs.")
-@click.option("--concurrency", type=click.IntRange(1, 64), metavar="N",
-              help="Pages at once (default: fitted to the cores).")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]),
-              help="Lowest level that fails a page (default: config, else error).")
-@click.option("--ignore", "ignores", multiple=True, metavar="PATTERN",
-              help="Ignore errors matching PATTERN (regex or substring); repeatable.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    metavar="N",
+    help="Pages at once (default: fitted to the cores).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "never"]),
+    help="Lowest level that fails a page (default: config, else error).",
+)
+@click.option(
+    "--ignore",
+    "ignores",
+    multiple=True,
+    metavar="PATTERN",
+    help="Ignore errors matching PATTERN (regex or substring); repeatable.",
+)
 @click.option("--junit", metavar="FILE", help="Write JUnit XML.")
 @click.option("--json", "json_file", metavar="FILE", help="Write a JSON report.")
 @click.option("--github", is_flag=True, help="Print GitHub Actions annotations.")
 @click.option("--bundles", metavar="DIR", help="Write a bundle per failing page here.")
 @click.option("--shard", metavar="I/N", help="Check only shard I of N.")
 @click.option("--url", "base_url", metavar="BASE", help="Base URL for scenario files.")
-@click.option("--linger", type=click.FloatRange(0, 120), metavar="S",
-              help="Seconds to wait for late errors after load (default 2).")
-@click.option("--timeout", "timeout_ms", type=click.IntRange(1, 600_000), metavar="MS",
-              help="Timeout of each step in ms.")
+@click.option(
+    "--linger",
+    type=click.FloatRange(0, 120),
+    metavar="S",
+    help="Seconds to wait for late errors after load (default 2).",
+)
+@click.option(
+    "--timeout",
+    "timeout_ms",
+    type=click.IntRange(1, 600_000),
+    metavar="MS",
+    help="Timeout of each step in ms.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @browser_options
 def check(items: tuple[str, ...], **opts: Any) -> None:
@@ -332,8 +382,11 @@ def check(items: tuple[str, ...], **opts: Any) -> None:
     )
     config = load_config()
     targets = checking.collect_targets(
-        items, urls_file=opts["urls_file"], sitemap_urls=opts["sitemaps"],
-        base_url=opts["base_url"], env=dict(os.environ),
+        items,
+        urls_file=opts["urls_file"],
+        sitemap_urls=opts["sitemaps"],
+        base_url=opts["base_url"],
+        env=dict(os.environ),
     )
     shard = checking.parse_shard(opts["shard"]) if opts["shard"] else None
     if shard:
@@ -361,7 +414,7 @@ def check(items: tuple[str, ...], **opts: Any) -> None:
             env=dict(os.environ),
             final_screenshot="on_failure" if bundles_dir else "never",
         )
-        report = asyncio.run(
+        report = run_async(
             checking.run_check(
                 targets,
                 browser_options=browser,
@@ -403,8 +456,8 @@ def convert(recording: str, output: str | None) -> None:
     doc = parse_document(read_text(Path(recording), recording), recording, is_json=True)
     if not is_recording(doc.data):
         raise ScenarioError(
-            f"{recording}: not a Chrome Recorder export (expected {{\"title\", \"steps\": "
-            "[{\"type\": …}]})"
+            f'{recording}: not a Chrome Recorder export (expected {{"title", "steps": '
+            '[{"type": …}]})'
         )
     loaded = load_steps(recording)
     for warning in loaded.warnings:
@@ -420,17 +473,39 @@ def convert(recording: str, output: str | None) -> None:
 
 @cli.command()
 @click.argument("bundle", metavar="BUNDLE")
-@click.option("--times", type=click.IntRange(1, 1000), default=1, show_default=True,
-              help="Run the steps N times and report a rate per error.")
+@click.option(
+    "--times",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Run the steps N times and report a rate per error.",
+)
 @click.option("--url", "base_url", metavar="BASE", help="Replay against another deployment.")
-@click.option("--expect", type=click.Choice(["reproduced", "fixed"]), default="reproduced",
-              show_default=True, help="What exit code 0 means.")
-@click.option("--slow-mo", type=click.FloatRange(0, 10_000), default=0, metavar="MS",
-              help="Slow every browser action down by MS.")
+@click.option(
+    "--expect",
+    type=click.Choice(["reproduced", "fixed"]),
+    default="reproduced",
+    show_default=True,
+    help="What exit code 0 means.",
+)
+@click.option(
+    "--slow-mo",
+    type=click.FloatRange(0, 10_000),
+    default=0,
+    metavar="MS",
+    help="Slow every browser action down by MS.",
+)
 @click.option("--out", "out_dir", metavar="DIR", help="Where replay bundles go (default reports/).")
-@click.option("--linger", type=click.FloatRange(0, 120), metavar="S", help="Seconds to wait for late errors.")
-@click.option("--timeout", "timeout_ms", type=click.IntRange(1, 600_000), metavar="MS",
-              help="Timeout of each step in ms.")
+@click.option(
+    "--linger", type=click.FloatRange(0, 120), metavar="S", help="Seconds to wait for late errors."
+)
+@click.option(
+    "--timeout",
+    "timeout_ms",
+    type=click.IntRange(1, 600_000),
+    metavar="MS",
+    help="Timeout of each step in ms.",
+)
 @click.option("--allow-local", is_flag=True, help="Allow file:, data:, chrome: … URLs.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON verdict.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict.")
@@ -470,8 +545,11 @@ def replay(bundle: str, **opts: Any) -> None:
     quiet = opts["quiet"] or opts["as_json"]
     if not quiet:
         target = (
-            opts["base_url"] or scenario.url or original.environment.url
-            or replaying.first_url(scenario) or ""
+            opts["base_url"]
+            or scenario.url
+            or original.environment.url
+            or replaying.first_url(scenario)
+            or ""
         )
         click.echo(
             f"Replaying {original.reference} ({original.title or 'untitled'}) "
@@ -486,7 +564,7 @@ def replay(bundle: str, **opts: Any) -> None:
                 err=True,
             )
 
-    result = asyncio.run(
+    result = run_async(
         replaying.replay(
             received,
             scenario,
@@ -499,18 +577,34 @@ def replay(bundle: str, **opts: Any) -> None:
     )
     rates = result.rates()
     if opts["as_json"]:
-        click.echo(json.dumps({
-            "original": original.reference,
-            "verdict": result.verdict,
-            "frequency": result.frequency,
-            "runs": [{"reference": r.reference, "bundle": str(r.bundle), "verdict": r.verdict}
-                     for r in result.runs],
-            "errors": [{"fingerprint": fp, "message": msg, "seen": rates[fp], "runs": len(result.runs)}
-                       for fp, msg in result.original_fingerprints.items()],
-            "new_errors": [{"fingerprint": fp, "message": msg} for fp, msg in result.new_errors.items()],
-            "expect": opts["expect"],
-            "as_expected": result.as_expected(opts["expect"]),
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "original": original.reference,
+                    "verdict": result.verdict,
+                    "frequency": result.frequency,
+                    "runs": [
+                        {"reference": r.reference, "bundle": str(r.bundle), "verdict": r.verdict}
+                        for r in result.runs
+                    ],
+                    "errors": [
+                        {
+                            "fingerprint": fp,
+                            "message": msg,
+                            "seen": rates[fp],
+                            "runs": len(result.runs),
+                        }
+                        for fp, msg in result.original_fingerprints.items()
+                    ],
+                    "new_errors": [
+                        {"fingerprint": fp, "message": msg} for fp, msg in result.new_errors.items()
+                    ],
+                    "expect": opts["expect"],
+                    "as_expected": result.as_expected(opts["expect"]),
+                },
+                indent=2,
+            )
+        )
     else:
         click.echo(f"Verdict: {result.verdict} — {result.frequency}")
         for fp, message in result.original_fingerprints.items():

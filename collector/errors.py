@@ -6,6 +6,8 @@ Each error carries the exit code of SPEC.md's table so that every front door
 
 from __future__ import annotations
 
+import re
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -47,3 +49,19 @@ class BrowserNotFound(EnvironmentProblem):
 
 class BrowserLaunchError(EnvironmentProblem):
     """A Chromium was found but could not be started or reached."""
+
+
+_API_PREFIX = re.compile(r"^[A-Za-z]+\.[A-Za-z_]+: ")
+
+
+def first_line(exc: BaseException, limit: int = 500) -> str:
+    """The first meaningful line of an exception, for a one-line message.
+
+    Playwright's errors are several lines ("Call log: …") and start with the API
+    name ("Locator.click: "), which says nothing to someone who wrote a step.
+    """
+    for line in str(exc).splitlines():
+        line = line.strip(" =")
+        if line and not line.startswith(("Browser logs", "Call log")):
+            return _API_PREFIX.sub("", line)[:limit]
+    return type(exc).__name__

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import platform
-import re
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from collector import __version__
 from collector.capture import Capture, CaptureLimits
-from collector.errors import BrowserLaunchError
+from collector.errors import BrowserLaunchError, first_line
 from collector.redact import Redactor
 from collector.report import Environment, Event, Outcome, StepRecord
 from collector.rules import Rules
@@ -224,7 +223,7 @@ class _Run:
         try:
             self.context = await self.browser.new_context(**kwargs)
         except Exception as exc:
-            raise BrowserLaunchError(f"cannot open a browser context: {_first_line(exc)}") from exc
+            raise BrowserLaunchError(f"cannot open a browser context: {first_line(exc)}") from exc
         if self.options.trace:
             await self.context.tracing.start(screenshots=True, snapshots=True)
         await self.capture.attach(self.context, self.browser)
@@ -234,7 +233,7 @@ class _Run:
         try:
             self.environment.user_agent = await _user_agent(self.browser, self.page)
         except Exception as exc:
-            self.capture.problems.append(f"user agent: {_first_line(exc)}")
+            self.capture.problems.append(f"user agent: {first_line(exc)}")
 
     async def _steps(self) -> None:
         steps = self.resolved.steps
@@ -264,7 +263,7 @@ class _Run:
                 raise
             except Exception as exc:
                 record.duration_ms = _ms_since(started)
-                record.error = _describe_error(exc)
+                record.error = first_line(exc)
                 if step.optional:
                     record.status = "skipped"
                     self._done(record)
@@ -401,7 +400,7 @@ class _Run:
         except Exception as exc:
             if raise_errors:
                 raise
-            self.capture.problems.append(f"screenshot {stem}: {_first_line(exc)}")
+            self.capture.problems.append(f"screenshot {stem}: {first_line(exc)}")
             return None
         self.shots.append(Shot(path, step, role, full_page))
         return f"screenshots/{path.name}"
@@ -425,12 +424,12 @@ class _Run:
             if self.outcome is None:
                 self.outcome = Outcome(status="interrupted", message="Interrupted (Ctrl-C)")
         except Exception as exc:
-            self.capture.problems.append(f"closing the context: {_first_line(exc)}")
+            self.capture.problems.append(f"closing the context: {first_line(exc)}")
         finally:
             self.capture.detach()
 
     def _outcome_for_failure(self, index: int, exc: BaseException) -> Outcome:
-        message = _describe_error(exc)
+        message = first_line(exc)
         if self.capture.crashed or "crash" in message.lower():
             return Outcome(status="crashed", message=message, failed_step=index)
         if self.capture.disconnected or not self.browser.is_connected():
@@ -482,20 +481,6 @@ def _value(step: StepBase) -> str | None:
     if isinstance(value, list):
         return ", ".join(value)
     return value if isinstance(value, str) else None
-
-
-def _describe_error(exc: BaseException) -> str:
-    text = _first_line(exc)
-    # Playwright prefixes the API name ("Locator.click: "); users know the step.
-    return re.sub(r"^[A-Za-z]+\.[A-Za-z_]+: ", "", text)
-
-
-def _first_line(exc: BaseException) -> str:
-    for line in str(exc).splitlines():
-        line = line.strip(" =")
-        if line:
-            return line[:500]
-    return type(exc).__name__
 
 
 def _ms_since(started: float) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from collector.errors import first_line
 from collector.report import StepRecord
 from collector.scenario import (
     Back,
@@ -294,11 +295,3 @@ def _url_pattern(url: str) -> str | re.Pattern[str]:
 def slug(text: str) -> str:
     value = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
     return value[:60] or "shot"
-
-
-def first_line(exc: BaseException) -> str:
-    for line in str(exc).splitlines():
-        line = line.strip(" =")
-        if line:
-            return line[:500]
-    return type(exc).__name__

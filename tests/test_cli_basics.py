@@ -71,3 +71,12 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], last_line: str) ->
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("Usage: collector ")
     assert result.stderr.splitlines()[-1] == last_line
+
+
+def test_shipped_schemas_are_what_the_models_generate() -> None:
+    from collector.schemas import NAMES, generate, shipped
+
+    for name in NAMES:
+        assert shipped(name) == generate(name), (
+            f"collector/schemas/{name}.json is stale: run `python -m collector.schemas`"
+        )

@@ -1,0 +1,44 @@
+"""The JSON Schemas of the scenario and report formats, shipped pre-generated.
+
+Generating them means importing pydantic and building every model, which is
+most of `collector schema`'s time; the files here are what the models
+generate (a test keeps them equal). Regenerate with `python -m collector.schemas`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+NAMES = ("scenario", "report")
+
+
+def shipped(name: str) -> str:
+    """The schema text as shipped in the package."""
+    return (HERE / f"{name}.json").read_text(encoding="utf-8")
+
+
+def generate(name: str) -> str:
+    """The schema text the models generate now."""
+    document: dict[str, Any]
+    if name == "scenario":
+        from collector.scenario import scenario_json_schema
+
+        document = scenario_json_schema()
+    else:
+        from collector.report import report_json_schema
+
+        document = report_json_schema()
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    for name in NAMES:
+        (HERE / f"{name}.json").write_text(generate(name), encoding="utf-8")
+        print(HERE / f"{name}.json")
+
+
+if __name__ == "__main__":
+    main()

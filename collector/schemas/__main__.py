@@ -1,0 +1,3 @@
+from collector.schemas import main
+
+main()
