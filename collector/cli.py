@@ -164,9 +164,11 @@ def schema(what: str) -> None:
 @browser_options
 def repro(scenario_path: str, **opts: Any) -> None:
     """Run a steps file (or a Chrome Recorder export) and write an error-report bundle."""
-    from collector.loader import load_steps
 
     def load() -> Any:
+        # Called in a thread while the browser starts (pydantic is a slow import).
+        from collector.loader import load_steps
+
         loaded = load_steps(scenario_path, base_url=opts["base_url"])
         for warning in loaded.warnings:
             click.echo(f"{scenario_path}: warning: {warning}", err=True)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 # What a run needs besides a browser: the scenario and the options built from the
 # config and the command line (prepared in a thread while the browser starts).
 Prepared = tuple["Scenario", "RunOptions", "BundleOptions"]
+# Turns of the event loop Playwright takes from entering to spawning its driver.
+SPAWN_TURNS = 10
 
 
 @dataclass
@@ -85,13 +87,15 @@ async def reproduce_prepared(
     A bad scenario still wins: its error is raised and the half-started browser
     dropped.
     """
+    import playwright.async_api  # noqa: F401 - imported before any thread competes for the GIL
+
     loop = asyncio.get_running_loop()
     browsers = AsyncExitStack()
     opening = asyncio.ensure_future(
         browsers.enter_async_context(open_browser(browser_options, survive_sigint=True))
     )
-    # Let it import Playwright and spawn the driver before a thread competes for the GIL.
-    for _ in range(3):
+    # A few turns of the loop let it spawn the driver; the thread starts after that.
+    for _ in range(SPAWN_TURNS):
         await asyncio.sleep(0)
     preparing = loop.run_in_executor(None, prepare)
     try:

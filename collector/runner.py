@@ -228,12 +228,15 @@ class _Run:
             await self.context.tracing.start(screenshots=True, snapshots=True)
         await self.capture.attach(self.context, self.browser)
         self.page = await self.context.new_page()
-        # Listen before the first navigation; popups rely on DevTools replaying early messages.
-        await self.capture.settle()
-        try:
-            self.environment.user_agent = await _user_agent(self.browser, self.page)
-        except Exception as exc:
-            self.capture.problems.append(f"user agent: {first_line(exc)}")
+        # Listen before the first navigation (popups rely on DevTools replaying their
+        # early messages); ask for the user agent meanwhile.
+        agent, _ = await asyncio.gather(
+            _user_agent(self.browser, self.page), self.capture.settle(), return_exceptions=True
+        )
+        if isinstance(agent, BaseException):
+            self.capture.problems.append(f"user agent: {first_line(agent)}")
+        else:
+            self.environment.user_agent = agent
 
     async def _steps(self) -> None:
         steps = self.resolved.steps
