@@ -32,7 +32,8 @@ class StepPrinter:
 
 def print_summary(done: Reproduction, err: bool = True) -> None:
     from collector.redact import Redactor
-    from collector.ticket import KIND_RANK, human_size, printable
+    from collector.report import KIND_RANK
+    from collector.ticket import human_size, printable
 
     stream = sys.stderr if err else sys.stdout
     result = done.result

@@ -19,6 +19,10 @@ EventKind = Literal[
     "console", "page_error", "request_failed", "http_error", "crash", "dialog", "download",
     "disconnect",
 ]  # fmt: skip
+# What a developer should look at first: an exception names the broken code; a
+# console error the app's own complaint; network errors are often its cause or echo.
+KIND_RANK = {"crash": 0, "page_error": 1, "console": 2, "http_error": 3, "request_failed": 4}
+
 OutcomeStatus = Literal["clean", "errors", "step_failed", "crashed", "unreachable", "interrupted"]
 StepStatus = Literal["ok", "failed", "skipped"]
 

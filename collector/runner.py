@@ -22,7 +22,7 @@ from collector import __version__
 from collector.capture import Capture, CaptureLimits
 from collector.errors import BrowserLaunchError, first_line
 from collector.redact import Redactor
-from collector.report import Environment, Event, Outcome, StepRecord
+from collector.report import KIND_RANK, Environment, Event, Outcome, StepRecord
 from collector.rules import Rules
 from collector.scenario import (
     Back,
@@ -452,7 +452,8 @@ class _Run:
         if failing:
             count = sum(e.count for e in failing)
             more = f" (+{self.capture.dropped} events over the caps)" if self.capture.dropped else ""
-            first = failing[0].text.splitlines()[0][:200] if failing[0].text else ""
+            ranked = min(failing, key=lambda e: KIND_RANK.get(e.kind, 5))
+            first = ranked.text.splitlines()[0][:200] if ranked.text else ""
             return Outcome(status="errors", message=f"{count} error(s) captured{more}: {first}")
         return Outcome(status="clean", message="No errors captured")
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from collector.labels import LABELS, phrase
-from collector.report import ErrorGroup, Report, StepRecord
+from collector.report import KIND_RANK, ErrorGroup, Report, StepRecord
 
 FORMATS = ("md", "txt", "eml", "json")
 LANGS = tuple(LABELS)
@@ -166,9 +166,6 @@ def describe_step(step: StepRecord, lang: str = "en") -> str:
     return text
 
 
-# What a developer should look at first: an exception names the broken code; a
-# console error the app's own complaint; network errors are often its cause or echo.
-KIND_RANK = {"crash": 0, "page_error": 1, "console": 2, "http_error": 3, "request_failed": 4}
 
 
 def ranked_errors(groups: list[ErrorGroup]) -> list[ErrorGroup]:
