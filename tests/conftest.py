@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -133,3 +139,39 @@ def browser_loop() -> Iterator[BrowserLoop]:
     shared = BrowserLoop()
     yield shared
     shared.close()
+
+
+@pytest.fixture(scope="session")
+def playwright_server() -> Iterator[str]:
+    """`playwright run-server` on a free loopback port; yields its ws:// URL.
+
+    --unsafe lets collector hand it this machine's Chromium (the server has none).
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    script = Path(sys.executable).parent / "playwright"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "playwright"]
+    proc = subprocess.Popen(
+        [*command, "run-server", "--port", str(port), "--host", "127.0.0.1", "--unsafe"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, f"playwright run-server exited with {proc.returncode}"
+            assert time.monotonic() < deadline, "playwright run-server not ready after 60 s"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            time.sleep(0.1)
+        yield f"ws://127.0.0.1:{port}/"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)

@@ -173,39 +173,12 @@ def wait_until(ready: Any, proc: subprocess.Popen[Any], what: str, deadline_s: f
     raise RuntimeError(f"{what} not ready after {deadline_s} s")
 
 
-def accepts_connections(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def answers_json_version(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=2) as reply:
             return reply.status == 200
     except OSError:
         return False
-
-
-@pytest.fixture(scope="module")
-def playwright_server() -> Iterator[str]:
-    """`playwright run-server` on a free loopback port; yields its ws:// URL."""
-    port = free_port()
-    script = Path(sys.executable).parent / "playwright"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "playwright"]
-    proc = subprocess.Popen(
-        [*command, "run-server", "--port", str(port), "--host", "127.0.0.1", "--unsafe"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        wait_until(lambda: accepts_connections(port), proc, "playwright run-server")
-        yield f"ws://127.0.0.1:{port}/"
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,9 @@ import contextlib
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -912,41 +909,6 @@ def test_error_lines_keep_the_reason_when_a_page_also_has_errors() -> None:
 # ---------------------------------------------------------------- a remote browser (--connect)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def playwright_server() -> Iterator[str]:
-    """`playwright run-server` on a free loopback port (as in test_browser.py); its ws:// URL."""
-    port = free_port()
-    script = Path(sys.executable).parent / "playwright"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "playwright"]
-    proc = subprocess.Popen(
-        [*command, "run-server", "--port", str(port), "--host", "127.0.0.1", "--unsafe"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"playwright run-server exited with {proc.returncode}"
-            assert time.monotonic() < deadline, "playwright run-server not ready after 60 s"
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            time.sleep(0.1)
-        yield f"ws://127.0.0.1:{port}/"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
 
 
 @pytest.mark.browser
