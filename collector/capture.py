@@ -362,9 +362,10 @@ class Capture:
         session.on("Target.attachedToTarget", self._guard(console.child_attached(session)))
         session.on("Target.receivedMessageFromTarget", self._guard(console.child_message))
         try:
-            tree = await session.send("Page.getFrameTree")
-            console.main_frame = tree["frameTree"]["frame"]["id"]
-            await asyncio.gather(
+            # One round trip: frames are labelled when their messages arrive, by then
+            # the frame tree has (almost always) answered.
+            tree, *_ = await asyncio.gather(
+                session.send("Page.getFrameTree"),
                 session.send("Runtime.enable"),
                 session.send("Log.enable"),
                 session.send(
@@ -372,6 +373,7 @@ class Capture:
                     {"autoAttach": True, "waitForDebuggerOnStart": False, "flatten": False},
                 ),
             )
+            console.main_frame = tree["frameTree"]["frame"]["id"]
         except Exception as exc:
             if not page.is_closed():
                 self.problems.append(f"console via CDP for {label}: {first_line(exc)}")
@@ -513,7 +515,8 @@ class _ConsoleTarget:
         self.capture = capture
         self.label = label
         self.main_frame: str | None = None
-        self.sources: dict[int, str | None] = {}  # execution context -> source; None: ignore
+        # execution context -> (frame id, origin); None for isolated worlds (ignored)
+        self.sources: dict[int, tuple[str | None, str] | None] = {}
         self.children: dict[str, str] = {}  # child session id -> source label
         self._next_id = 0
         self._answers: dict[int, asyncio.Future[None]] = {}
@@ -524,14 +527,24 @@ class _ConsoleTarget:
         if not aux.get("isDefault", True):
             # Isolated worlds (Playwright's own utility scripts, extensions) are not the page.
             self.sources[context["id"]] = None
-        elif aux.get("frameId") and aux.get("frameId") != self.main_frame:
-            self.sources[context["id"]] = f"{self.label} frame {context.get('origin', '')}"
         else:
-            self.sources[context["id"]] = self.label
+            self.sources[context["id"]] = (aux.get("frameId"), context.get("origin", ""))
+
+    def source_of(self, context_id: int) -> str | None:
+        """The page, or the frame of the page, a JavaScript context belongs to (None: ignore)."""
+        if context_id not in self.sources:
+            return self.label
+        known = self.sources[context_id]
+        if known is None:
+            return None
+        frame, origin = known
+        if frame and self.main_frame and frame != self.main_frame:
+            return f"{self.label} frame {origin}"
+        return self.label
 
     def api_called(self, event: dict[str, Any], source: str | None = None) -> None:
         if source is None:
-            source = self.sources.get(event.get("executionContextId", -1), self.label)
+            source = self.source_of(event.get("executionContextId", -1))
             if source is None:
                 return
         text = format_console_args(event.get("args") or [])
@@ -560,7 +573,7 @@ class _ConsoleTarget:
         """An uncaught exception or unhandled rejection, as DevTools reports it."""
         details = event.get("exceptionDetails") or {}
         if source is None:
-            source = self.sources.get(details.get("executionContextId", -1), self.label)
+            source = self.source_of(details.get("executionContextId", -1))
             if source is None:
                 return
         exception = details.get("exception") or {}
