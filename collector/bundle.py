@@ -70,7 +70,6 @@ class _File:
     path: str  # relative to the bundle root
     role: str
     note: str | None = None
-    size_hint: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

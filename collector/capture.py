@@ -130,7 +130,6 @@ class Capture:
         self.pages: list[Page] = []
         self.crashed = False
         self.disconnected = False
-        self.first_event_step: dict[str, int | None] = {}
         self.closed = False
         self._browser: Browser | None = None
         self._context: BrowserContext | None = None
@@ -246,8 +245,6 @@ class Capture:
         else:
             self.totals[kind] = (bucket or 0) + 1
         step = self.current_step if at is None else self.step_at(at)
-        if kind not in self.first_event_step:
-            self.first_event_step[kind] = step
         key = (kind, level, text, url, line, column, step, source)
         entry = self._entries.get(key)
         if entry is not None:

@@ -68,6 +68,7 @@ SENSITIVE_HEADERS = frozenset(
 )
 _SENSITIVE_HEADER_WORDS = ("token", "secret", "password")
 
+# The rule names that `counts` (report.json `redactions`) may report.
 RULES = (
     "secret",
     "query_param",

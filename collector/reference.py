@@ -9,13 +9,11 @@ already exists locally.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
-REFERENCE = re.compile(r"^CR-\d{8}-[0-9A-HJKMNP-TV-Z]{6}$")
 TICKS_PER_DAY = 32**3
 
 
@@ -35,10 +33,6 @@ def new_reference(
         if not exists(ref):
             return ref
     raise RuntimeError("could not find a free reference number")
-
-
-def is_reference(text: str) -> bool:
-    return bool(REFERENCE.match(text))
 
 
 def _encode(value: int, width: int) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from collector.errors import BundleError, ScenarioError
-from collector.fingerprint import group_errors
+from collector.fingerprint import compare_fingerprints, group_errors
 from collector.report import Report
 from collector.scenario import Scenario, Upload, scenario_from_document
 
@@ -329,10 +329,10 @@ def verdict_of(original: set[str], seen: set[str]) -> str:
     if not original:
         # The original run was clean: there is no bug in the bundle to confirm.
         return NOTHING
-    hit = original & seen
-    if hit == original:
+    reproduced, missing, _new = compare_fingerprints(original, seen)
+    if not missing:
         return "reproduced"
-    return "partly reproduced" if hit else "not reproduced"
+    return "partly reproduced" if reproduced else "not reproduced"
 
 
 async def replay(

@@ -21,8 +21,6 @@ import jinja2
 from collector.labels import LABELS, phrase
 from collector.report import KIND_RANK, ErrorGroup, Report, StepRecord
 
-FORMATS = ("md", "txt", "eml", "json")
-LANGS = tuple(LABELS)
 SUBJECT_MAX = 120
 DEFAULT_REASON = "technical"
 STACK_LINES = 12
