@@ -8,15 +8,16 @@ network), the distribution's ``chromium`` package works just as well. Order:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from collector.errors import BrowserLaunchError, BrowserNotFound, first_line
@@ -24,6 +25,7 @@ from collector.errors import BrowserLaunchError, BrowserNotFound, first_line
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Playwright
 
+T = TypeVar("T")
 PATH_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 INSTALL_HINT = (
     "install it with `apt-get install -y chromium` (as root), "
@@ -198,6 +200,61 @@ def remote_launch_headers(options: BrowserOptions, pw: Playwright) -> dict[str, 
             if options.browser_path:
                 raise
     return {"x-playwright-launch-options": json.dumps(launch)}
+
+
+# Turns of the event loop Playwright takes from entering to spawning its driver.
+SPAWN_TURNS = 10
+
+
+@dataclass
+class Starting(Generic[T]):
+    """A browser being started while the work for it is prepared in a thread."""
+
+    prepared: T
+    opening: asyncio.Future[tuple[Browser, str]]
+    stack: AsyncExitStack
+
+    async def browser(self) -> Browser:
+        browser, _origin = await self.opening
+        return browser
+
+    async def close(self) -> None:
+        if not self.opening.done():  # never needed (nothing to run): stop it half-way
+            self.opening.cancel()
+            with contextlib.suppress(BaseException):
+                await self.opening
+        await self.stack.aclose()
+
+
+async def start_while_preparing(
+    prepare: Callable[[], T], options: BrowserOptions, survive_sigint: bool = False
+) -> Starting[T]:
+    """Start the driver and Chromium while ``prepare`` runs in a thread.
+
+    Starting them is mostly waiting on other processes; reading the config and
+    the steps (and importing pydantic to validate them) fills that time instead of
+    adding to it. An error of ``prepare`` wins: it is raised and the half-started
+    browser dropped. The caller closes the browser with ``Starting.close``.
+    """
+    import playwright.async_api  # noqa: F401 - imported before any thread competes for the GIL
+
+    loop = asyncio.get_running_loop()
+    stack = AsyncExitStack()
+    opening = asyncio.ensure_future(
+        stack.enter_async_context(open_browser(options, survive_sigint=survive_sigint))
+    )
+    # A few turns of the loop let it spawn the driver; the thread starts after that.
+    for _ in range(SPAWN_TURNS):
+        await asyncio.sleep(0)
+    try:
+        prepared = await loop.run_in_executor(None, prepare)
+    except BaseException:
+        opening.cancel()
+        with contextlib.suppress(BaseException):
+            await opening
+        await stack.aclose()
+        raise
+    return Starting(prepared, opening, stack)
 
 
 @asynccontextmanager

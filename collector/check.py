@@ -21,18 +21,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from collector.bundle import discard_workspace, new_workspace
 from collector.errors import BadInput, CollectorError
-from collector.loader import load_any
-from collector.report import Event
-from collector.runner import RunOptions, RunResult, run_scenario
-from collector.scenario import Goto, Scenario
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
 
     from collector.browser import BrowserOptions
     from collector.bundle import Workspace
+    from collector.report import Event
+    from collector.runner import RunOptions, RunResult
+    from collector.scenario import Scenario
 
 MAX_SITEMAP_BYTES = 10_000_000
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -120,6 +118,8 @@ def collect_targets(
         if _is_url_list(path):
             targets.extend(url_target(u) for u in read_url_list(path))
         else:
+            from collector.loader import load_any
+
             scenario = load_any(path, base_url=base_url, env=env)
             targets.append(Target(str(path), scenario, path.resolve().parent))
     if urls_file:
@@ -140,6 +140,8 @@ def collect_targets(
 def url_target(url: str) -> Target:
     if not _looks_like_url(url):
         raise BadInput(f"not an http(s) URL: {url!r}")
+    from collector.scenario import Goto, Scenario
+
     return Target(url, Scenario(name=url, steps=[Goto(url=url)]))
 
 
@@ -241,6 +243,8 @@ async def check_targets(
     write_bundle_for: Callable[[PageResult], Path | None] | None = None,
 ) -> list[PageResult]:
     """Run every target in its own context, ``concurrency`` at a time, in input order."""
+    from collector.bundle import discard_workspace
+
     gate = asyncio.Semaphore(max(1, concurrency))
     rules = run_options.rules
 
@@ -270,6 +274,9 @@ async def check_targets(
 
 async def _run_one(target: Target, browser: Browser, options: RunOptions) -> PageResult:
     """Run one target in a workspace of its own (kept only if a bundle is written)."""
+    from collector.bundle import discard_workspace, new_workspace
+    from collector.runner import run_scenario
+
     workspace = new_workspace(options.work_dir)
     try:
         result = await run_scenario(target.scenario, browser, replace(options, work_dir=workspace.path))
@@ -285,32 +292,46 @@ async def _run_one(target: Target, browser: Browser, options: RunOptions) -> Pag
     )
 
 
+@dataclass
+class CheckPlan:
+    """What to check and how, read from the command line, the config and the files."""
+
+    targets: list[Target]
+    run_options: RunOptions
+    concurrency: int
+    shard: tuple[int, int] | None = None
+    write_bundle_for: Callable[[PageResult], Path | None] | None = None
+
+
 async def run_check(
-    targets: list[Target],
+    prepare: Callable[[], CheckPlan],
     *,
     browser_options: BrowserOptions,
-    run_options: RunOptions,
-    concurrency: int,
+    on_start: Callable[[CheckPlan], None] | None = None,
     on_done: Callable[[PageResult], None] | None = None,
-    write_bundle_for: Callable[[PageResult], Path | None] | None = None,
-    shard: tuple[int, int] | None = None,
 ) -> CheckReport:
-    """Open one browser and check every target in it."""
-    from collector.browser import open_browser
+    """Start one browser while ``prepare`` reads the targets, then check every target."""
+    from collector.browser import start_while_preparing
 
     started = time.monotonic()
-    if not targets:  # an empty shard: nothing to launch a browser for
-        return CheckReport([], 0, shard)
-    async with open_browser(browser_options) as (browser, _origin):
+    starting = await start_while_preparing(prepare, browser_options)
+    plan = starting.prepared
+    try:
+        if on_start is not None:
+            on_start(plan)
+        if not plan.targets:  # an empty shard: the browser is dropped half-started
+            return CheckReport([], 0, plan.shard)
         pages = await check_targets(
-            targets,
-            browser,
-            run_options=run_options,
-            concurrency=concurrency,
+            plan.targets,
+            await starting.browser(),
+            run_options=plan.run_options,
+            concurrency=plan.concurrency,
             on_done=on_done,
-            write_bundle_for=write_bundle_for,
+            write_bundle_for=plan.write_bundle_for,
         )
-    return CheckReport(pages, int((time.monotonic() - started) * 1000), shard)
+    finally:
+        await starting.close()
+    return CheckReport(pages, int((time.monotonic() - started) * 1000), plan.shard)
 
 
 # -- outputs --------------------------------------------------------------------

@@ -374,57 +374,62 @@ def check(items: tuple[str, ...], **opts: Any) -> None:
     from pathlib import Path
 
     from collector import check as checking
-    from collector.bundle import BundleOptions, write_bundle
     from collector.output import CheckProgress
-    from collector.rules import load_config
-    from collector.runner import RunOptions
 
     browser = make_browser_options(
         opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"]
     )
-    config = load_config()
-    targets = checking.collect_targets(
-        items,
-        urls_file=opts["urls_file"],
-        sitemap_urls=opts["sitemaps"],
-        base_url=opts["base_url"],
-        env=dict(os.environ),
-    )
-    shard = checking.parse_shard(opts["shard"]) if opts["shard"] else None
-    if shard:
-        targets = checking.shard(targets, *shard)
-    rules = config.rules().with_overrides(fail_on=opts["fail_on"], ignore=opts["ignores"])
-    bundles_dir = Path(opts["bundles"]) if opts["bundles"] else None
-    bundle_options = BundleOptions(
-        out_dir=bundles_dir or Path("."),
-        max_attachment_bytes=config.attachment_budget(),
-        lang=config.lang,
-        redact_patterns=tuple(config.redact),
-        support_email=config.support_email,
-    )
-
-    def write_for(page: Any) -> Any:
-        return write_bundle(page.result, page.workspace, bundle_options)
-
-    progress = CheckProgress(len(targets), enabled=not opts["quiet"] and sys.stderr.isatty())
+    progress = CheckProgress(0, enabled=not opts["quiet"] and sys.stderr.isatty())
     with tempfile.TemporaryDirectory(prefix="collector-check-") as scratch:
-        run = RunOptions(
-            timeout_ms=opts["timeout_ms"],
-            linger_s=2.0 if opts["linger"] is None else opts["linger"],
-            rules=rules,
-            work_dir=bundles_dir or Path(scratch),
-            env=dict(os.environ),
-            final_screenshot="on_failure" if bundles_dir else "never",
-        )
-        report = run_async(
-            checking.run_check(
-                targets,
-                browser_options=browser,
+
+        def prepare() -> Any:
+            # Runs in a thread while the browser starts: config, targets and heavy imports.
+            from collector.bundle import BundleOptions, write_bundle
+            from collector.rules import load_config
+            from collector.runner import RunOptions
+
+            config = load_config()
+            targets = checking.collect_targets(
+                items, urls_file=opts["urls_file"], sitemap_urls=opts["sitemaps"],
+                base_url=opts["base_url"], env=dict(os.environ),
+            )  # fmt: skip
+            shard = checking.parse_shard(opts["shard"]) if opts["shard"] else None
+            if shard:
+                targets = checking.shard(targets, *shard)
+            bundles_dir = Path(opts["bundles"]) if opts["bundles"] else None
+            bundle_options = BundleOptions(
+                out_dir=bundles_dir or Path("."),
+                max_attachment_bytes=config.attachment_budget(),
+                lang=config.lang,
+                redact_patterns=tuple(config.redact),
+                support_email=config.support_email,
+            )
+            run = RunOptions(
+                timeout_ms=opts["timeout_ms"],
+                linger_s=2.0 if opts["linger"] is None else opts["linger"],
+                rules=config.rules().with_overrides(fail_on=opts["fail_on"], ignore=opts["ignores"]),
+                work_dir=bundles_dir or Path(scratch),
+                env=dict(os.environ),
+                final_screenshot="on_failure" if bundles_dir else "never",
+            )
+            return checking.CheckPlan(
+                targets=targets,
                 run_options=run,
                 concurrency=opts["concurrency"] or checking.default_concurrency(),
-                on_done=progress.page_done,
-                write_bundle_for=write_for if bundles_dir else None,
                 shard=shard,
+                write_bundle_for=(
+                    (lambda page: write_bundle(page.result, page.workspace, bundle_options))
+                    if bundles_dir
+                    else None
+                ),
+            )
+
+        def on_start(plan: Any) -> None:
+            progress.total = len(plan.targets)
+
+        report = run_async(
+            checking.run_check(
+                prepare, browser_options=browser, on_start=on_start, on_done=progress.page_done
             )
         )
     progress.finish()

@@ -8,16 +8,14 @@ run early but still goes through the writer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from collector.browser import BrowserOptions, open_browser
+from collector.browser import BrowserOptions, start_while_preparing
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
@@ -29,8 +27,6 @@ if TYPE_CHECKING:
 # What a run needs besides a browser: the scenario and the options built from the
 # config and the command line (prepared in a thread while the browser starts).
 Prepared = tuple["Scenario", "RunOptions", "BundleOptions"]
-# Turns of the event loop Playwright takes from entering to spawning its driver.
-SPAWN_TURNS = 10
 
 
 @dataclass
@@ -79,39 +75,16 @@ async def reproduce_prepared(
     on_step: StepCallback | None = None,
 ) -> Reproduction:
     """Prepare the run while the browser starts, run it, write the bundle while the
-    browser closes.
-
-    Starting Playwright's driver and Chromium is mostly waiting on other
-    processes; reading the config and the scenario (and importing what validates
-    them) and preparing the bundle writer fill that time instead of adding to it.
-    A bad scenario still wins: its error is raised and the half-started browser
-    dropped.
-    """
-    import playwright.async_api  # noqa: F401 - imported before any thread competes for the GIL
-
+    browser closes (a bad scenario still wins over a browser problem)."""
     loop = asyncio.get_running_loop()
-    browsers = AsyncExitStack()
-    opening = asyncio.ensure_future(
-        browsers.enter_async_context(open_browser(browser_options, survive_sigint=True))
-    )
-    # A few turns of the loop let it spawn the driver; the thread starts after that.
-    for _ in range(SPAWN_TURNS):
-        await asyncio.sleep(0)
-    preparing = loop.run_in_executor(None, prepare)
-    try:
-        scenario, run_options, bundle_options = await preparing
-    except BaseException:
-        opening.cancel()
-        with contextlib.suppress(BaseException):
-            await opening
-        await browsers.aclose()
-        raise
+    starting = await start_while_preparing(prepare, browser_options, survive_sigint=True)
+    scenario, run_options, bundle_options = starting.prepared
     from collector.bundle import discard_workspace, new_workspace, warm_up_writer, write_bundle
 
     workspace = new_workspace(bundle_options.out_dir)
     try:
         try:
-            browser, _origin = await opening
+            browser = await starting.browser()
             # The run mostly waits on the browser: prepare the bundle writer meanwhile.
             loop.run_in_executor(None, warm_up_writer, bundle_options.template_dir)
             result = await _run_shielded(
@@ -122,7 +95,7 @@ async def reproduce_prepared(
             raise
         writing = loop.run_in_executor(None, write_bundle, result, workspace, bundle_options)
     finally:
-        await browsers.aclose()
+        await starting.close()
     bundle = await writing
     return Reproduction(bundle, result, workspace.reference)
 
