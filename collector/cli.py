@@ -65,19 +65,6 @@ def run_options(fn: F) -> F:
             click.option(
                 "--url", "base_url", metavar="BASE", help="Base URL for relative targets."
             ),
-            click.option(
-                "--timeout",
-                "timeout_ms",
-                type=click.IntRange(1, 600_000),
-                metavar="MS",
-                help="Timeout of each step in ms.",
-            ),
-            click.option(
-                "--linger",
-                type=click.FloatRange(0, 120),
-                metavar="S",
-                help="Seconds to keep listening after the last step (default 2).",
-            ),
             click.option("--trace", is_flag=True, help="Record a Playwright trace.zip."),
             click.option("--har", is_flag=True, help="Record network.har (redacted)."),
             click.option(
@@ -94,7 +81,24 @@ def run_options(fn: F) -> F:
         ]
     ):
         fn = decorator(fn)
-    return fn
+    return timing_options(fn)
+
+
+def timing_options(fn: F) -> F:
+    """--timeout and --linger: how long steps may take and how long to wait for late errors."""
+    fn = click.option(
+        "--linger",
+        type=click.FloatRange(0, 120),
+        metavar="S",
+        help="Seconds to wait for late errors after the last step (default 2).",
+    )(fn)
+    return click.option(
+        "--timeout",
+        "timeout_ms",
+        type=click.IntRange(1, 600_000),
+        metavar="MS",
+        help="Timeout of each step in ms.",
+    )(fn)
 
 
 def make_browser_options(
@@ -353,19 +357,7 @@ def ticket(
 @click.option("--bundles", metavar="DIR", help="Write a bundle per failing page here.")
 @click.option("--shard", metavar="I/N", help="Check only shard I of N.")
 @click.option("--url", "base_url", metavar="BASE", help="Base URL for scenario files.")
-@click.option(
-    "--linger",
-    type=click.FloatRange(0, 120),
-    metavar="S",
-    help="Seconds to wait for late errors after load (default 2).",
-)
-@click.option(
-    "--timeout",
-    "timeout_ms",
-    type=click.IntRange(1, 600_000),
-    metavar="MS",
-    help="Timeout of each step in ms.",
-)
+@timing_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @browser_options
 def check(items: tuple[str, ...], **opts: Any) -> None:
@@ -503,16 +495,7 @@ def convert(recording: str, output: str | None) -> None:
     help="Slow every browser action down by MS.",
 )
 @click.option("--out", "out_dir", metavar="DIR", help="Where replay bundles go (default reports/).")
-@click.option(
-    "--linger", type=click.FloatRange(0, 120), metavar="S", help="Seconds to wait for late errors."
-)
-@click.option(
-    "--timeout",
-    "timeout_ms",
-    type=click.IntRange(1, 600_000),
-    metavar="MS",
-    help="Timeout of each step in ms.",
-)
+@timing_options
 @click.option("--allow-local", is_flag=True, help="Allow file:, data:, chrome: … URLs.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON verdict.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict.")

@@ -162,6 +162,7 @@ class _Run:
         self._progress_redactor: Redactor | None = None
         self._redacted_secrets = 0
         self._seen_entries = 0
+        self._failures_seen = False
         self.environment = Environment(
             browser="chromium",
             browser_version=browser.version,
@@ -309,13 +310,16 @@ class _Run:
             )
 
     def _any_failure(self) -> bool:
-        rules = self.rules
-        return any(rules.fails(e) for e in self.capture.events())
+        """Whether anything failing was captured so far (looks only at what is new)."""
+        self._new_failures()
+        return self._failures_seen
 
     def _new_failures(self) -> bool:
         new = self.capture.events_since(self._seen_entries)
         self._seen_entries += len(new)
-        return any(self.rules.fails(e) for e in new)
+        found = any(self.rules.fails(e) for e in new)
+        self._failures_seen = self._failures_seen or found
+        return found
 
     def _current_page(self) -> Page:
         if self.page is None or self.page.is_closed():
@@ -415,7 +419,7 @@ class _Run:
             if self.outcome is None and wanted:
                 last = len(self.records) or None
                 shot = await self._screenshot("final", last, "final")
-                if shot and self.first_error_step is None and self._new_failures():
+                if shot and self.first_error_step is None and self._any_failure():
                     self.first_error_step = last
             await self.capture.settle()
             self.capture.close_sessions()
