@@ -380,7 +380,7 @@ class _Writer:
 
 def console_log(events: Iterable[Event], steps: list[StepRecord]) -> str:
     """One event a line: time, step, level, kind, source, location, text (escaped)."""
-    from collector.ticket import printable
+    from collector.text import printable
 
     lines = []
     for e in events:

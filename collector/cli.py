@@ -16,6 +16,7 @@ import click
 
 from collector import __version__
 from collector.errors import EXIT_INTERRUPTED, CollectorError
+from collector.text import one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,7 +28,8 @@ class CollectorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CollectorError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            # The message may quote a stranger's file: one line, no control characters.
+            click.echo(f"Error: {one_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -302,15 +304,16 @@ def ticket(
     """Re-render a bundle's ticket draft (no browser needed)."""
     from pathlib import Path
 
+    from collector.bundle_reader import open_bundle
     from collector.errors import BadInput
-    from collector.report import read_report
     from collector.rules import load_config
     from collector.ticket import build_context, render_eml, render_ticket
 
     config = load_config()
     if template_dir and not Path(template_dir).is_dir():
         raise BadInput(f"--template-dir {template_dir}: no such folder")
-    report, root = read_report(Path(bundle))
+    received = open_bundle(Path(bundle))
+    report = received.report
     context = build_context(
         report,
         lang=lang or config.lang,
@@ -318,7 +321,7 @@ def ticket(
         support_email=config.support_email,
     )
     if fmt == "eml":
-        data = render_eml(context, root / context.zip_name, template_dir)
+        data = render_eml(context, received.attachment(), template_dir)
     else:
         data = render_ticket(context, fmt, template_dir).encode("utf-8")
     if output:
@@ -497,6 +500,20 @@ def convert(recording: str, output: str | None) -> None:
 @click.option("--out", "out_dir", metavar="DIR", help="Where replay bundles go (default reports/).")
 @timing_options
 @click.option("--allow-local", is_flag=True, help="Allow file:, data:, chrome: … URLs.")
+@click.option(
+    "--secret",
+    "secret_names",
+    multiple=True,
+    metavar="NAME",
+    help="Give the bundle the secret NAME from your environment (repeatable).",
+)
+@click.option(
+    "--secrets-file",
+    "secrets_files",
+    multiple=True,
+    metavar="FILE",
+    help="Give the bundle secrets from NAME=value lines (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON verdict.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict.")
 @browser_options
@@ -505,15 +522,25 @@ def replay(bundle: str, **opts: Any) -> None:
     from pathlib import Path
 
     from collector import replay as replaying
+    from collector.agent_secrets import named_secrets
     from collector.bundle import BundleOptions
+    from collector.bundle_reader import open_bundle
     from collector.rules import load_config
     from collector.runner import RunOptions
 
     config = load_config()
-    received = replaying.open_bundle(Path(bundle))
+    received = open_bundle(Path(bundle), need_scenario=True)
     scenario = replaying.bundle_scenario(
-        received, env=os.environ, base_url=opts["base_url"], allow_local=opts["allow_local"]
+        received, base_url=opts["base_url"], allow_local=opts["allow_local"]
     )
+    quiet = opts["quiet"] or opts["as_json"]
+    secrets = replaying.secrets_for(
+        scenario,
+        named_secrets(opts["secret_names"], opts["secrets_files"], os.environ),
+        received.label,
+    )
+    if scenario.secrets and not quiet:
+        click.echo(f"The bundle asks for secrets: {', '.join(scenario.secrets)} (given)", err=True)
     browser = make_browser_options(
         opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"], opts["slow_mo"]
     )
@@ -522,7 +549,7 @@ def replay(bundle: str, **opts: Any) -> None:
         timeout_ms=opts["timeout_ms"],
         linger_s=2.0 if opts["linger"] is None else opts["linger"],
         rules=config.rules(),
-        env=dict(os.environ),
+        env=secrets,
     )
     bundle_options = BundleOptions(
         out_dir=Path(opts["out_dir"] or config.reports_dir),
@@ -532,7 +559,6 @@ def replay(bundle: str, **opts: Any) -> None:
         support_email=config.support_email,
     )
     original = received.report
-    quiet = opts["quiet"] or opts["as_json"]
     if not quiet:
         target = (
             opts["base_url"]

@@ -19,7 +19,8 @@ class StepPrinter:
         self.stream: TextIO = sys.stderr if err else sys.stdout
 
     def __call__(self, record: StepRecord, total: int) -> None:
-        from collector.ticket import describe_step, printable
+        from collector.text import printable
+        from collector.ticket import describe_step
 
         mark = MARKS.get(record.status, "?")
         line = f"  {mark} {record.index}/{total} {describe_step(record)}"
@@ -33,7 +34,8 @@ class StepPrinter:
 def print_summary(done: Reproduction, err: bool = True) -> None:
     from collector.redact import Redactor
     from collector.report import KIND_RANK
-    from collector.ticket import human_size, printable
+    from collector.text import printable
+    from collector.ticket import human_size
 
     stream = sys.stderr if err else sys.stdout
     result = done.result

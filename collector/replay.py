@@ -9,18 +9,24 @@ user allows them.
 
 from __future__ import annotations
 
-import stat
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from collector.bundle_reader import ReceivedBundle
 from collector.errors import BundleError, ScenarioError
 from collector.fingerprint import compare_fingerprints, group_errors
 from collector.report import Report
-from collector.scenario import Scenario, Upload, scenario_from_document
+from collector.scenario import (
+    SECRET_REF,
+    Scenario,
+    Upload,
+    scenario_from_document,
+    scenario_strings,
+)
+from collector.text import one_line
 
 if TYPE_CHECKING:
     from collector.browser import BrowserOptions
@@ -28,22 +34,11 @@ if TYPE_CHECKING:
     from collector.repro import Reproduction
     from collector.runner import RunOptions
 
-MAX_ENTRIES = 500
-MAX_TOTAL_BYTES = 100_000_000
-MAX_MEMBER_BYTES = 20_000_000
-MAX_RATIO = 200
 LOCAL_SCHEMES = {"file", "chrome", "javascript", "data", "chrome-extension", "devtools",
                  "view-source", "blob", "filesystem"}  # fmt: skip
 Expectation = Literal["reproduced", "fixed"]
-
-
-@dataclass
-class ReceivedBundle:
-    """What a replay needs from a bundle: its report and its scenario text."""
-
-    label: str
-    report: Report
-    scenario_text: str
+# Where a received bundle may use a secret: the value a typing step types.
+TYPED_FIELDS = {"fill": "value", "type": "text"}
 
 
 @dataclass
@@ -96,147 +91,70 @@ class ReplayResult:
         return self.reproduced_runs > 0
 
 
-def open_bundle(path: Path) -> ReceivedBundle:
-    """Read a bundle folder or zip, refusing anything unusual. Raises BundleError."""
-    label = str(path)
-    if not path.exists():
-        raise BundleError(f"{label}: no such file or folder")
-    if path.is_dir():
-        report_text = _read_small(path / "report.json", label)
-        scenario_text = _read_small(path / "scenario.yaml", label)
-    elif zipfile.is_zipfile(path):
-        report_text, scenario_text = _read_zip(path, label)
-    else:
-        raise BundleError(f"{label}: not a bundle (expected a bundle folder or its .zip)")
-    report = _parse_report(report_text, label)
-    return ReceivedBundle(label, report, scenario_text)
-
-
-def _read_small(path: Path, label: str) -> str:
-    if not path.is_file() or path.is_symlink():
-        raise BundleError(f"{label}: {path.name} is missing")
-    if path.stat().st_size > MAX_MEMBER_BYTES:
-        raise BundleError(f"{label}: {path.name} is too large")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BundleError(f"{label}: {path.name} is not UTF-8 text") from None
-
-
-def _read_zip(path: Path, label: str) -> tuple[str, str]:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            _check_members(infos, label)
-            wanted = {}
-            for info in infos:
-                name = PurePosixPath(info.filename)
-                if len(name.parts) <= 2 and name.name in ("report.json", "scenario.yaml"):
-                    wanted.setdefault(name.name, info)
-            for needed in ("report.json", "scenario.yaml"):
-                if needed not in wanted:
-                    raise BundleError(f"{label}: {needed} is missing from the zip")
-            texts = []
-            for needed in ("report.json", "scenario.yaml"):
-                with zf.open(wanted[needed]) as member:
-                    data = member.read(MAX_MEMBER_BYTES + 1)
-                if len(data) > MAX_MEMBER_BYTES:
-                    raise BundleError(f"{label}: {needed} is too large")
-                try:
-                    texts.append(data.decode("utf-8"))
-                except UnicodeDecodeError:
-                    raise BundleError(f"{label}: {needed} is not UTF-8 text") from None
-            return texts[0], texts[1]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, RuntimeError, EOFError) as exc:
-        raise BundleError(f"{label}: unreadable zip: {exc}") from None
-    except NotImplementedError as exc:  # unsupported compression or encryption
-        raise BundleError(f"{label}: unsupported zip: {exc}") from None
-
-
-def _check_members(infos: list[zipfile.ZipInfo], label: str) -> None:
-    """Refuse path traversal, absolute paths, links, too many entries and zip bombs."""
-    if len(infos) > MAX_ENTRIES:
-        raise BundleError(f"{label}: {len(infos)} entries, more than a bundle has ({MAX_ENTRIES})")
-    total = 0
-    for info in infos:
-        name = info.filename
-        parts = PurePosixPath(name.replace("\\", "/")).parts
-        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
-            raise BundleError(f"{label}: unsafe entry {name!r} (absolute or outside the bundle)")
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            raise BundleError(f"{label}: entry {name!r} is a link; bundles hold plain files")
-        if info.flag_bits & 0x1:
-            raise BundleError(f"{label}: entry {name!r} is encrypted")
-        total += info.file_size
-        if info.file_size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
-            raise BundleError(
-                f"{label}: uncompressed size beyond any bundle ({total:,} bytes): zip bomb?"
-            )
-        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and (
-            info.file_size > 1_000_000
-        ):
-            raise BundleError(f"{label}: entry {name!r} compresses {MAX_RATIO}:1+: zip bomb?")
-
-
-def _parse_report(text: str, label: str) -> Report:
-    import json
-
-    from pydantic import ValidationError
-
-    from collector.report import SCHEMA_ID
-
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"{label}: report.json is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BundleError(f"{label}: report.json is not a report")
-    if data.get("schema") != SCHEMA_ID:
-        raise BundleError(
-            f"{label}: report.json has schema {data.get('schema')!r}; this collector reads "
-            f"{SCHEMA_ID}"
-        )
-    data.pop("redactions", None)
-    try:
-        return Report.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise BundleError(f"{label}: report.json: {where}: {err['msg']}") from None
-
-
 def bundle_scenario(
     bundle: ReceivedBundle,
     *,
-    env: Mapping[str, str],
     base_url: str | None = None,
     allow_local: bool = False,
 ) -> Scenario:
-    """The bundle's scenario, rebased onto ``base_url``, with local URLs refused."""
+    """The bundle's scenario, rebased onto ``base_url``, refusing what a stranger may not do.
+
+    Secrets stay ``${NAME}`` here: ``secrets_for`` says which the agent must give.
+    """
     from collector.yamlsource import parse_document
 
+    if bundle.scenario_text is None:
+        raise BundleError(f"{bundle.label}: scenario.yaml is missing")
     label = f"{bundle.label}:scenario.yaml"
     try:
         doc = parse_document(bundle.scenario_text, label)
-        secrets = doc.data.get("secrets") if isinstance(doc.data, dict) else None
-        if isinstance(secrets, list):
-            missing = [s for s in secrets if isinstance(s, str) and s not in env]
-            if missing:
-                raise BundleError(
-                    f"{bundle.label}: the steps need secrets that are not set: "
-                    f"{', '.join(missing)} (set them as environment variables; the bundle "
-                    "carries them redacted)"
-                )
-        scenario = scenario_from_document(doc, env=env)
+        # env=None: a bundle's `secrets:` is a request; the agent's environment is not read.
+        scenario = scenario_from_document(doc, env=None)
     except ScenarioError as exc:
         raise BundleError(f"invalid scenario in the bundle: {exc}") from None
+    refuse_misplaced_secrets(scenario, bundle.label)
     original_base = scenario.url or bundle.report.environment.url or first_url(scenario)
     if base_url:
         scenario = rebase(scenario, original_base, base_url)
     if not allow_local:
         refuse_local_urls(scenario, bundle.label)
     return scenario
+
+
+def refuse_misplaced_secrets(scenario: Scenario, label: str) -> None:
+    """A received bundle may put a secret only where it is typed, never where it is sent.
+
+    A ``${NAME}`` in a URL, a selector or a script would hand the value to whoever
+    wrote the bundle (``goto: /steal?x=${AWS_SECRET_ACCESS_KEY}``).
+    """
+    for path, text in scenario_strings(scenario):
+        match = SECRET_REF.search(text)
+        if match is None:
+            continue
+        if len(path) == 4 and path[0] == "steps" and TYPED_FIELDS.get(str(path[2])) == path[3]:
+            continue
+        where = (
+            f"step {int(path[1]) + 1} ({path[2]}) uses ${{{match.group(1)}}} in its "
+            f"{'.'.join(str(p) for p in path[3:])}"
+            if path[0] == "steps"
+            else f"the scenario's {'.'.join(str(p) for p in path)} uses ${{{match.group(1)}}}"
+        )
+        raise BundleError(
+            f"{label}: {one_line(where)}; a received bundle may use secrets only in the "
+            "values it types (fill, type): refused"
+        )
+
+
+def secrets_for(scenario: Scenario, named: Mapping[str, str], label: str) -> dict[str, str]:
+    """The values of the secrets the bundle asks for, from those the agent named."""
+    missing = [name for name in scenario.secrets if name not in named]
+    if missing:
+        flags = " ".join(f"--secret {name}" for name in missing)
+        raise BundleError(
+            f"{label}: the steps ask for secrets you have not given: {', '.join(missing)} "
+            f"(a bundle's secrets are yours to choose: pass {flags} or --secrets-file FILE)"
+        )
+    return {name: named[name] for name in scenario.secrets}
 
 
 def rebase(scenario: Scenario, old_base: str | None, new_base: str) -> Scenario:

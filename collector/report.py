@@ -7,8 +7,6 @@ at the end.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -150,32 +148,3 @@ def report_json_schema() -> dict[str, Any]:
     schema["$id"] = SCHEMA_ID
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
-
-
-def read_report(bundle: Path) -> tuple[Report, Path]:
-    """The report of a bundle folder (or its report.json); BundleError when unusable."""
-    from pydantic import ValidationError
-
-    from collector.errors import BundleError
-
-    if not bundle.exists():
-        raise BundleError(f"{bundle}: no such file or folder")
-    path = bundle / "report.json" if bundle.is_dir() else bundle
-    if not path.is_file():
-        raise BundleError(f"{bundle}: not a bundle (no report.json)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{path}: not readable as JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BundleError(f"{path}: not a report (expected a JSON object)")
-    if data.get("schema") != SCHEMA_ID:
-        raise BundleError(f"{path}: unknown schema {data.get('schema')!r} (expected {SCHEMA_ID})")
-    data.pop("redactions", None)
-    try:
-        report = Report.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise BundleError(f"{path}: {where}: {err['msg']}") from None
-    return report, path.parent

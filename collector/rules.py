@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from collector.errors import BadInput, ConfigError
 from collector.report import Event
@@ -128,6 +128,9 @@ class IgnoreEntry(BaseModel):
     url: str | None = None
 
 
+EMAIL_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\\x00-\x1f\x7f]+@[A-Za-z0-9.-]+")
+
+
 class Config(BaseModel):
     """``collector.toml`` or ``[tool.collector]`` in ``pyproject.toml``."""
 
@@ -142,6 +145,14 @@ class Config(BaseModel):
     reports_dir: str = "reports"
     support_email: str | None = None
     source: str | None = Field(None, exclude=True)
+
+    @field_validator("support_email")
+    @classmethod
+    def _one_address(cls, value: str | None) -> str | None:
+        # It becomes the To: header of .eml tickets: a CR/LF would add headers (Bcc:).
+        if value is not None and not EMAIL_ADDRESS.fullmatch(value):
+            raise ValueError("one e-mail address (name@host), without spaces or CR/LF")
+        return value
 
     def rules(self) -> Rules:
         return Rules(

@@ -439,7 +439,7 @@ def _check_urls(doc: SourceDocument, scenario: Scenario, base_url: str | None) -
 
 def _check_secrets(doc: SourceDocument, scenario: Scenario, env: Mapping[str, str] | None) -> None:
     declared = set(scenario.secrets)
-    for doc_path, text in _document_strings(scenario):
+    for doc_path, text in scenario_strings(scenario):
         for match in SECRET_REF.finditer(text):
             name = match.group(1)
             if name not in declared:
@@ -554,7 +554,7 @@ def _strings(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...
             yield from _strings(v, (*path, i))
 
 
-def _document_strings(scenario: Scenario) -> Iterator[tuple[PathKey, str]]:
+def scenario_strings(scenario: Scenario) -> Iterator[tuple[PathKey, str]]:
     """Every string of the scenario with its path as written in the file."""
     yield from _strings(scenario.model_dump(mode="python", exclude={"steps"}), ())
     for i, step in enumerate(scenario.steps):

@@ -20,6 +20,7 @@ import jinja2
 
 from collector.labels import LABELS, phrase
 from collector.report import KIND_RANK, ErrorGroup, Report, StepRecord
+from collector.text import has_control, one_line, printable
 
 SUBJECT_MAX = 120
 DEFAULT_REASON = "technical"
@@ -201,7 +202,7 @@ def make_subject(report: Report, lang: str = "en") -> str:
 
 def _fit_subject(head: str, where: str) -> str:
     # One line whatever a step's name or selector holds (a header cannot hold a newline).
-    head, where = " ".join(head.split()), " ".join(where.split())
+    head, where = one_line(head), one_line(where)
     if not where:
         return _cut(head, SUBJECT_MAX)
     tail = f" — {where}"
@@ -381,18 +382,6 @@ def ticket_json(context: TicketContext, template_dir: str | None = None) -> dict
 # -- filters: page text is data --------------------------------------------------
 
 
-def printable(text: Any) -> str:
-    """Control characters shown as escapes, so logs cannot rewrite a terminal or file."""
-    out = []
-    for ch in str(text):
-        code = ord(ch)
-        if (code < 32 and ch not in "\n\t") or code == 127 or 0x80 <= code < 0xA0:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
 def md_code(text: Any) -> str:
     """Inline code that no backtick inside ``text`` can close early."""
     value = " ".join(printable(text).split())
@@ -421,7 +410,7 @@ def md_text(text: Any) -> str:
 
 def render_eml(
     context: TicketContext,
-    zip_path: Path | None,
+    zip_data: bytes | None,
     template_dir: str | None = None,
     sender: str = "collector@localhost",
 ) -> bytes:
@@ -430,11 +419,24 @@ def render_eml(
     from email.policy import SMTP
     from email.utils import formatdate, make_msgid
 
+    from collector.errors import BadInput
+
+    headers = {
+        "Subject": context.subject,
+        "From": sender,
+        "To": context.support_email,
+        "X-Collector-Reference": context.reference,
+    }
+    for name, value in headers.items():
+        # A CR or LF in a header value would let a bundle or a config add headers (Bcc:).
+        if value is not None and has_control(value):
+            field_name = {"To": "support_email", "X-Collector-Reference": "reference"}.get(name, name)
+            raise BadInput(f"{field_name}: control characters (CR/LF) are not allowed in a header")
     # Headers up to RFC 5322's 998-character limit stay on one line: Python's folding of
     # encoded words loses the spaces between them ("“Pay now”" read back as "“Paynow”").
     # 7bit keeps the body quoted-printable, so the message stays plain ASCII.
     message = EmailMessage(policy=SMTP.clone(max_line_length=998, cte_type="7bit"))
-    message["Subject"] = context.subject
+    message["Subject"] = headers["Subject"]
     message["From"] = sender
     if context.support_email:
         message["To"] = context.support_email
@@ -442,8 +444,8 @@ def render_eml(
     message["Message-ID"] = make_msgid(idstring=context.reference)
     message["X-Collector-Reference"] = context.reference
     message.set_content(render("ticket.txt.j2", template_dir, **asdict(context)))
-    if zip_path is not None and zip_path.is_file():
+    if zip_data is not None:
         message.add_attachment(
-            zip_path.read_bytes(), maintype="application", subtype="zip", filename=zip_path.name
+            zip_data, maintype="application", subtype="zip", filename=context.zip_name
         )
     return message.as_bytes()

@@ -26,9 +26,10 @@ import pytest
 from click.testing import CliRunner
 
 from collector.bundle import BundleOptions
+from collector.bundle_reader import open_bundle
 from collector.cli import cli
 from collector.errors import BundleError
-from collector.replay import bundle_scenario, open_bundle
+from collector.replay import bundle_scenario
 from collector.report import Outcome, Report
 from collector.repro import Reproduction, reproduce
 from collector.runner import RunOptions
@@ -290,6 +291,8 @@ def test_replay_needs_the_declared_secrets(
         "out",
         "--linger",
         "0.5",
+        "--secret",
+        SECRET_NAME,
         cwd=tmp_path,
         env={**env, SECRET_NAME: secret},
     )
@@ -471,7 +474,7 @@ HOSTILE = [
     pytest.param(encrypted, "bundle.zip: entry 'ticket.md' is encrypted", id="encrypted"),
     pytest.param(missing_report, "bundle.zip: report.json is missing from the zip", id="missing-report"),
     pytest.param(malformed_report, "bundle.zip: report.json is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)", id="malformed-report"),
-    pytest.param(report_not_an_object, "bundle.zip: report.json is not a report", id="report-not-an-object"),
+    pytest.param(report_not_an_object, "bundle.zip: report.json is not a report (expected a JSON object)", id="report-not-an-object"),
     pytest.param(future_schema, "bundle.zip: report.json has schema 'collector/report@9'; this collector reads collector/report@1", id="schema-9"),
     pytest.param(local_goto("file:///etc/passwd"), "bundle.zip: step 1 opens file: URLs (file:///etc/passwd); refused in a received bundle (pass --allow-local to run it)", id="goto-file"),
     pytest.param(local_goto("FILE:///etc/passwd"), "bundle.zip: step 1 opens file: URLs (FILE:///etc/passwd); refused in a received bundle (pass --allow-local to run it)", id="goto-file-uppercase"),
@@ -479,8 +482,8 @@ HOSTILE = [
     pytest.param(local_upload, "bundle.zip: step 2 uploads local files; refused in a received bundle (pass --allow-local to run it)", id="upload-local-file"),
     pytest.param(invalid_scenario, "invalid scenario in the bundle: bundle.zip:scenario.yaml:2: steps.0.frobnicate: unknown step kind 'frobnicate'", id="invalid-scenario"),
     pytest.param(not_a_zip, "bundle.zip: not a bundle (expected a bundle folder or its .zip)", id="not-a-zip"),
-    pytest.param(folder_without_report, "bundle: report.json is missing", id="folder-without-report"),
-    pytest.param(folder_with_symlinked_report, "bundle: report.json is missing", id="folder-symlinked-report"),
+    pytest.param(folder_without_report, "bundle: not a bundle (no report.json)", id="folder-without-report"),
+    pytest.param(folder_with_symlinked_report, "bundle: report.json is a link; bundles hold plain files", id="folder-symlinked-report"),
     pytest.param(no_such_bundle, "missing.zip: no such file or folder", id="no-such-bundle"),
 ]  # fmt: skip
 
@@ -527,8 +530,8 @@ def test_hostile_bundle_in_a_real_process(tmp_path: Path) -> None:
 def test_local_urls_are_accepted_with_allow_local(tmp_path: Path) -> None:
     received = open_bundle(local_goto("file:///etc/passwd")(tmp_path))
     with pytest.raises(BundleError, match="refused in a received bundle"):
-        bundle_scenario(received, env={})
-    scenario = bundle_scenario(received, env={}, allow_local=True)
+        bundle_scenario(received)
+    scenario = bundle_scenario(received, allow_local=True)
     assert scenario.steps == [Goto(url="file:///etc/passwd")]
 
 
@@ -536,7 +539,7 @@ def test_a_crafted_bundle_that_is_fine_is_read(tmp_path: Path) -> None:
     """The hostile cases fail for their own reason: the same zip without the trick reads."""
     received = open_bundle(write_zip(tmp_path / "bundle.zip", GOOD))
     assert received.report.reference == REFERENCE
-    scenario = bundle_scenario(received, env={})
+    scenario = bundle_scenario(received)
     assert scenario.steps == [Goto(url="checkout.html")]
     folder = tmp_path / "folder"
     folder.mkdir()
