@@ -304,16 +304,27 @@ class _Writer:
         trace = self.root / "trace.zip"
         if not trace.exists():
             return
+        # Screencast frames are pictures of the page that nothing masked: when the run
+        # typed a secret (a password field learned mid-run), they go.
+        frames = screencast_frames(trace) if self.result.secrets else set()
         cleaned = trace.with_suffix(".clean")
         with zipfile.ZipFile(trace) as src, zipfile.ZipFile(
             cleaned, "w", zipfile.ZIP_DEFLATED
         ) as dst:
             for info in src.infolist():
+                if info.filename in frames:
+                    continue
                 data = src.read(info)
+                if frames and info.filename.endswith(".trace"):
+                    data = _without_screencast_events(data)
                 if info.filename.endswith(TEXT_MEMBER_SUFFIXES) or "." not in info.filename:
                     data = self.redactor.bytes(data)
                 dst.writestr(info.filename, data)
         cleaned.replace(trace)
+        if frames:
+            self.result.problems.append(
+                f"trace: {len(frames)} screencast frames removed (a secret was typed)"
+            )
 
     def _candidate_files(self, shots: list[tuple[Shot, str]], failing: str | None) -> list[_File]:
         files = [
@@ -408,6 +419,29 @@ def _events_by_step(events: list[Event], steps: list[StepRecord]) -> dict[Any, l
     for e in events:
         grouped.setdefault(e.step, []).append(e)
     return grouped
+
+
+def screencast_frames(trace: Path) -> set[str]:
+    """Members of a Playwright trace.zip that are screencast pictures."""
+    names: set[str] = set()
+    with zipfile.ZipFile(trace) as zf:
+        members = set(zf.namelist())
+        for name in members:
+            if not name.endswith(".trace"):
+                continue
+            for line in zf.read(name).splitlines():
+                if b'"screencast-frame"' not in line:
+                    continue
+                event = json.loads(line)
+                for key, prefix in (("file", ""), ("sha1", "resources/")):
+                    if isinstance(event.get(key), str) and prefix + event[key] in members:
+                        names.add(prefix + event[key])
+    return names
+
+
+def _without_screencast_events(data: bytes) -> bytes:
+    lines = data.splitlines(keepends=True)
+    return b"".join(line for line in lines if b'"type":"screencast-frame"' not in line)
 
 
 def _estimate(report: Report, f: _File) -> int:

@@ -23,6 +23,7 @@ import pytest
 
 from collector import __version__
 from collector.capture import Capture
+from collector.masking import MASK_COLOR, PASSWORD_FIELDS
 from collector.report import Environment, Event, Outcome, StepRecord
 from collector.rules import Rules, load_config
 
@@ -180,7 +181,8 @@ class TestCapture:
         for number, page in enumerate(self.open_pages(), 1):
             path = workspace.path / "screenshots" / f"page-{number}.png"
             try:
-                page.screenshot(path=str(path), mask=[page.locator('input[type="password" i]')])
+                masks = [frame.locator(PASSWORD_FIELDS) for frame in page.frames]
+                page.screenshot(path=str(path), mask=masks, mask_color=MASK_COLOR)
                 shots.append(Shot(path, 1, "final" if number == 1 else "step"))
             except Exception as exc:  # a closed or crashed page: the bundle goes on without it
                 self.capture.problems.append(f"screenshot of page {number}: {exc}")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from collector import __version__
 from collector.capture import Capture, CaptureLimits
 from collector.errors import BrowserLaunchError, first_line
+from collector.masking import MASK_COLOR, MaskFailed, clear_marks, masks_for
 from collector.redact import Redactor
 from collector.report import KIND_RANK, Environment, Event, Outcome, StepRecord
 from collector.rules import Rules
@@ -61,7 +62,6 @@ UNREACHABLE_ERRORS = (
     "ERR_NAME_RESOLUTION_FAILED",
     "ERR_TUNNEL_CONNECTION_FAILED",
 )
-PASSWORD_FIELDS = 'input[type="password" i]'
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,13 @@ class _Run:
         except Exception as exc:
             raise BrowserLaunchError(f"cannot open a browser context: {first_line(exc)}") from exc
         if self.options.trace:
-            await self.context.tracing.start(screenshots=True, snapshots=True)
+            # Screencast frames cannot be masked: with secrets in play the trace has none.
+            frames = not self.secrets
+            await self.context.tracing.start(screenshots=frames, snapshots=True)
+            if not frames:
+                self.capture.problems.append(
+                    "trace recorded without screenshots: the steps type secrets"
+                )
         await self.capture.attach(self.context, self.browser)
         self.page = await self.context.new_page()
         # Listen before the first navigation (popups rely on DevTools replaying their
@@ -391,10 +397,18 @@ class _Run:
         suffix = ".jpg" if full_page else ".png"
         path = self.shot_dir / f"{stem}{suffix}"
         path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            masks = await masks_for(page, self.secrets)
+        except MaskFailed as exc:
+            # A picture that might show a secret is not taken at all.
+            self.capture.problems.append(f"screenshot {stem} not taken: {exc}")
+            await clear_marks(page)
+            return None
         kwargs: dict[str, Any] = {
             "path": str(path),
             "timeout": SCREENSHOT_TIMEOUT_MS,
-            "mask": [page.locator(PASSWORD_FIELDS)],
+            "mask": masks.locators,
+            "mask_color": MASK_COLOR,
             "animations": "disabled",
         }
         if full_page:
@@ -409,6 +423,9 @@ class _Run:
                 raise
             self.capture.problems.append(f"screenshot {stem}: {first_line(exc)}")
             return None
+        finally:
+            if masks.marked:
+                await clear_marks(page)
         self.shots.append(Shot(path, step, role, full_page))
         return f"screenshots/{path.name}"
 
