@@ -152,7 +152,9 @@ def _read_folder(folder: Path, label: str, need_scenario: bool) -> dict[str, str
             continue
         except OSError as exc:
             raise BundleError(f"{label}: {name}: {exc.strerror}") from None
-        texts[name] = _decode(_read_regular(member, f"{label}: {name}", MAX_MEMBER_BYTES), label, name)
+        texts[name] = _decode(
+            _read_regular(member, f"{label}: {name}", MAX_MEMBER_BYTES), label, name
+        )
     return texts
 
 
@@ -251,7 +253,9 @@ def check_members(infos: list[zipfile.ZipInfo], label: str) -> None:
             raise BundleError(
                 f"{label}: uncompressed size beyond any bundle ({total:,} bytes): zip bomb?"
             )
-        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and (
-            info.file_size > 1_000_000
+        if (
+            info.compress_size
+            and info.file_size / info.compress_size > MAX_RATIO
+            and (info.file_size > 1_000_000)
         ):
             raise BundleError(f"{label}: entry {shown} compresses {MAX_RATIO}:1+: zip bomb?")

@@ -568,8 +568,8 @@ def replay(bundle: str, **opts: Any) -> None:
             or ""
         )
         click.echo(
-            f"Replaying {original.reference} ({original.title or 'untitled'}) "
-            f"{opts['times']}× against {target}",
+            f"Replaying {original.reference} ({one_line(original.title or 'untitled')[:120]}) "
+            f"{opts['times']}× against {one_line(target)}",
             err=True,
         )
 
@@ -624,11 +624,11 @@ def replay(bundle: str, **opts: Any) -> None:
     else:
         click.echo(f"Verdict: {result.verdict} — {result.frequency}")
         for fp, message in result.original_fingerprints.items():
-            click.echo(f"  {' '.join(message.split())[:150]}  {rates[fp]}/{len(result.runs)}")
+            click.echo(f"  {one_line(message)[:150]}  {rates[fp]}/{len(result.runs)}")
         if result.new_errors:
             click.echo("New errors (not in the original):")
             for message in result.new_errors.values():
-                click.echo(f"  {' '.join(message.split())[:150]}")
+                click.echo(f"  {one_line(message)[:150]}")
     if result.interrupted:
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(0 if result.as_expected(opts["expect"]) else 1)

@@ -559,3 +559,27 @@ def test_ticket_reads_the_zip_as_it_reads_the_folder(
         assert attachment.get_filename() == zip_path.name
         assert attachment.get_content() == zip_path.read_bytes()
         assert message["Subject"] == messages[0]["Subject"]
+
+
+@pytest.mark.browser
+def test_replay_output_shows_bundle_text_neutrally(
+    spy: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    base, _log = spy
+    hostile = report(
+        title=HOSTILE_TEXT,
+        errors=[
+            ErrorGroup(
+                fingerprint="console:x", kind="console", message=HOSTILE_TEXT, count=1,
+                first_step=1,
+            )
+        ],
+    )  # fmt: skip
+    folder = make_bundle(
+        tmp_path / REFERENCE, hostile.to_json(), f"url: {base}\nsteps:\n  - goto: form.html\n"
+    )
+    proc = collector("replay", folder, "--linger", "0", "--out", tmp_path / "out", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr  # not reproduced
+    shown = proc.stdout + proc.stderr
+    assert "Replaying CR-20261130-7K3QF9 (<script>" in shown and "\\u001b[2J" in shown
+    assert not any(c in shown for c in RAW_CONTROL), [c for c in RAW_CONTROL if c in shown]

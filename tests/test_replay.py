@@ -488,6 +488,27 @@ HOSTILE = [
 ]  # fmt: skip
 
 
+# What only replay reads: the scenario. Every other refusal is the reader's, for ticket too.
+SCENARIO_CASES = {"goto-file", "goto-file-uppercase", "goto-chrome", "upload-local-file",
+                  "invalid-scenario"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("make", "message"), [p for p in HOSTILE if p.id not in SCENARIO_CASES]
+)
+@pytest.mark.parametrize("fmt", ["md", "eml"])
+def test_ticket_refuses_the_same_hostile_bundles(
+    make: Callable[[Path], Path], message: str, fmt: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    bundle = make(tmp_path)
+    result = CliRunner().invoke(cli, ["ticket", bundle.name, "--format", fmt])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [f"Error: {message}"]
+    assert result.stdout == ""
+
+
 def listing(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 

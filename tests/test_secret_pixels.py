@@ -173,8 +173,9 @@ def trace_pictures(bundle: Path) -> list[str]:
 
 def test_a_declared_secret_means_a_trace_without_screencast(declared: Run) -> None:
     assert trace_pictures(declared.bundle) == []
-    assert "trace recorded without screenshots: the steps type secrets" in (
-        declared.report()["capture_problems"]
+    assert (
+        "trace recorded without screenshots: the steps type secrets"
+        in (declared.report()["capture_problems"])
     )
     with zipfile.ZipFile(declared.bundle / "trace.zip") as zf:
         events = zf.read("trace.trace")
