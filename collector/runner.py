@@ -489,7 +489,6 @@ class _Run:
         # and it would be re-encoded to fit the attachment budget anyway.
         suffix = ".jpg" if full_page else ".png"
         path = self.shot_dir / f"{stem}{suffix}"
-        path.parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {
             "path": str(path),
             "timeout": SCREENSHOT_TIMEOUT_MS,
@@ -501,6 +500,7 @@ class _Run:
         # Playwright's timeout ends it; the bound is for a driver that never says so.
         bound = SCREENSHOT_TIMEOUT_MS / 1000 + 5
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             if selector:
                 await within(page.locator(selector).screenshot(**kwargs), bound, "screenshot")
             else:
