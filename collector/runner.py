@@ -63,6 +63,9 @@ SCREENSHOT_TIMEOUT_MS = 10_000
 # runner stops waiting (calls without a timeout of their own: evaluate, keys, CDP).
 STEP_GRACE_S = 1.0
 TRACE_STOP_S = 30.0
+# Opening a context or a page is the browser's work, slow only on a machine whose
+# cores are all busy.
+OPEN_S = 30.0
 DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
 UNREACHABLE_ERRORS = (
     "ERR_CONNECTION_REFUSED",
@@ -255,13 +258,15 @@ class _Run:
             kwargs["record_har_path"] = str(har_path)
             kwargs["record_har_content"] = "omit"
         try:
-            self.context = await within(self.browser.new_context(**kwargs), CLOSE_S, "new context")
+            self.context = await within(self.browser.new_context(**kwargs), OPEN_S, "new context")
         except Exception as exc:
             raise BrowserLaunchError(f"cannot open a browser context: {first_line(exc)}") from exc
         if self.options.trace:
-            await self.context.tracing.start(screenshots=True, snapshots=True)
-        await self.capture.attach(self.context, self.browser)
-        self.page = await self.context.new_page()
+            await within(
+                self.context.tracing.start(screenshots=True, snapshots=True), OPEN_S, "trace"
+            )
+        await within(self.capture.attach(self.context, self.browser), OPEN_S, "listening")
+        self.page = await within(self.context.new_page(), OPEN_S, "new page")
         # Listen before the first navigation (popups rely on DevTools replaying their
         # early messages); ask for the user agent meanwhile.
         agent, _ = await asyncio.gather(
