@@ -39,9 +39,18 @@ SLACK_S = 40
 
 
 def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str, float]:
-    """Wait for ``proc``; its output and how long it took from now."""
+    """Wait for ``proc``; its output and how long it took from now.
+
+    A run still going after ``timeout`` is a hang: its process group is killed
+    (nothing left behind) and the test fails.
+    """
     started = time.monotonic()
-    out, err = proc.communicate(timeout=timeout)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError(f"still running after {timeout:g} s: it hangs") from None
     assert "Traceback" not in err, err
     return out, err, time.monotonic() - started
 
