@@ -261,12 +261,15 @@ class _Run:
             self.context = await within(self.browser.new_context(**kwargs), OPEN_S, "new context")
         except Exception as exc:
             raise BrowserLaunchError(f"cannot open a browser context: {first_line(exc)}") from exc
-        if self.options.trace:
-            await within(
-                self.context.tracing.start(screenshots=True, snapshots=True), OPEN_S, "trace"
-            )
-        await within(self.capture.attach(self.context, self.browser), OPEN_S, "listening")
-        self.page = await within(self.context.new_page(), OPEN_S, "new page")
+        try:
+            if self.options.trace:
+                await within(
+                    self.context.tracing.start(screenshots=True, snapshots=True), OPEN_S, "trace"
+                )
+            await within(self.capture.attach(self.context, self.browser), OPEN_S, "listening")
+            self.page = await within(self.context.new_page(), OPEN_S, "new page")
+        except Exception as exc:
+            raise BrowserLaunchError(f"cannot open a page: {first_line(exc)}") from exc
         # Listen before the first navigation (popups rely on DevTools replaying their
         # early messages); ask for the user agent meanwhile.
         agent, _ = await asyncio.gather(
