@@ -183,6 +183,18 @@ class Capture:
     def pending_requests(self) -> int:
         return len(self._pending)
 
+    def navigating(self, page: Page) -> bool:
+        """Whether ``page``'s main frame waits for a document that has not arrived.
+
+        DevTools holds every message to such a page until the navigation commits,
+        so it does not answer an evaluate either: waiting on a server is not a
+        hung script, and must not be taken for one.
+        """
+        return any(
+            r.is_navigation_request() and _has_frame(r) and r.frame == page.main_frame
+            for r in list(self._pending)
+        )
+
     def idle_for_ms(self) -> float:
         return (self._clock() - self._last_activity) * 1000
 

@@ -426,6 +426,8 @@ class _Run:
         page = self.page
         if page is None or page.is_closed() or self.capture.broken.is_set():
             return False
+        if self.capture.navigating(page):
+            return False  # waiting on a server, which the step's own error says
         if page not in self.capture.unresponsive and await answers(page):
             return False
         self.capture.stopped_responding(page)
@@ -491,7 +493,9 @@ class _Run:
         page = self.page
         if page is None or page.is_closed() or self.capture.broken.is_set():
             return None
-        if page in self.capture.unresponsive:
+        if page in self.capture.unresponsive or self.capture.navigating(page):
+            # Neither paints for us: a hung script, or a document still on its way
+            # (DevTools holds the request until it arrives, for up to the timeout).
             return None
         # Full pages are captured as JPEG: a tall PNG is many MB and slow to encode,
         # and it would be re-encoded to fit the attachment budget anyway.

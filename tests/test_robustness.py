@@ -344,3 +344,26 @@ def test_screenshots_are_labelled_with_the_step_they_show(browser_loop, pages_ur
     )
     shots = {s["index"]: s["screenshot"] for s in report_of(done)["steps"]}
     assert shots == {1: None, 2: "screenshots/step-02-error.png", 3: "screenshots/final.png"}
+
+
+def test_a_server_that_never_answers_is_not_a_hung_page(browser_loop, pages_url, tmp_path):
+    # DevTools holds messages to a page until its navigation commits: such a page does
+    # not answer the probe either, yet its script is fine. The step's own error stands.
+    from test_repro import report_of, run
+
+    done = run(
+        browser_loop,
+        tmp_path,
+        {
+            "url": pages_url,
+            "steps": [{"goto": "clean.html"}, {"goto": {"url": "hang", "timeout": 1500}}],
+        },
+        linger=0.2,
+    )
+    report = report_of(done)
+    assert report["outcome"]["status"] == "step_failed"
+    assert report["outcome"]["message"] == "Timeout 1500ms exceeded."
+    assert not [e for e in report["events"] if e["kind"] == "crash"]
+    # Nor is a picture tried: it would wait its whole 10 s timeout for the document.
+    assert report["steps"][1]["screenshot"] is None
+    assert report["capture_problems"] == []
