@@ -38,13 +38,12 @@ pytestmark = pytest.mark.browser
 SLACK_S = 40
 
 
-def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str, float]:
-    """Wait for ``proc``; its output and how long it took from now.
+def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """Wait for ``proc`` and return its output (stdout, stderr).
 
     A run still going after ``timeout`` is a hang: its process group is killed
     (nothing left behind) and the test fails.
     """
-    started = time.monotonic()
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -52,7 +51,7 @@ def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str, float]:
         proc.communicate()
         raise AssertionError(f"still running after {timeout:g} s: it hangs") from None
     assert "Traceback" not in err, err
-    return out, err, time.monotonic() - started
+    return out, err
 
 
 # -- a page whose script never stops ------------------------------------------------
@@ -66,7 +65,7 @@ def test_a_hung_renderer_ends_its_step_and_the_run(tmp_path, pages_url):
     )
     started = time.monotonic()
     proc = collector("repro", str(path), "--out", "out", "--linger", "1", cwd=tmp_path)
-    _out, err, _ = finish(proc, timeout=3 + 1 + SLACK_S)
+    _out, err = finish(proc, timeout=3 + 1 + SLACK_S)
     elapsed = time.monotonic() - started
     assert proc.returncode == 1, err
     report = assert_complete(only_bundle(tmp_path / "out"))
@@ -89,7 +88,7 @@ def test_a_page_that_hangs_after_the_last_step_is_found_during_the_linger(tmp_pa
         tmp_path, f"url: {pages_url}\nsteps:\n  - goto: frozen.html\n  - click: '#freeze-later'\n"
     )
     proc = collector("repro", str(path), "--out", "out", "--linger", "2", cwd=tmp_path)
-    _out, err, _ = finish(proc, timeout=2 + SLACK_S)
+    _out, err = finish(proc, timeout=2 + SLACK_S)
     assert proc.returncode == 1, err
     report = assert_complete(only_bundle(tmp_path / "out"))
     assert report["outcome"]["status"] == "errors"
@@ -106,7 +105,7 @@ def test_an_evaluate_that_never_returns_ends_at_the_step_timeout(tmp_path, pages
         "  - evaluate: {expression: 'for (;;) {}', timeout: 2000}\n",
     )
     proc = collector("repro", str(path), "--out", "out", "--linger", "0.5", cwd=tmp_path)
-    _out, err, _ = finish(proc, timeout=2 + SLACK_S)
+    _out, err = finish(proc, timeout=2 + SLACK_S)
     assert proc.returncode == 1, err
     report = assert_complete(only_bundle(tmp_path / "out"))
     assert report["outcome"]["status"] == "step_failed"
@@ -129,7 +128,7 @@ def test_replay_and_check_of_a_hung_page_end(tmp_path, pages_url):
     proc = collector(
         "replay", str(original), "--times", "2", "--out", "replays", "--linger", "0.5", cwd=tmp_path
     )
-    out, err, _ = finish(proc, timeout=2 * (2 + SLACK_S))
+    out, err = finish(proc, timeout=2 * (2 + SLACK_S))
     assert proc.returncode == 0, err
     assert out.splitlines()[0] == "Verdict: reproduced — always"
     assert len([p for p in (tmp_path / "replays").iterdir() if p.is_dir()]) == 2
@@ -138,7 +137,7 @@ def test_replay_and_check_of_a_hung_page_end(tmp_path, pages_url):
     proc = collector(
         "check", str(path), "--linger", "0.5", "--bundles", "bundles", "--quiet", cwd=tmp_path
     )
-    out, err, _ = finish(proc, timeout=2 + SLACK_S)
+    out, err = finish(proc, timeout=2 + SLACK_S)
     assert proc.returncode == 1, err
     assert "The page stopped responding (its script is busy)" in out
     report = assert_complete(only_bundle(tmp_path / "bundles"))
@@ -156,6 +155,7 @@ LONG_RUN = "url: {base}\nsteps:\n  - goto: errors.html\n  - click: '#boom'\n  - 
         (signal.SIGTERM, 143, "Interrupted: terminated (SIGTERM)"),
         (signal.SIGHUP, 129, "Interrupted: hung up (SIGHUP)"),
     ],
+    ids=["SIGTERM", "SIGHUP"],
 )
 def test_sigterm_and_sighup_write_an_interrupted_bundle(tmp_path, pages_url, signum, code, message):
     path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url))
@@ -164,7 +164,7 @@ def test_sigterm_and_sighup_write_an_interrupted_bundle(tmp_path, pages_url, sig
     time.sleep(0.5)
     # What CI runners, systemd and `docker stop` do: the whole process group.
     os.killpg(proc.pid, signum)
-    _out, err, _ = finish(proc, timeout=SLACK_S)
+    _out, err = finish(proc, timeout=SLACK_S)
     assert proc.returncode == code, err
     report = assert_complete(only_bundle(tmp_path / "out"))
     assert report["outcome"] == {"status": "interrupted", "message": message, "failed_step": None}
@@ -178,7 +178,7 @@ def test_sigterm_and_sighup_write_an_interrupted_bundle(tmp_path, pages_url, sig
 def test_max_run_time_ends_the_run_with_a_bundle(tmp_path, pages_url):
     path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url))
     proc = collector("repro", str(path), "--out", "out", "--max-run-time", "8", cwd=tmp_path)
-    _out, err, _ = finish(proc, timeout=8 + SLACK_S)
+    _out, err = finish(proc, timeout=8 + SLACK_S)
     assert proc.returncode == 1, err
     report = assert_complete(only_bundle(tmp_path / "out"))
     assert report["outcome"]["status"] == "interrupted"
@@ -203,7 +203,7 @@ def test_a_killed_run_leaves_a_partial_folder_the_next_run_removes(tmp_path, pag
 
     clean = write_scenario(tmp_path, f"url: {pages_url}\nsteps:\n  - goto: clean.html\n")
     proc = collector("repro", str(clean), "--out", "out", "--linger", "0.2", cwd=tmp_path)
-    _out, err, _ = finish(proc, timeout=SLACK_S)
+    _out, err = finish(proc, timeout=SLACK_S)
     assert proc.returncode == 0, err
     assert not partials[0].exists()
     assert alive.is_dir()
@@ -239,7 +239,7 @@ def test_a_killed_browser_ends_the_running_wait_at_once(tmp_path, pages_url):
     assert browsers, "no Chromium found under the collector process"
     os.kill(browsers[0], signal.SIGKILL)
     # Within SLACK_S: far less than the 120 s the wait step asks for.
-    _out, err, _ = finish(proc, timeout=SLACK_S)
+    _out, err = finish(proc, timeout=SLACK_S)
     assert proc.returncode == 1, err
     report = assert_complete(only_bundle(tmp_path / "out"))
     assert report["outcome"] == {
@@ -259,7 +259,7 @@ def test_out_that_cannot_be_created_is_one_line_and_exit_3(tmp_path, pages_url):
     (tmp_path / "a-file").write_text("not a folder")
     clean = write_scenario(tmp_path, f"url: {pages_url}\nsteps:\n  - goto: clean.html\n")
     proc = collector("repro", str(clean), "--out", "a-file/sub", cwd=tmp_path)
-    _out, err, _ = finish(proc, timeout=SLACK_S)
+    _out, err = finish(proc, timeout=SLACK_S)
     assert proc.returncode == 3
     assert err.splitlines() == ["Error: --out a-file/sub: cannot create the folder: Not a directory"]
 
@@ -298,7 +298,7 @@ def test_a_read_only_or_full_disk_is_one_line_exit_3_and_nothing_left(
     )
     with tmpfs(tmp_path / "disk", options) as disk:
         proc = collector("repro", str(clean), "--out", "disk", "--linger", "0.2", cwd=tmp_path)
-        _out, err, _ = finish(proc, timeout=SLACK_S)
+        _out, err = finish(proc, timeout=SLACK_S)
         assert proc.returncode == 3, err
         assert err.splitlines()[-1] == error
         assert "Traceback" not in err
