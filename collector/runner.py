@@ -1,8 +1,11 @@
 """Run a scenario's steps in a fresh browser context with capture attached.
 
 ``run_scenario`` never raises for what the page does: a failing step stops the
-run and is recorded, a crash or a killed browser is an outcome, Ctrl-C is an
-outcome. Only problems of the machine (no context can be created) raise.
+run and is recorded, a crash or a killed browser ends the running step at once
+and is an outcome, a page whose script hangs ends its step at the step's timeout,
+an interrupt (Ctrl-C, SIGTERM, SIGHUP, a time limit) is an outcome. Nothing is
+awaited from the page without a deadline. Only problems of the machine (no
+context or page can be created) raise.
 """
 
 from __future__ import annotations
