@@ -100,11 +100,12 @@ def playwright_executable(pw: Playwright) -> str | None:
 
 
 @asynccontextmanager
-async def start_playwright(survive_sigint: bool = False) -> AsyncIterator[Playwright]:
-    """Start the Playwright driver; with ``survive_sigint`` it ignores Ctrl-C (see below)."""
+async def start_playwright(survive_signals: bool = False) -> AsyncIterator[Playwright]:
+    """Start the Playwright driver; with ``survive_signals`` it ignores Ctrl-C, SIGTERM and
+    SIGHUP sent to the process group (see below)."""
     from playwright.async_api import async_playwright
 
-    if survive_sigint:
+    if survive_signals:
         _preload_keepalive()
     try:
         manager = async_playwright()
@@ -118,7 +119,12 @@ async def start_playwright(survive_sigint: bool = False) -> AsyncIterator[Playwr
 
 
 def _preload_keepalive() -> None:
-    """Make the driver (a child in our process group) ignore the terminal's SIGINT."""
+    """Make the driver (a child in our process group) outlive the signals that stop us.
+
+    Ctrl-C, and `kill -TERM`/`kill -HUP` of the group (CI runners, systemd, a
+    closed terminal), reach the driver too; collector still needs it to take the
+    last screenshots and close the browser in order.
+    """
     script = Path(__file__).with_name("driver_keepalive.js")
     option = f"--require={script}"
     current = os.environ.get("NODE_OPTIONS", "")
@@ -170,8 +176,10 @@ async def get_browser(pw: Playwright, options: BrowserOptions) -> tuple[Browser,
             args=launch_args(),
             chromium_sandbox=not needs_no_sandbox(),
             slow_mo=options.slow_mo or None,
-            # collector handles Ctrl-C itself, and still needs the browser then.
+            # collector handles these signals itself, and still needs the browser then.
             handle_sigint=False,
+            handle_sigterm=False,
+            handle_sighup=False,
         )
     except Exception as exc:
         hint = ""
@@ -227,7 +235,7 @@ class Starting(Generic[T]):
 
 
 async def start_while_preparing(
-    prepare: Callable[[], T], options: BrowserOptions, survive_sigint: bool = False
+    prepare: Callable[[], T], options: BrowserOptions, survive_signals: bool = False
 ) -> Starting[T]:
     """Start the driver and Chromium while ``prepare`` runs in a thread.
 
@@ -241,7 +249,7 @@ async def start_while_preparing(
     loop = asyncio.get_running_loop()
     stack = AsyncExitStack()
     opening = asyncio.ensure_future(
-        stack.enter_async_context(open_browser(options, survive_sigint=survive_sigint))
+        stack.enter_async_context(open_browser(options, survive_signals=survive_signals))
     )
     # A few turns of the loop let it spawn the driver; the thread starts after that.
     for _ in range(SPAWN_TURNS):
@@ -259,10 +267,10 @@ async def start_while_preparing(
 
 @asynccontextmanager
 async def open_browser(
-    options: BrowserOptions, survive_sigint: bool = False
+    options: BrowserOptions, survive_signals: bool = False
 ) -> AsyncIterator[tuple[Browser, str]]:
     """Playwright driver + browser for the duration of the block."""
-    async with start_playwright(survive_sigint) as pw:
+    async with start_playwright(survive_signals) as pw:
         browser, origin = await get_browser(pw, options)
         try:
             yield browser, origin

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import shutil
+import socket
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from collector.errors import BadInput
+from collector.errors import OutputError
 from collector.fingerprint import group_errors
 from collector.redact import Redactor
 from collector.reference import new_reference
@@ -35,6 +38,9 @@ ZIP_ENTRY_OVERHEAD = 140
 # Which of several identical screenshots keeps its file: the user's own first.
 SHOT_PRIORITY = {"step": 0, "failed_step": 1, "first_error": 2, "final": 3}
 TEXT_MEMBER_SUFFIXES = (".trace", ".network", ".json", ".html", ".txt", ".stacks", ".har", ".xml")
+# `.<REF>.pid-<PID>@<HOST>.partial`: the owner is in the name, so the folder and
+# its owner appear together (no window where a folder has no owner yet).
+PARTIAL_NAME = re.compile(r"^\.(?P<ref>[^/]+)\.pid-(?P<pid>\d+)@(?P<host>[^/@]*)\.partial$")
 
 
 @dataclass(frozen=True)
@@ -74,23 +80,70 @@ class _File:
 
 
 def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
-    """Create ``out_dir/.<REF>.partial`` for a run to write into.
+    """Create ``out_dir/.<REF>.pid-<PID>@<HOST>.partial`` for a run to write into.
 
     ``name`` names the final folder instead of the reference (the pytest plugin
-    uses the test id).
+    uses the test id). Partial folders of runs that died (killed, power cut) are
+    removed first. Raises OutputError when the folder cannot be made or written.
     """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BadInput(f"--out {out_dir}: cannot create the folder: {exc.strerror}") from None
+        raise OutputError(f"--out {out_dir}: cannot create the folder: {exc.strerror}") from None
     if not out_dir.is_dir():
-        raise BadInput(f"--out {out_dir}: not a folder")
+        raise OutputError(f"--out {out_dir}: not a folder")
+    remove_orphans(out_dir)
     reference = new_reference(
-        exists=lambda ref: (out_dir / ref).exists() or (out_dir / f".{ref}.partial").exists()
+        exists=lambda ref: (out_dir / ref).exists() or any(out_dir.glob(f".{ref}.*partial"))
     )
-    path = out_dir / f".{reference}.partial"
-    path.mkdir()
+    path = out_dir / partial_name(reference)
+    try:
+        path.mkdir()
+    except OSError as exc:
+        raise OutputError(f"--out {out_dir}: cannot write there: {exc.strerror}") from None
     return Workspace(reference, path, out_dir, name)
+
+
+def partial_name(reference: str, pid: int | None = None, host: str | None = None) -> str:
+    """The hidden name of a run's workspace, naming the process that owns it."""
+    pid = os.getpid() if pid is None else pid
+    host = socket.gethostname() if host is None else host
+    return f".{reference}.pid-{pid}@{host.replace('/', '_').replace('@', '_')}.partial"
+
+
+def remove_orphans(
+    out_dir: Path,
+    *,
+    host: str | None = None,
+    alive: Callable[[int], bool] | None = None,
+) -> list[Path]:
+    """Remove the partial folders whose owner process is gone; return them.
+
+    Only folders of this machine are judged (a shared folder's other writers have
+    their own process ids), and only ours by name: nothing else is ever removed.
+    """
+    host = socket.gethostname() if host is None else host
+    alive = alive or _process_alive
+    removed = []
+    for entry in out_dir.iterdir():
+        match = PARTIAL_NAME.match(entry.name)
+        if match is None or match["host"] != host.replace("/", "_").replace("@", "_"):
+            continue
+        if entry.is_symlink() or not entry.is_dir() or alive(int(match["pid"])):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def discard_workspace(workspace: Workspace) -> None:
@@ -110,9 +163,17 @@ def warm_up_writer(template_dir: str | None = None) -> None:
 
 
 def write_bundle(result: RunResult, workspace: Workspace, options: BundleOptions) -> Path:
-    """Redact, fit and package what the run left in ``workspace``; return the bundle folder."""
+    """Redact, fit and package what the run left in ``workspace``; return the bundle folder.
+
+    Nothing is left half-written: on any failure the workspace is removed. A disk
+    that is full or read-only is an OutputError.
+    """
     try:
         return _Writer(result, workspace, options).write()
+    except OSError as exc:
+        discard_workspace(workspace)
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"cannot write the bundle in {workspace.out_dir}: {reason}") from None
     except BaseException:
         discard_workspace(workspace)
         raise
@@ -229,20 +290,21 @@ class _Writer:
     def _fit_screenshots(self) -> list[tuple[Shot, str]]:
         """Fit every screenshot into the budget; return (shot, path in bundle).
 
-        Identical screenshots (the error, a screenshot step and the final state
-        are often the same picture) are kept once; the user's own screenshot
-        steps keep their names.
+        Identical screenshots of one step (its error, its screenshot step and the
+        final state are often the same picture) are kept once; the user's own
+        screenshot steps keep their names. A picture is never shared across steps:
+        a file named for step 6 must not be shown as what step 5 looked like.
         """
         from collector.images import fit_image
 
         keep_first = sorted(self.result.screenshots, key=lambda s: SHOT_PRIORITY.get(s.role, 9))
-        by_digest: dict[str, str] = {}
+        by_digest: dict[tuple[str, int | None], str] = {}
         kept: dict[int, str] = {}
         for shot in keep_first:
             if not shot.path.exists():
                 continue
             data = shot.path.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
+            digest = (hashlib.sha256(data).hexdigest(), shot.step)
             if digest in by_digest:
                 shot.path.unlink()
                 kept[id(shot)] = by_digest[digest]

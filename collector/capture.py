@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from collector.deadlines import NoAnswer, answers, ignore_result, within
 from collector.errors import first_line
 from collector.report import Event
 
@@ -70,6 +71,7 @@ CDP_CONSOLE_LEVELS = {
 }  # fmt: skip
 CDP_LOG_LEVELS = {"verbose": "debug", "info": "info", "warning": "warning", "error": "error"}
 PLAYWRIGHT_MARKER = "--playwright"
+UNRESPONSIVE = "The page stopped responding (its script is busy)"
 FORMAT_SPEC = re.compile(r"%[sdifoOc%]")
 
 
@@ -115,6 +117,8 @@ class Capture:
         self._clock = clock
         self._start = clock()
         self.current_step: int | None = None
+        # The step being performed, passive or not: what a crash or a hang interrupts.
+        self.running_step: int | None = None
         # (wall-clock ms, step) as steps start: DevTools events carry the time they
         # happened, and may arrive after the next step started.
         self._step_starts: list[tuple[float, int]] = []
@@ -130,6 +134,10 @@ class Capture:
         self.pages: list[Page] = []
         self.crashed = False
         self.disconnected = False
+        # Set when a page crashes or the browser goes away: a running step stops at once.
+        self.broken = asyncio.Event()
+        # Pages whose script never answered again: nothing may wait on them any more.
+        self.unresponsive: set[Page] = set()
         self.closed = False
         self._browser: Browser | None = None
         self._context: BrowserContext | None = None
@@ -175,6 +183,18 @@ class Capture:
     def pending_requests(self) -> int:
         return len(self._pending)
 
+    def navigating(self, page: Page) -> bool:
+        """Whether ``page``'s main frame waits for a document that has not arrived.
+
+        DevTools holds every message to such a page until the navigation commits,
+        so it does not answer an evaluate either: waiting on a server is not a
+        hung script, and must not be taken for one.
+        """
+        return any(
+            r.is_navigation_request() and _has_frame(r) and r.frame == page.main_frame
+            for r in list(self._pending)
+        )
+
     def idle_for_ms(self) -> float:
         return (self._clock() - self._last_activity) * 1000
 
@@ -206,6 +226,20 @@ class Capture:
         self.current_step = index
         self._step_starts.append((self._wall_clock() * 1000, index))
 
+    def step_running(self, index: int) -> None:
+        """Step ``index`` is being performed (passive steps included)."""
+        self.running_step = index
+
+    def stopped_responding(self, page: Page) -> None:
+        """``page``'s script is busy for good: record it once, against the running step."""
+        if page in self.unresponsive:
+            return
+        self.unresponsive.add(page)
+        self.record(
+            "crash", "error", UNRESPONSIVE, url=page.url, source=self.source_of(page),
+            at_step=self.running_step,
+        )  # fmt: skip
+
     def step_at(self, timestamp_ms: float | None) -> int | None:
         """The step that had started when something happened at ``timestamp_ms``."""
         if timestamp_ms is None or not self._step_starts:
@@ -230,11 +264,13 @@ class Capture:
         stack: str | None = None,
         source: str = "",
         at: float | None = None,
+        at_step: int | None = None,
         **extra: Any,
     ) -> None:
         """Count an event exactly; keep it (folded) while under the caps.
 
-        ``at`` is when it happened (wall-clock ms) when the browser says so.
+        ``at`` is when it happened (wall-clock ms) when the browser says so;
+        ``at_step`` names its step outright (what a crash interrupted).
         """
         self._last_activity = self._clock()
         bucket = self.totals.get(kind)
@@ -244,7 +280,10 @@ class Capture:
             bucket[level] = bucket.get(level, 0) + 1
         else:
             self.totals[kind] = (bucket or 0) + 1
-        step = self.current_step if at is None else self.step_at(at)
+        if at_step is not None:
+            step: int | None = at_step
+        else:
+            step = self.current_step if at is None else self.step_at(at)
         key = (kind, level, text, url, line, column, step, source)
         entry = self._entries.get(key)
         if entry is not None:
@@ -299,19 +338,29 @@ class Capture:
             if self.disconnected:
                 return
             idle = self.idle_for_ms() >= quiet_ms and all(t.done() for t in self._attaching)
-            if idle and not self._pending and not await self._timers_pending():
+            if idle and not self._pending and not await self._timers_pending(deadline):
                 return
             await asyncio.sleep(0.01)
 
-    async def _timers_pending(self) -> bool:
+    async def _timers_pending(self, deadline: float) -> bool:
         for page in list(self.pages):
-            if page.is_closed():
+            if page.is_closed() or page in self.unresponsive:
                 continue
             try:
-                if await page.evaluate("window.__collectorPendingTimers || 0"):
-                    return True
+                pending = await within(
+                    page.evaluate("window.__collectorPendingTimers || 0"),
+                    max(deadline - self._clock(), 0.05),
+                    "pending timers",
+                )
+            except NoAnswer:
+                # Still busy when the linger ends: working hard, or hung for good.
+                if not await answers(page):
+                    self.stopped_responding(page)
+                continue
             except Exception:  # navigating or crashed: nothing more to wait for here
                 continue
+            if pending:
+                return True
         return False
 
     # -- listeners -----------------------------------------------------------
@@ -485,11 +534,15 @@ class Capture:
         )
         # Dialogs block the page until answered; a reproduction must not hang on one.
         task = asyncio.ensure_future(dialog.dismiss())
-        task.add_done_callback(_ignore_result)
+        task.add_done_callback(ignore_result)
 
     def _on_crash(self, page: Page) -> None:
         self.crashed = True
-        self.record("crash", "error", "The page crashed", url=page.url, source=self.source_of(page))
+        self.broken.set()
+        self.record(
+            "crash", "error", "The page crashed", url=page.url, source=self.source_of(page),
+            at_step=self.running_step,
+        )  # fmt: skip
 
     def _on_download(self, download: Download) -> None:
         self.record(
@@ -502,7 +555,11 @@ class Capture:
 
     def _on_disconnected(self, _browser: Browser) -> None:
         self.disconnected = True
-        self.record("disconnect", "error", "The browser disconnected (closed or killed)")
+        self.broken.set()
+        self.record(
+            "disconnect", "error", "The browser disconnected (closed or killed)",
+            at_step=self.running_step,
+        )  # fmt: skip
 
 
 class _ConsoleTarget:
@@ -670,7 +727,7 @@ class _ConsoleTarget:
                         "Target.sendMessageToTarget", {"sessionId": child, "message": message}
                     )
                 )
-                task.add_done_callback(_ignore_result)
+                task.add_done_callback(ignore_result)
                 # "Quiet" waits for the child's answer: its replayed messages come before it.
                 answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
                 self._answers[self._next_id] = answered
@@ -734,12 +791,6 @@ def _remote_text(arg: dict[str, Any]) -> str:
     if "unserializableValue" in arg:
         return str(arg["unserializableValue"])
     return str(arg.get("description") or arg.get("className") or kind or "")
-
-
-def _ignore_result(task: asyncio.Future[Any]) -> None:
-    # The page may close before the dialog is answered; nothing is lost then.
-    if not task.cancelled():
-        task.exception()
 
 
 def _has_frame(request: Request) -> bool:

@@ -83,7 +83,18 @@ def run_options(fn: F) -> F:
         ]
     ):
         fn = decorator(fn)
-    return timing_options(fn)
+    return max_run_time_option(timing_options(fn))
+
+
+def max_run_time_option(fn: F) -> F:
+    """--max-run-time: a bound on the whole command, for CI jobs that must end."""
+    return click.option(
+        "--max-run-time",
+        "max_run_time",
+        type=click.FloatRange(1, 86_400),
+        metavar="SECONDS",
+        help="Stop after SECONDS in all; the bundle collected so far is written (exit 1).",
+    )(fn)
 
 
 def timing_options(fn: F) -> F:
@@ -260,21 +271,31 @@ def _reproduce_and_report(
 
     quiet = opts["quiet"] or opts["as_json"]
     printer = None if quiet else StepPrinter(err=True)
-    done = run_async(reproduce_prepared(prepare, browser_options=browser, on_step=printer))
+    done = run_async(
+        reproduce_prepared(
+            prepare,
+            browser_options=browser,
+            on_step=printer,
+            max_run_time_s=opts["max_run_time"],
+        )
+    )
     if opts["as_json"]:
         click.echo(json.dumps(summary_json(done), indent=2))
     else:
         if not quiet:
             print_summary(done, err=True)
         click.echo(str(done.bundle))
+    interrupt = done.result.interrupt
     status = done.result.outcome.status
-    if status == "interrupted":
+    if interrupt is not None:
+        code = interrupt.exit_code
+    elif status == "interrupted":
         code = EXIT_INTERRUPTED
     elif status == "clean":
         code = EXIT_OK
     else:
         code = EXIT_FAILED
-    if exit_on_errors or code == EXIT_INTERRUPTED:
+    if exit_on_errors or interrupt is not None:
         sys.exit(code)
     return code
 
@@ -499,6 +520,7 @@ def convert(recording: str, output: str | None) -> None:
 )
 @click.option("--out", "out_dir", metavar="DIR", help="Where replay bundles go (default reports/).")
 @timing_options
+@max_run_time_option
 @click.option("--allow-local", is_flag=True, help="Allow file:, data:, chrome: … URLs.")
 @click.option(
     "--secret",
@@ -589,6 +611,7 @@ def replay(bundle: str, **opts: Any) -> None:
             run_options=run,
             bundle_options=bundle_options,
             on_run=on_run,
+            max_run_time_s=opts["max_run_time"],
         )
     )
     rates = result.rates()
@@ -629,8 +652,9 @@ def replay(bundle: str, **opts: Any) -> None:
             click.echo("New errors (not in the original):")
             for message in result.new_errors.values():
                 click.echo(f"  {one_line(message)[:150]}")
-    if result.interrupted:
-        sys.exit(EXIT_INTERRUPTED)
+    if result.interrupt is not None:
+        click.echo(result.interrupt.message, err=True)
+        sys.exit(result.interrupt.exit_code)
     sys.exit(0 if result.as_expected(opts["expect"]) else 1)
 
 

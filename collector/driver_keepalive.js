@@ -1,5 +1,7 @@
 // Preloaded into Playwright's Node driver by collector (NODE_OPTIONS=--require).
-// Ctrl-C in a terminal reaches every process of the foreground group; the driver
-// must survive it so that collector can still take the last screenshots and
-// write the bundle. collector itself turns Ctrl-C into an orderly stop.
-process.on('SIGINT', () => {});
+// Ctrl-C in a terminal, and SIGTERM/SIGHUP sent to the process group (CI cancel,
+// systemd, docker stop, a closed terminal), reach every process of the group; the
+// driver must survive them so that collector can still take the last screenshots
+// and write the bundle. collector itself turns them into an orderly stop, then
+// closes the driver's stdin, which ends it.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});

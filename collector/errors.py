@@ -51,6 +51,10 @@ class BrowserLaunchError(EnvironmentProblem):
     """A Chromium was found but could not be started or reached."""
 
 
+class OutputError(EnvironmentProblem):
+    """The output folder cannot be created or written: read-only, full, not a folder."""
+
+
 _API_PREFIX = re.compile(r"^[A-Za-z]+\.[A-Za-z_]+: ")
 
 

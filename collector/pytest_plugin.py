@@ -23,6 +23,7 @@ import pytest
 
 from collector import __version__
 from collector.capture import Capture
+from collector.deadlines import PROBE_S
 from collector.masking import MASK_COLOR, PASSWORD_FIELDS
 from collector.report import Environment, Event, Outcome, StepRecord
 from collector.rules import Rules, load_config
@@ -30,6 +31,7 @@ from collector.rules import Rules, load_config
 USES_BROWSER = ("page", "context", "new_context")
 SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 QUIET_MS = 25
+SCREENSHOT_TIMEOUT_MS = 10_000
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -131,7 +133,10 @@ class TestCapture:
         self.contexts.append(context)
 
     def open_pages(self) -> list[Any]:
-        return [p for p in self.capture.pages if not p.is_closed()]
+        """The pages still open and answering (a hung one is left alone)."""
+        return [
+            p for p in self.capture.pages if not p.is_closed() and p not in self.capture.unresponsive
+        ]
 
     def linger(self, seconds: float) -> None:
         """Give late errors (timers, responses) a chance to arrive, but stop once quiet."""
@@ -141,9 +146,24 @@ class TestCapture:
             if not pages:
                 return
             quiet = self.capture.idle_for_ms() >= QUIET_MS and not self.capture.pending_requests
-            if quiet and not _timers_pending(pages):
+            if quiet and not self._timers_pending(pages, deadline):
                 return
             pages[0].wait_for_timeout(10)  # lets Playwright dispatch pending events
+
+    def _timers_pending(self, pages: list[Any], deadline: float) -> bool:
+        for page in pages:
+            remaining_ms = max((deadline - time.monotonic()) * 1000, 50)
+            try:
+                # Through a locator: its timeout also bounds a page whose script hangs,
+                # which page.evaluate would wait on forever.
+                if _evaluate(page, "window.__collectorPendingTimers || 0", remaining_ms):
+                    return True
+            except TimeoutError:
+                if not _answers(page):
+                    self.capture.stopped_responding(page)
+            except Exception:  # navigating or closed: nothing to wait for on it
+                continue
+        return False
 
     def finish(self, item: pytest.Item, test_error: BaseException | None = None) -> list[str]:
         """Judge the captured events; write a bundle when the test fails either way."""
@@ -181,8 +201,12 @@ class TestCapture:
         for number, page in enumerate(self.open_pages(), 1):
             path = workspace.path / "screenshots" / f"page-{number}.png"
             try:
-                masks = [frame.locator(PASSWORD_FIELDS) for frame in page.frames]
-                page.screenshot(path=str(path), mask=masks, mask_color=MASK_COLOR)
+                page.screenshot(
+                    path=str(path),
+                    mask=[frame.locator(PASSWORD_FIELDS) for frame in page.frames],
+                    mask_color=MASK_COLOR,
+                    timeout=SCREENSHOT_TIMEOUT_MS,
+                )
                 shots.append(Shot(path, 1, "final" if number == 1 else "step"))
             except Exception as exc:  # a closed or crashed page: the bundle goes on without it
                 self.capture.problems.append(f"screenshot of page {number}: {exc}")
@@ -249,14 +273,25 @@ def _free_name(out_dir: Path, name: str) -> str:
     return candidate
 
 
-def _timers_pending(pages: list[Any]) -> bool:
-    for page in pages:
-        try:
-            if page.evaluate("window.__collectorPendingTimers || 0"):
-                return True
-        except Exception:  # navigating or closed: nothing to wait for on it
-            continue
-    return False
+def _evaluate(page: Any, expression: str, timeout_ms: float) -> Any:
+    """Evaluate in ``page`` within ``timeout_ms``; TimeoutError when its script is busy."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        return page.locator(":root").evaluate(f"() => {expression}", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise TimeoutError(expression) from None
+
+
+def _answers(page: Any) -> bool:
+    """Whether ``page``'s script still runs (any reply counts, an error included)."""
+    try:
+        _evaluate(page, "0", PROBE_S * 1000)
+    except TimeoutError:
+        return False
+    except Exception:
+        return True
+    return True
 
 
 def _problem_line(event: Event) -> str:

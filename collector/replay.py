@@ -31,6 +31,7 @@ from collector.text import one_line
 if TYPE_CHECKING:
     from collector.browser import BrowserOptions
     from collector.bundle import BundleOptions
+    from collector.deadlines import Interrupt
     from collector.repro import Reproduction
     from collector.runner import RunOptions
 
@@ -55,7 +56,7 @@ class ReplayResult:
     runs: list[RunVerdict] = field(default_factory=list)
     original_fingerprints: dict[str, str] = field(default_factory=dict)  # fingerprint -> message
     new_errors: dict[str, str] = field(default_factory=dict)
-    interrupted: bool = False
+    interrupt: Interrupt | None = None  # set when a signal or --max-run-time ended it
 
     @property
     def reproduced_runs(self) -> int:
@@ -262,34 +263,42 @@ async def replay(
     run_options: RunOptions,
     bundle_options: BundleOptions,
     on_run: Callable[[int, RunVerdict], None] | None = None,
+    max_run_time_s: float | None = None,
 ) -> ReplayResult:
-    """Run the scenario ``times`` times in one browser and compare with the original."""
+    """Run the scenario ``times`` times in one browser and compare with the original.
+
+    A signal or ``max_run_time_s`` (for all the runs together) ends the run in
+    progress, whose bundle is still written, and starts no other.
+    """
     from collector.browser import open_browser
-    from collector.repro import reproduce
+    from collector.repro import StopGuard, reproduce
 
     original = original_fingerprints(bundle.report)
     result = ReplayResult(bundle.report, original_fingerprints=original)
     options = replace(bundle_options, original_reference=bundle.report.reference)
-    async with open_browser(browser_options, survive_sigint=True) as (browser, _origin):
-        for number in range(1, times + 1):
-            done = await reproduce(
-                scenario,
-                browser_options=browser_options,
-                run_options=run_options,
-                bundle_options=options,
-                browser=browser,
-            )
-            seen = seen_fingerprints(done)
-            for fp, message in seen.items():
-                if fp not in original:
-                    result.new_errors.setdefault(fp, message)
-            run = RunVerdict(done.reference, done.bundle, set(seen), verdict_of(set(original), set(seen)))
-            result.runs.append(run)
-            if on_run is not None:
-                on_run(number, run)
-            if done.result.outcome.status == "interrupted":
-                result.interrupted = True
-                break
+    with StopGuard(max_run_time_s) as guard:
+        async with open_browser(browser_options, survive_signals=True) as (browser, _origin):
+            for number in range(1, times + 1):
+                if guard.stop is not None:
+                    break
+                done = await reproduce(
+                    scenario,
+                    browser_options=browser_options,
+                    run_options=run_options,
+                    bundle_options=options,
+                    browser=browser,
+                    guard=guard,
+                )
+                seen = seen_fingerprints(done)
+                for fp, message in seen.items():
+                    if fp not in original:
+                        result.new_errors.setdefault(fp, message)
+                verdict = verdict_of(set(original), set(seen))
+                run = RunVerdict(done.reference, done.bundle, set(seen), verdict)
+                result.runs.append(run)
+                if on_run is not None:
+                    on_run(number, run)
+    result.interrupt = guard.stop
     return result
 
 

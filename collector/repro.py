@@ -1,13 +1,14 @@
 """One reproduction end to end: browser, run, bundle. What `collector repro` calls.
 
 Whatever happens to the page, the browser or the user's patience, a bundle is
-written: the run returns a result for every page fault, and Ctrl-C ends the
-run early but still goes through the writer.
+written: the run returns a result for every page fault, and Ctrl-C, SIGTERM,
+SIGHUP or --max-run-time end the run early but still go through the writer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import Callable, Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collector.browser import BrowserOptions, start_while_preparing
+from collector.deadlines import CTRL_C, Interrupt
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
@@ -46,8 +48,12 @@ async def reproduce(
     bundle_options: BundleOptions,
     on_step: StepCallback | None = None,
     browser: Browser | None = None,
+    guard: StopGuard | None = None,
 ) -> Reproduction:
-    """Run ``scenario`` (in ``browser``, or one launched for it) and write its bundle."""
+    """Run ``scenario`` (in ``browser``, or one launched for it) and write its bundle.
+
+    ``guard`` stops the run on a signal or a time limit (one of its own by default).
+    """
     if browser is None:
         return await reproduce_prepared(
             lambda: (scenario, run_options, bundle_options),
@@ -56,15 +62,18 @@ async def reproduce(
         )
     from collector.bundle import discard_workspace, new_workspace, write_bundle
 
-    workspace = new_workspace(bundle_options.out_dir)
-    try:
-        result = await _run_shielded(
-            scenario, browser, _in_workspace(run_options, workspace.path), on_step
-        )
-    except BaseException:
-        discard_workspace(workspace)
-        raise
-    bundle = write_bundle(result, workspace, bundle_options)
+    with contextlib.ExitStack() as stack:
+        if guard is None:
+            guard = stack.enter_context(StopGuard())
+        workspace = new_workspace(bundle_options.out_dir)
+        try:
+            result = await guard.run(
+                scenario, browser, _in_workspace(run_options, workspace.path), on_step
+            )
+        except BaseException:
+            discard_workspace(workspace)
+            raise
+        bundle = write_bundle(result, workspace, bundle_options)
     return Reproduction(bundle, result, workspace.reference)
 
 
@@ -73,49 +82,107 @@ async def reproduce_prepared(
     *,
     browser_options: BrowserOptions,
     on_step: StepCallback | None = None,
+    max_run_time_s: float | None = None,
 ) -> Reproduction:
     """Prepare the run while the browser starts, run it, write the bundle while the
     browser closes (a bad scenario still wins over a browser problem)."""
-    loop = asyncio.get_running_loop()
-    starting = await start_while_preparing(prepare, browser_options, survive_sigint=True)
-    scenario, run_options, bundle_options = starting.prepared
     from collector.bundle import discard_workspace, new_workspace, warm_up_writer, write_bundle
 
-    workspace = new_workspace(bundle_options.out_dir)
-    try:
+    loop = asyncio.get_running_loop()
+    # Installed first: a signal while the browser starts still ends in a bundle.
+    with StopGuard(max_run_time_s) as guard:
+        starting = await start_while_preparing(prepare, browser_options, survive_signals=True)
         try:
-            browser = await starting.browser()
-            # The run mostly waits on the browser: prepare the bundle writer meanwhile.
-            loop.run_in_executor(None, warm_up_writer, bundle_options.template_dir)
-            result = await _run_shielded(
-                scenario, browser, _in_workspace(run_options, workspace.path), on_step
-            )
-        except BaseException:
-            discard_workspace(workspace)
-            raise
-        writing = loop.run_in_executor(None, write_bundle, result, workspace, bundle_options)
-    finally:
-        await starting.close()
-    bundle = await writing
+            scenario, run_options, bundle_options = starting.prepared
+            workspace = new_workspace(bundle_options.out_dir)
+            try:
+                browser = await starting.browser()
+                # The run mostly waits on the browser: prepare the bundle writer meanwhile.
+                loop.run_in_executor(None, warm_up_writer, bundle_options.template_dir)
+                result = await guard.run(
+                    scenario, browser, _in_workspace(run_options, workspace.path), on_step
+                )
+            except BaseException:
+                discard_workspace(workspace)
+                raise
+            writing = loop.run_in_executor(None, write_bundle, result, workspace, bundle_options)
+        finally:
+            await starting.close()
+        bundle = await writing
     return Reproduction(bundle, result, workspace.reference)
 
 
-async def _run_shielded(
-    scenario: Scenario, browser: Browser, options: RunOptions, on_step: StepCallback | None
-) -> RunResult:
-    """Run with Ctrl-C turned into a cancellation the runner records as `interrupted`."""
-    from collector.runner import run_scenario
+STOP_SIGNALS = {
+    signal.SIGINT: CTRL_C,
+    signal.SIGTERM: Interrupt("Interrupted: terminated (SIGTERM)", signal.SIGTERM),
+    signal.SIGHUP: Interrupt("Interrupted: hung up (SIGHUP)", signal.SIGHUP),
+}
 
-    loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(run_scenario(scenario, browser, options, on_step))
-    try:
-        loop.add_signal_handler(signal.SIGINT, task.cancel)
-    except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
-        return await task
-    try:
-        return await task
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
+
+class StopGuard:
+    """Turns Ctrl-C, SIGTERM, SIGHUP and a time limit into an orderly end of the run.
+
+    The run in progress is cancelled, which the runner records as `interrupted`
+    keeping all it collected; the caller still writes the bundle. A stop asked
+    before the run starts ends it as soon as it starts. Outside the main thread
+    (tests that drive their own loop) signals are left to their owner.
+    """
+
+    def __init__(self, max_run_time_s: float | None = None) -> None:
+        self.max_run_time_s = max_run_time_s
+        self.stop: Interrupt | None = None
+        self._task: asyncio.Future[RunResult] | None = None
+        self._signals: list[int] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __enter__(self) -> StopGuard:
+        loop = asyncio.get_running_loop()
+        for signum, interrupt in STOP_SIGNALS.items():
+            try:
+                loop.add_signal_handler(signum, self.request, interrupt)
+            except (NotImplementedError, RuntimeError, ValueError):
+                break  # not the main thread, or no signals on this platform
+            self._signals.append(signum)
+        if self.max_run_time_s is not None:
+            limit = Interrupt(f"Stopped: the run reached --max-run-time {self.max_run_time_s:g} s")
+            self._timer = loop.call_later(self.max_run_time_s, self.request, limit)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._signals:
+            loop.remove_signal_handler(signum)
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def request(self, interrupt: Interrupt) -> None:
+        """Stop the run (the first reason given is the one reported)."""
+        if self.stop is None:
+            self.stop = interrupt
+        if self._task is not None and not self._task.done():
+            # Scheduled, not immediate: the task has always taken its first step by
+            # then, so the runner (not asyncio) receives the cancellation.
+            asyncio.get_running_loop().call_soon(self._task.cancel)
+
+    async def run(
+        self,
+        scenario: Scenario,
+        browser: Browser,
+        options: RunOptions,
+        on_step: StepCallback | None = None,
+    ) -> RunResult:
+        from collector.runner import run_scenario
+
+        task = asyncio.ensure_future(
+            run_scenario(scenario, browser, options, on_step, stop_reason=lambda: self.stop)
+        )
+        self._task = task
+        if self.stop is not None:
+            self.request(self.stop)
+        try:
+            return await task
+        finally:
+            self._task = None
 
 
 def _in_workspace(options: RunOptions, work_dir: Path) -> RunOptions:

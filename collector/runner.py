@@ -1,8 +1,11 @@
 """Run a scenario's steps in a fresh browser context with capture attached.
 
 ``run_scenario`` never raises for what the page does: a failing step stops the
-run and is recorded, a crash or a killed browser is an outcome, Ctrl-C is an
-outcome. Only problems of the machine (no context can be created) raise.
+run and is recorded, a crash or a killed browser ends the running step at once
+and is an outcome, a page whose script hangs ends its step at the step's timeout,
+an interrupt (Ctrl-C, SIGTERM, SIGHUP, a time limit) is an outcome. Nothing is
+awaited from the page without a deadline. Only problems of the machine (no
+context or page can be created) raise.
 """
 
 from __future__ import annotations
@@ -19,7 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from collector import __version__
-from collector.capture import Capture, CaptureLimits
+from collector.capture import UNRESPONSIVE, Capture, CaptureLimits
+from collector.deadlines import (
+    CLOSE_S,
+    CTRL_C,
+    Interrupt,
+    NoAnswer,
+    answers,
+    ignore_result,
+    within,
+)
 from collector.errors import BrowserLaunchError, first_line
 from collector.masking import MASK_COLOR, MaskFailed, clear_marks, masks_for
 from collector.redact import Redactor
@@ -51,6 +63,13 @@ PASSIVE_STEPS = (Wait, WaitFor, WaitForUrl, ExpectText, ExpectVisible, ExpectUrl
 DEFAULT_STEP_TIMEOUT_MS = 10_000
 DEFAULT_NAVIGATION_TIMEOUT_MS = 30_000
 SCREENSHOT_TIMEOUT_MS = 10_000
+# Past its own timeout, a step gets this long for Playwright to say why before the
+# runner stops waiting (calls without a timeout of their own: evaluate, keys, CDP).
+STEP_GRACE_S = 1.0
+TRACE_STOP_S = 30.0
+# Opening a context or a page is the browser's work, slow only on a machine whose
+# cores are all busy.
+OPEN_S = 30.0
 DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
 UNREACHABLE_ERRORS = (
     "ERR_CONNECTION_REFUSED",
@@ -109,6 +128,7 @@ class RunResult:
     trace_path: Path | None = None
     har_path: Path | None = None
     rules: Rules = field(default_factory=Rules)
+    interrupt: Interrupt | None = None
 
     @property
     def failing_events(self) -> list[Event]:
@@ -116,6 +136,8 @@ class RunResult:
 
 
 StepCallback = Callable[[StepRecord, int], None]
+# Says why the run's task is being cancelled (None: plain Ctrl-C).
+StopReason = Callable[[], "Interrupt | None"]
 
 
 async def run_scenario(
@@ -123,12 +145,14 @@ async def run_scenario(
     browser: Browser,
     options: RunOptions,
     on_step: StepCallback | None = None,
+    stop_reason: StopReason | None = None,
 ) -> RunResult:
     """Run every step with capture; always return a result describing what happened.
 
     ``on_step(record, total)`` is called as each step ends (for progress output).
+    Cancelling the task ends the run as ``interrupted``, for ``stop_reason()``.
     """
-    run = _Run(scenario, browser, options, on_step)
+    run = _Run(scenario, browser, options, on_step, stop_reason)
     return await run.execute()
 
 
@@ -139,8 +163,11 @@ class _Run:
         browser: Browser,
         options: RunOptions,
         on_step: StepCallback | None = None,
+        stop_reason: StopReason | None = None,
     ) -> None:
         self.on_step = on_step
+        self.stop_reason = stop_reason
+        self.interrupt: Interrupt | None = None
         self.scenario = scenario
         # The scenario may tighten or loosen the rules it was given (config, flags).
         self.rules = options.rules.with_overrides(
@@ -187,7 +214,7 @@ class _Run:
             await self.capture.settle()
             await self.capture.wait_quiet(self.options.linger_s)
         except asyncio.CancelledError:
-            self.outcome = Outcome(status="interrupted", message="Interrupted (Ctrl-C)")
+            self._interrupted()
         await self._finish(trace_path)
         duration = int((time.monotonic() - t0) * 1000)
         events = self.rules.judge(self.capture.events())
@@ -207,7 +234,19 @@ class _Run:
             trace_path=trace_path if trace_path and trace_path.exists() else None,
             har_path=har_path if har_path and har_path.exists() else None,
             rules=self.rules,
+            interrupt=self.interrupt,
         )
+
+    def _why_stopped(self) -> Interrupt:
+        if self.interrupt is None:
+            self.interrupt = (self.stop_reason() if self.stop_reason else None) or CTRL_C
+        return self.interrupt
+
+    def _interrupted(self) -> None:
+        """The run's task was cancelled: say why, and skip the steps it did not reach."""
+        if self.outcome is None or self.outcome.status != "interrupted":
+            self.outcome = Outcome(status="interrupted", message=self._why_stopped().message)
+            self._skip_rest(self.resolved.steps)
 
     async def _open_context(self, har_path: Path | None) -> None:
         scenario = self.scenario
@@ -222,19 +261,24 @@ class _Run:
             kwargs["record_har_path"] = str(har_path)
             kwargs["record_har_content"] = "omit"
         try:
-            self.context = await self.browser.new_context(**kwargs)
+            self.context = await within(self.browser.new_context(**kwargs), OPEN_S, "new context")
         except Exception as exc:
             raise BrowserLaunchError(f"cannot open a browser context: {first_line(exc)}") from exc
-        if self.options.trace:
-            # Screencast frames cannot be masked: with secrets in play the trace has none.
-            frames = not self.secrets
-            await self.context.tracing.start(screenshots=frames, snapshots=True)
-            if not frames:
-                self.capture.problems.append(
-                    "trace recorded without screenshots: the steps type secrets"
+        try:
+            if self.options.trace:
+                # Screencast frames cannot be masked: with secrets in play the trace has none.
+                frames = not self.secrets
+                await within(
+                    self.context.tracing.start(screenshots=frames, snapshots=True), OPEN_S, "trace"
                 )
-        await self.capture.attach(self.context, self.browser)
-        self.page = await self.context.new_page()
+                if not frames:
+                    self.capture.problems.append(
+                        "trace recorded without screenshots: the steps type secrets"
+                    )
+            await within(self.capture.attach(self.context, self.browser), OPEN_S, "listening")
+            self.page = await within(self.context.new_page(), OPEN_S, "new page")
+        except Exception as exc:
+            raise BrowserLaunchError(f"cannot open a page: {first_line(exc)}") from exc
         # Listen before the first navigation (popups rely on DevTools replaying their
         # early messages); ask for the user agent meanwhile.
         agent, _ = await asyncio.gather(
@@ -252,6 +296,7 @@ class _Run:
             # still belongs to the action before them (a late error of a click).
             if not isinstance(step, PASSIVE_STEPS) or self.capture.current_step is None:
                 self.capture.step_started(index)
+            self.capture.step_running(index)
             started = time.monotonic()
             record = StepRecord(
                 index=index,
@@ -263,27 +308,36 @@ class _Run:
                 value=_value(self.scenario.steps[index - 1]),
             )
             try:
-                await self._perform(index, step, record)
+                await self._perform_in_time(index, step, record)
             except asyncio.CancelledError:
                 record.status = "failed"
-                record.error = "Interrupted (Ctrl-C)"
+                record.error = self._why_stopped().message
                 record.duration_ms = _ms_since(started)
                 self._done(record)
-                self._skip_rest(steps, index)
+                self._interrupted()
                 raise
             except Exception as exc:
                 record.duration_ms = _ms_since(started)
                 record.error = first_line(exc)
-                if step.optional:
+                hung = await self._stopped_responding()
+                if hung:
+                    record.error = f"{UNRESPONSIVE}: {record.error}"
+                elif step.optional:
                     record.status = "skipped"
                     self._done(record)
                     continue
                 record.status = "failed"
                 self._done(record)
-                shot = await self._screenshot(f"step-{index:02d}-failed", index, "failed_step")
-                record.screenshot = shot
-                self.outcome = self._outcome_for_failure(index, exc)
-                self._skip_rest(steps, index)
+                if hung:
+                    # A busy renderer paints nothing: there is no picture to take.
+                    self.outcome = Outcome(
+                        status="step_failed", message=record.error, failed_step=index
+                    )
+                else:
+                    shot = await self._screenshot(f"step-{index:02d}-failed", index, "failed_step")
+                    record.screenshot = shot
+                    self.outcome = self._outcome_for_failure(index, exc)
+                self._skip_rest(steps)
                 return
             record.duration_ms = _ms_since(started)
             self._done(record)
@@ -303,8 +357,10 @@ class _Run:
             shown = self._progress_redactor.data(record.model_dump())
             self.on_step(StepRecord.model_validate(shown), len(self.resolved.steps))
 
-    def _skip_rest(self, steps: list[Any], failed_index: int) -> None:
-        for later, step in enumerate(steps[failed_index:], start=failed_index + 1):
+    def _skip_rest(self, steps: list[Any]) -> None:
+        """Record the steps not reached as skipped."""
+        reached = len(self.records)
+        for later, step in enumerate(steps[reached:], start=reached + 1):
             self.records.append(
                 StepRecord(
                     index=later,
@@ -338,6 +394,60 @@ class _Run:
     def _page_url(self) -> str | None:
         page = self.page
         return page.url if page is not None and not page.is_closed() else None
+
+    async def _perform_in_time(self, index: int, step: StepBase, record: StepRecord) -> None:
+        """Perform a step; end it when its time is up, or at once when the page or browser dies.
+
+        Playwright's own timeouts end most steps; this bound also covers calls
+        that have none (evaluate, keyboard, DevTools) and a page whose script hangs.
+        """
+        limit = self._timeout(step) / 1000 + STEP_GRACE_S
+        if isinstance(step, Wait):
+            limit += step.ms / 1000
+        work = asyncio.ensure_future(self._perform(index, step, record))
+        broken = asyncio.ensure_future(self.capture.broken.wait())
+        try:
+            await asyncio.wait({work, broken}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            broken.cancel()
+            if not work.done():
+                work.cancel()
+                work.add_done_callback(ignore_result)
+        failure = work.exception() if work.done() and not work.cancelled() else None
+        if work.done() and not work.cancelled() and failure is None:
+            return
+        if self.capture.broken.is_set():
+            raise _Broken(
+                "The browser went away (closed or killed) during this step"
+                if self.capture.disconnected
+                else "The page crashed during this step"
+            )
+        if failure is not None:
+            raise failure
+        raise NoAnswer(f"the step did not finish within {int(limit * 1000)} ms")
+
+    async def _stopped_responding(self) -> bool:
+        """After a failed step: whether its page's script is busy for good.
+
+        Such a page never answers again: it is closed (by the browser, which does
+        answer) so that nothing after the step waits on it.
+        """
+        page = self.page
+        if page is None or page.is_closed() or self.capture.broken.is_set():
+            return False
+        if self.capture.navigating(page):
+            return False  # waiting on a server, which the step's own error says
+        if page not in self.capture.unresponsive and await answers(page):
+            return False
+        self.capture.stopped_responding(page)
+        await self._let_go(page)
+        return True
+
+    async def _let_go(self, page: Page) -> None:
+        try:
+            await within(page.close(), CLOSE_S, "closing a page that stopped responding")
+        except Exception as exc:
+            self.capture.problems.append(first_line(exc))
 
     async def _perform(self, index: int, step: StepBase, record: StepRecord) -> None:
         timeout = self._timeout(step)
@@ -390,13 +500,16 @@ class _Run:
         raise_errors: bool = False,
     ) -> str | None:
         page = self.page
-        if page is None or page.is_closed() or self.capture.crashed or self.capture.disconnected:
+        if page is None or page.is_closed() or self.capture.broken.is_set():
+            return None
+        if page in self.capture.unresponsive or self.capture.navigating(page):
+            # Neither paints for us: a hung script, or a document still on its way
+            # (DevTools holds the request until it arrives, for up to the timeout).
             return None
         # Full pages are captured as JPEG: a tall PNG is many MB and slow to encode,
         # and it would be re-encoded to fit the attachment budget anyway.
         suffix = ".jpg" if full_page else ".png"
         path = self.shot_dir / f"{stem}{suffix}"
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             masks = await masks_for(page, self.secrets)
         except MaskFailed as exc:
@@ -413,11 +526,14 @@ class _Run:
         }
         if full_page:
             kwargs.update(type="jpeg", quality=80)
+        # Playwright's timeout ends it; the bound is for a driver that never says so.
+        bound = SCREENSHOT_TIMEOUT_MS / 1000 + 5
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             if selector:
-                await page.locator(selector).screenshot(**kwargs)
+                await within(page.locator(selector).screenshot(**kwargs), bound, "screenshot")
             else:
-                await page.screenshot(full_page=full_page, **kwargs)
+                await within(page.screenshot(full_page=full_page, **kwargs), bound, "screenshot")
         except Exception as exc:
             if raise_errors:
                 raise
@@ -431,6 +547,10 @@ class _Run:
 
     async def _finish(self, trace_path: Path | None) -> None:
         try:
+            # Pages that hung during the linger: closed before anything waits on them.
+            for page in list(self.capture.unresponsive):
+                if not page.is_closed():
+                    await self._let_go(page)
             policy = self.options.final_screenshot
             wanted = policy == "always" or (policy == "on_failure" and self._any_failure())
             if self.outcome is None and wanted:
@@ -442,11 +562,15 @@ class _Run:
             self.capture.close_sessions()
             if self.context is not None:
                 if trace_path is not None:
-                    await _bounded(self.context.tracing.stop(path=str(trace_path)), 30)
-                await _bounded(self.context.close(), 30)
+                    await within(
+                        self.context.tracing.stop(path=str(trace_path)), TRACE_STOP_S, "trace"
+                    )
+                await within(self.context.close(), CLOSE_S, "closing the context")
         except asyncio.CancelledError:
+            # What the run found stands; the stop still decides the exit code.
+            self._why_stopped()
             if self.outcome is None:
-                self.outcome = Outcome(status="interrupted", message="Interrupted (Ctrl-C)")
+                self._interrupted()
         except Exception as exc:
             self.capture.problems.append(f"closing the context: {first_line(exc)}")
         finally:
@@ -454,6 +578,8 @@ class _Run:
 
     def _outcome_for_failure(self, index: int, exc: BaseException) -> Outcome:
         message = first_line(exc)
+        if isinstance(exc, _Broken):
+            return Outcome(status="crashed", message=message, failed_step=index)
         if self.capture.crashed or "crash" in message.lower():
             return Outcome(status="crashed", message=message, failed_step=index)
         if self.capture.disconnected or not self.browser.is_connected():
@@ -479,8 +605,8 @@ class _Run:
         return Outcome(status="clean", message="No errors captured")
 
 
-async def _bounded(awaitable: Any, seconds: float) -> Any:
-    return await asyncio.wait_for(awaitable, seconds)
+class _Broken(Exception):
+    """The page crashed or the browser went away while a step ran."""
 
 
 def _target(step: StepBase, scenario: Scenario, base_url: str | None) -> str | None:
@@ -519,7 +645,7 @@ _USER_AGENTS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 async def _user_agent(browser: Browser, page: Page) -> str:
     agent = _USER_AGENTS.get(browser)
     if agent is None:
-        agent = await page.evaluate("navigator.userAgent")
+        agent = await within(page.evaluate("navigator.userAgent"), CLOSE_S, "user agent")
         _USER_AGENTS[browser] = agent
     return agent
 

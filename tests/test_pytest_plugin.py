@@ -63,6 +63,11 @@ def test_expects_what_never_happens(page):
     page.goto(BASE + "clean.html")
 
 
+def test_frozen(page):
+    page.goto(BASE + "frozen.html")
+    page.click("#freeze", timeout=2000)  # its handler never returns: the renderer hangs
+
+
 def test_own_assertion(page):
     page.goto(BASE + "clean.html")
     assert page.title() == "Another title"
@@ -138,6 +143,7 @@ def test_default_run(pytester: pytest.Pytester, pages_url: str) -> None:
         "test_boom_allowed": "PASSED",
         "test_boom_expected": "PASSED",  # expected errors must occur, and then do not fail
         "test_expects_what_never_happens": "FAILED",
+        "test_frozen": "FAILED",
         "test_own_assertion": "FAILED",
         "test_no_browser": "PASSED",
         "test_no_browser_fails": "FAILED",
@@ -163,6 +169,13 @@ def test_default_run(pytester: pytest.Pytester, pages_url: str) -> None:
     assert kaboom["fails"] is True
     assert "TypeError: kaboom" in (bundle / "ticket.md").read_text(encoding="utf-8")
 
+    # A hung page ends the test's linger (it would wait on it forever) and is named.
+    frozen = out / "test_cases.py-test_frozen-chromium"
+    report = json.loads((frozen / "report.json").read_text(encoding="utf-8"))
+    hung = [e["text"] for e in report["events"] if e["kind"] == "crash"]
+    assert hung == ["The page stopped responding (its script is busy)"]
+    assert "Timeout 2000ms exceeded" in failures["test_frozen"]
+
     never = failures["test_expects_what_never_happens"]
     assert "expected a console error matching 'never happens', none occurred" in never
 
@@ -187,6 +200,7 @@ def test_default_run(pytester: pytest.Pytester, pages_url: str) -> None:
             users.name,
             bundle.name,
             "test_cases.py-test_expects_what_never_happens-chromium",
+            frozen.name,
             own.name,
         ]
     )
