@@ -50,6 +50,8 @@ PASSIVE_STEPS = (Wait, WaitFor, WaitForUrl, ExpectText, ExpectVisible, ExpectUrl
 DEFAULT_STEP_TIMEOUT_MS = 10_000
 DEFAULT_NAVIGATION_TIMEOUT_MS = 30_000
 SCREENSHOT_TIMEOUT_MS = 10_000
+# Stopping a page is a browser-side round trip; only a frozen browser takes longer.
+STOP_LOADING_S = 2.0
 DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
 UNREACHABLE_ERRORS = (
     "ERR_CONNECTION_REFUSED",
@@ -274,6 +276,10 @@ class _Run:
                     continue
                 record.status = "failed"
                 self._done(record)
+                # The run stops here: a navigation still waiting for its server would
+                # hold the screenshot and the quiet wait until their own timeouts.
+                navigating = isinstance(step, Goto | Reload | Back)
+                await self._stop_loading(self.page if navigating else None)
                 shot = await self._screenshot(f"step-{index:02d}-failed", index, "failed_step")
                 record.screenshot = shot
                 self.outcome = self._outcome_for_failure(index, exc)
@@ -366,6 +372,28 @@ class _Run:
                 raise StepFailed(f"no open page at {step.target} (target of the step)")
             await asyncio.sleep(0.05)
 
+    async def _stop_loading(self, page: Page | None = None) -> None:
+        """Stop what is still loading, as the browser's Stop button does.
+
+        ``page`` (a page whose navigating step failed) and every page whose main
+        frame still waits for a server's answer. A navigation that never got an
+        answer would otherwise make screenshots and evaluations of its page wait
+        out their timeouts, and "quiet" wait out the whole linger: a page of a
+        server that never answers would cost far more than its step's timeout.
+        """
+        pages = self.capture.pages_navigating()
+        if page is not None and page not in pages:
+            pages.append(page)
+        pages = [p for p in pages if not p.is_closed()]
+        if not pages or self.context is None or self.capture.disconnected:
+            return
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(_stop_page(self.context, p) for p in pages)), STOP_LOADING_S
+            )
+        except Exception as exc:
+            self.capture.problems.append(f"stopping a page that never loaded: {first_line(exc)}")
+
     def _timeout(self, step: StepBase) -> int:
         explicit = step.timeout or self.options.timeout_ms or self.scenario.timeout
         if explicit:
@@ -417,6 +445,7 @@ class _Run:
             policy = self.options.final_screenshot
             wanted = policy == "always" or (policy == "on_failure" and self._any_failure())
             if self.outcome is None and wanted:
+                await self._stop_loading()  # after the linger, a navigation still pending never ends
                 last = len(self.records) or None
                 shot = await self._screenshot("final", last, "final")
                 if shot and self.first_error_step is None and self._any_failure():
@@ -460,6 +489,15 @@ class _Run:
             first = ranked.text.splitlines()[0][:200] if ranked.text else ""
             return Outcome(status="errors", message=f"{count} error(s) captured{more}: {first}")
         return Outcome(status="clean", message="No errors captured")
+
+
+async def _stop_page(context: BrowserContext, page: Page) -> None:
+    # Over CDP: page.evaluate("window.stop()") itself waits for the pending navigation.
+    session = await context.new_cdp_session(page)
+    try:
+        await session.send("Page.stopLoading")
+    finally:
+        await session.detach()
 
 
 async def _bounded(awaitable: Any, seconds: float) -> Any:
