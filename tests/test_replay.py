@@ -84,6 +84,29 @@ def fixed_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.server_close()
 
 
+HALF_FIXED_JS = """// checkout-buggy.html half fixed: the receipt shows, the console error stays.
+document.getElementById('pay').addEventListener('click', () => {
+  console.error('payment failed');
+  document.getElementById('result').textContent = 'paid';
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def half_fixed_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A deployment where one of the two errors of checkout-buggy.html is fixed."""
+    root = tmp_path_factory.mktemp("half-fixed-site")
+    shutil.copy(PAGES / "checkout-buggy.html", root / "checkout-buggy.html")
+    (root / "checkout-buggy.js").write_text(HALF_FIXED_JS, encoding="utf-8")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture(scope="module")
 def buggy_bundle(pages_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bundle recorded with `collector repro` against checkout-buggy.html."""
@@ -165,6 +188,25 @@ def test_replay_against_the_fixed_deployment(
         assert report["outcome"]["status"] == "clean"
         # Same path, the other deployment's origin.
         assert report["steps"][0]["target"] == f"{fixed_site}checkout-buggy.html"
+
+
+@pytest.mark.browser
+def test_replay_against_a_half_fixed_deployment_is_partly_reproduced(
+    buggy_bundle: Path, half_fixed_site: str, tmp_path: Path
+) -> None:
+    proc = collector(
+        "replay", str(buggy_bundle), "--url", half_fixed_site, "--expect", "fixed",
+        "--json", "--out", "out", "--linger", "0.5", cwd=tmp_path,
+    )  # fmt: skip
+    summary = json.loads(proc.stdout)
+    assert summary["verdict"] == "partly reproduced"
+    assert [r["verdict"] for r in summary["runs"]] == ["partly reproduced"]
+    seen = {e["message"]: e["seen"] for e in summary["errors"]}
+    assert seen["payment failed"] == 1
+    assert sorted(seen.values()) == [0, 1]  # the TypeError is gone
+    # Half a fix is not a fix; it still counts as reproduced (see test_replay_verdicts).
+    assert summary["as_expected"] is False
+    assert proc.returncode == 1, proc.stderr
 
 
 @pytest.mark.browser
