@@ -244,9 +244,7 @@ class _Run:
     async def _steps(self) -> None:
         steps = self.resolved.steps
         for index, step in enumerate(steps, start=1):
-            # Waiting, checking and screenshots cause nothing: what happens meanwhile
-            # still belongs to the action before them (a late error of a click).
-            if not isinstance(step, PASSIVE_STEPS) or self.capture.current_step is None:
+            if starts_attribution(step, self.capture.current_step):
                 self.capture.step_started(index)
             started = time.monotonic()
             record = StepRecord(
@@ -489,6 +487,16 @@ class _Run:
             first = ranked.text.splitlines()[0][:200] if ranked.text else ""
             return Outcome(status="errors", message=f"{count} error(s) captured{more}: {first}")
         return Outcome(status="clean", message="No errors captured")
+
+
+def starts_attribution(step: StepBase, current_step: int | None) -> bool:
+    """Whether events from the start of ``step`` on belong to it.
+
+    Waiting, checking and screenshots cause nothing: what happens meanwhile still
+    belongs to the action before them (a late error of a click). A passive first
+    step has no action before it, so it owns what follows.
+    """
+    return not isinstance(step, PASSIVE_STEPS) or current_step is None
 
 
 async def _stop_page(context: BrowserContext, page: Page) -> None:
