@@ -37,6 +37,9 @@ from collector.yamlsource import SourceDocument
 
 PAGES = Path(__file__).parent / "pages"
 SECRET_NAME = "COLLECTOR_TEST_REPLAY_PW"
+# Generous: a run stops waiting once the page is quiet, and the buggy checkout's
+# TypeError (a timer after the click) must land on a loaded machine too.
+LINGER = "5"
 
 
 def collector(
@@ -120,7 +123,7 @@ def buggy_bundle(pages_url: str, tmp_path_factory: pytest.TempPathFactory) -> Pa
         encoding="utf-8",
     )
     proc = collector(
-        "repro", "checkout.yaml", "--out", "out", "--linger", "0.5", "--quiet", cwd=work
+        "repro", "checkout.yaml", "--out", "out", "--linger", LINGER, "--quiet", cwd=work
     )
     assert proc.returncode == 1, proc.stderr
     bundle = work / proc.stdout.strip()
@@ -135,7 +138,7 @@ def buggy_bundle(pages_url: str, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 @pytest.mark.browser
 def test_replay_reproduces_the_bug(buggy_bundle: Path, tmp_path: Path) -> None:
-    proc = collector("replay", str(buggy_bundle), "--out", "out", "--linger", "0.5", cwd=tmp_path)
+    proc = collector("replay", str(buggy_bundle), "--out", "out", "--linger", LINGER, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert verdict_line(proc.stdout) == "Verdict: reproduced — always"
     assert "payment failed  1/1" in proc.stdout
@@ -157,7 +160,7 @@ def test_replay_against_the_fixed_deployment(
         "--out",
         "out",
         "--linger",
-        "0.5",
+        LINGER,
         cwd=tmp_path,
     )
     assert proc.returncode == 1, proc.stderr
@@ -174,7 +177,7 @@ def test_replay_against_the_fixed_deployment(
         "--out",
         "out",
         "--linger",
-        "0.5",
+        LINGER,
         cwd=tmp_path,
     )
     assert expect_fixed.returncode == 0, expect_fixed.stderr
@@ -196,7 +199,7 @@ def test_replay_against_a_half_fixed_deployment_is_partly_reproduced(
 ) -> None:
     proc = collector(
         "replay", str(buggy_bundle), "--url", half_fixed_site, "--expect", "fixed",
-        "--json", "--out", "out", "--linger", "0.5", cwd=tmp_path,
+        "--json", "--out", "out", "--linger", LINGER, cwd=tmp_path,
     )  # fmt: skip
     summary = json.loads(proc.stdout)
     assert summary["verdict"] == "partly reproduced"
@@ -215,7 +218,7 @@ def test_replay_of_the_zip_expecting_a_fix_that_is_not_there(
 ) -> None:
     archive = buggy_bundle / f"{buggy_bundle.name}.zip"
     proc = collector(
-        "replay", str(archive), "--expect", "fixed", "--out", "out", "--linger", "0.5", cwd=tmp_path
+        "replay", str(archive), "--expect", "fixed", "--out", "out", "--linger", LINGER, cwd=tmp_path
     )
     assert proc.returncode == 1, proc.stderr
     assert verdict_line(proc.stdout) == "Verdict: reproduced — always"
@@ -230,7 +233,7 @@ def reproduce_in(
     browser_loop: Any, data: dict[str, Any], out: Path, env: dict[str, str] | None = None
 ) -> Reproduction:
     scenario = scenario_from_document(SourceDocument("s.yaml", data), env=env or {})
-    options = RunOptions(linger_s=0.5, env=env or {})
+    options = RunOptions(linger_s=float(LINGER), env=env or {})
     return browser_loop.run(
         lambda browser: reproduce(
             scenario,
@@ -267,7 +270,7 @@ def test_replay_times_reports_rates_consistent_with_the_runs(
         "--out",
         "out",
         "--linger",
-        "0.5",
+        LINGER,
         cwd=tmp_path,
     )
     summary = json.loads(proc.stdout)
@@ -331,7 +334,7 @@ def test_replay_needs_the_declared_secrets(
         "--out",
         "out",
         "--linger",
-        "0.5",
+        LINGER,
         cwd=tmp_path,
         env={**env, SECRET_NAME: secret},
     )

@@ -31,7 +31,7 @@ def run(
     data: dict[str, Any],
     *,
     env: dict[str, str] | None = None,
-    linger: float = 2.0,
+    linger: float = 5.0,  # generous: a run ends once quiet; late timers land under load
     limits: CaptureLimits | None = None,
     **run_kwargs: Any,
 ) -> Reproduction:
