@@ -121,7 +121,8 @@ def test_iframe_popup_and_worker_are_covered(browser_loop, pages_url, tmp_path):
             "steps": [
                 {"goto": "iframe.html"},
                 {"goto": "worker.html"},
-                {"wait": 500},
+                # Until the worker has thrown (a fixed wait was a race on a busy machine).
+                {"wait_for": {"selector": "html[data-worker=threw]", "state": "attached"}},
                 {"goto": "popup.html"},
                 {"click": "#open"},
             ],
