@@ -32,7 +32,7 @@ LINGER_S = 1.0
 CONCURRENCY = 8
 PAGES = 24  # half of them hang: three rounds of eight
 # Startup of Python, the driver and Chromium, and writing the outputs, on a busy machine.
-RUN_SLACK_S = 45.0
+RUN_SLACK_S = 90.0
 # A page's own overheads (a context, a screenshot, closing) beyond those of a clean page.
 PAGE_SLACK_S = 5.0
 
