@@ -2,10 +2,12 @@
 
 One browser, a fresh context per page, the same listeners, the same concurrency
 and the same quiet-or-linger wait after load. Usage: raw_check.py CONCURRENCY LINGER URL...
+(RAW_TIMEOUT_MS in the environment: the navigation timeout, as check's --timeout).
 """
 
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,6 +16,8 @@ from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import RAW_ARGS, chromium_path
+
+TIMEOUT_MS = int(os.environ.get("RAW_TIMEOUT_MS", "30000"))  # Playwright's default
 
 
 async def check(browser, url: str, linger: float) -> dict:
@@ -39,7 +43,10 @@ async def check(browser, url: str, linger: float) -> dict:
 
     context.on("response", on_response)
     page = await context.new_page()
-    await page.goto(url)
+    try:
+        await page.goto(url, timeout=TIMEOUT_MS)
+    except Exception as exc:  # a server that never answers: the timeout is the page's error
+        add(str(exc).splitlines()[0])
     deadline = time.monotonic() + linger
     while time.monotonic() < deadline:
         if not pending and time.monotonic() - last[0] > 0.025:

@@ -8,8 +8,8 @@ from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = ["repro_overhead.py", "check_throughput.py", "replay_times.py", "fit_screenshot.py",
-           "flood_memory.py", "startup.py"]
+SCRIPTS = ["repro_overhead.py", "check_throughput.py", "check_hanging.py", "replay_times.py",
+           "fit_screenshot.py", "flood_memory.py", "startup.py"]
 
 
 def main() -> None:

@@ -33,8 +33,12 @@ if TYPE_CHECKING:
     from collector.ticket import TicketContext
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 2_000_000
-# Local header + central directory entry + a share of the end record, per entry.
+# Per entry: local header + central directory entry + room for extra fields (names apart).
 ZIP_ENTRY_OVERHEAD = 140
+ZIP_END_BYTES = 22  # the end-of-central-directory record
+ZIP_FULL_NOTE = "left out: the zip would exceed the attachment limit"
+# Files that list the attachments, and so cannot hold their own size or checksum.
+SELF_DESCRIBING = ("ticket.md", "report.json")
 # Which of several identical screenshots keeps its file: the user's own first.
 SHOT_PRIORITY = {"step": 0, "failed_step": 1, "first_error": 2, "final": 3}
 TEXT_MEMBER_SUFFIXES = (".trace", ".network", ".json", ".html", ".txt", ".stacks", ".har", ".xml")
@@ -76,7 +80,6 @@ class _File:
     path: str  # relative to the bundle root
     role: str
     note: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
@@ -200,8 +203,6 @@ class _Writer:
         )
 
     def write(self) -> Path:
-        from collector.ticket import render, render_ticket
-
         shots = self._fit_screenshots()
         steps = self._steps_with_shots(shots)
         events = self.result.events
@@ -213,35 +214,15 @@ class _Writer:
 
         failing_shot = self._failing_shot(shots)
         files = self._candidate_files(shots, failing_shot)
-        # Ticket, report.json and report.html list the attachments, so plan the zip
-        # with their sizes estimated from a first rendering, then write them for real.
-        for _attempt in range(3):
-            plan = self._plan_zip(files, report)
-            report = report.model_copy(update={"attachments": self._attachments(files, plan)})
-            html = render(
-                "report.html.j2",
-                self.options.template_dir,
-                report=report,
-                ticket=self._context(report),
-                t=self._context(report).t,
-                events_by_step=_events_by_step(report.events, report.steps),
-            )
-            self._write_text("report.html", html)
-            # report.html exists now: the ticket and report.json list it with its real size.
-            report = report.model_copy(update={"attachments": self._attachments(files, plan)})
-            context = self._context(report)
-            self._write_text("ticket.md", render_ticket(context, "md", self.options.template_dir))
-            self._write_report(report)
-            zip_path = self.root / f"{self.ws.reference}.zip"
-            members = [f for f in files if plan.get(f.path)]
-            _write_zip(zip_path, self.root, members)
-            if zip_path.stat().st_size <= self.budget:
-                break
-            # Estimates were off: give up the least important member and retry.
-            dropped = [f for f in files if plan.get(f.path)][-1]
-            dropped.note = "left out: the zip would exceed the attachment limit"
-            files = [f for f in files if f is not dropped] + [dropped]
-            dropped.extra["forced_out"] = True
+        # A first listing with everything in: the plan then starts from real sizes.
+        self._describe(report, files, ZipPlan(tuple(f.path for f in files)))
+        pack_within_budget(
+            self.root / f"{self.ws.reference}.zip",
+            self.root,
+            lambda: self._measure(files, report),
+            self.budget,
+            lambda plan: self._describe(report, files, plan),
+        )
         final = self.ws.final_path
         if final.exists() and (final / "report.json").is_file():
             # An earlier bundle of the same test: ours to replace (never other folders).
@@ -406,49 +387,166 @@ class _Writer:
             f.note = f.note or self.notes.get(f.path)
         return files
 
-    def _plan_zip(self, files: list[_File], report: Report) -> dict[str, bool]:
-        """Greedy in priority order: a file goes in when it and the zip fit the budget."""
-        plan: dict[str, bool] = {}
-        # ticket.md, report.json and report.html are rewritten after planning; leave slack.
-        used = 22 + 4096
+    def _measure(self, files: list[_File], report: Report) -> list[ZipEntry]:
+        """Each candidate's size, and what it takes in the zip (estimated until written)."""
+        entries = []
         for f in files:
             path = self.root / f.path
-            size = path.stat().st_size if path.exists() else _estimate(report, f)
-            if f.extra.get("forced_out"):
-                plan[f.path] = False
-                continue
-            if size > self.budget:
-                plan[f.path] = False
-                f.note = f"left out: {size:,} bytes is over the {self.budget:,}-byte attachment limit"
-                continue
-            packed = _packed_size(path) if path.exists() else size // 3
-            if used + packed + ZIP_ENTRY_OVERHEAD + 2 * len(f.path) <= self.budget:
-                plan[f.path] = True
-                used += packed + ZIP_ENTRY_OVERHEAD + 2 * len(f.path)
+            if path.exists():
+                entries.append(ZipEntry(f.path, path.stat().st_size, _packed_size(path)))
             else:
-                plan[f.path] = False
-                f.note = "left out: the zip would exceed the attachment limit"
-        return plan
+                size = _estimate(report, f)
+                entries.append(ZipEntry(f.path, size, size // 3))
+        return entries
 
-    def _attachments(self, files: list[_File], plan: dict[str, bool]) -> list[Attachment]:
+    def _describe(self, report: Report, files: list[_File], plan: ZipPlan) -> Report:
+        """Write report.html, ticket.md and report.json for ``plan``; return the report."""
+        from collector.ticket import render, render_ticket
+
+        report = report.model_copy(update={"attachments": self._attachments(files, plan)})
+        context = self._context(report)
+        html = render(
+            "report.html.j2",
+            self.options.template_dir,
+            report=report,
+            ticket=context,
+            t=context.t,
+            events_by_step=_events_by_step(report.events, report.steps),
+        )
+        self._write_text("report.html", html)
+        # report.html exists now: the ticket and report.json list it with its real size.
+        report = report.model_copy(update={"attachments": self._attachments(files, plan)})
+        ticket = render_ticket(self._context(report), "md", self.options.template_dir)
+        self._write_text("ticket.md", ticket)
+        report = report.model_copy(update={"attachments": self._attachments(files, plan)})
+        self._write_report(report)
+        return report
+
+    def _attachments(self, files: list[_File], plan: ZipPlan) -> list[Attachment]:
         attachments = []
+        members = set(plan.members)
         for f in files:
-            if f.path in ("report.json", "ticket.md"):
-                continue  # they describe the others; their own size is known once written
             path = self.root / f.path
             if not path.exists():
                 continue
+            note = plan.left_out.get(f.path) or f.note
             data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            if f.path in SELF_DESCRIBING:
+                if f.path in members:
+                    continue  # in the zip: its own size is known only once written
+                # Left out: listed with its size as last written; it describes itself,
+                # so no checksum of it can be inside it.
+                digest = ""
             attachments.append(
                 Attachment(
                     path=f.path,
                     bytes=len(data),
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    in_zip=plan.get(f.path, False),
-                    note=f.note,
+                    sha256=digest,
+                    in_zip=f.path in members,
+                    note=note,
                 )
             )
         return attachments
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """A file that may go into the zip: its size, and the bytes it takes compressed."""
+
+    path: str
+    size: int
+    packed: int
+
+
+@dataclass(frozen=True)
+class ZipPlan:
+    """What goes into the zip (in priority order), and why each other file stays out."""
+
+    members: tuple[str, ...]
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+def pack_within_budget(
+    zip_path: Path,
+    root: Path,
+    measure: Callable[[], list[ZipEntry]],
+    budget: int,
+    describe: Callable[[ZipPlan], object] = lambda _plan: None,
+) -> ZipPlan:
+    """Write ``zip_path`` from files of ``root`` so that it and each member fit ``budget``.
+
+    ``measure`` gives the candidates, most important first; ``describe(plan)``
+    writes the files that list the attachments (their sizes depend on the plan).
+    Plan, describe, write, then check what was written: whatever is still over
+    (an estimate was off, a listing grew) is left out and the round repeats. Each
+    round leaves out one more file, so this ends, at worst with an empty zip:
+    never an oversize one, never an error.
+    """
+    leave_out: dict[str, str] = {}
+    while True:
+        plan = plan_zip(measure(), budget, leave_out=leave_out)
+        describe(plan)
+        _write_zip(zip_path, root, plan.members)
+        written = {path: (root / path).stat().st_size for path in plan.members}
+        over = next_to_leave_out(plan, zip_path.stat().st_size, written, budget)
+        if over is None:
+            return plan
+        leave_out[over[0]] = over[1]
+
+
+def plan_zip(
+    entries: Iterable[ZipEntry], budget: int, *, leave_out: dict[str, str] | None = None
+) -> ZipPlan:
+    """Greedy in priority order: a file goes in when it and the zip so far fit the budget.
+
+    ``entries`` come most important first. ``leave_out`` maps files that must stay
+    out (a written zip showed they do not fit) to the reason given for them.
+    """
+    leave_out = leave_out or {}
+    members: list[str] = []
+    left: dict[str, str] = {}
+    used = ZIP_END_BYTES
+    for entry in entries:
+        if entry.path in leave_out:
+            left[entry.path] = leave_out[entry.path]
+            continue
+        if entry.size > budget:
+            left[entry.path] = over_limit_note(entry.size, budget)
+            continue
+        cost = entry.packed + zip_entry_overhead(entry.path)
+        if used + cost <= budget:
+            members.append(entry.path)
+            used += cost
+        else:
+            left[entry.path] = ZIP_FULL_NOTE
+    return ZipPlan(tuple(members), left)
+
+
+def next_to_leave_out(
+    plan: ZipPlan, zip_bytes: int, member_bytes: dict[str, int], budget: int
+) -> tuple[str, str] | None:
+    """Check a written zip: None when it and every member fit, else what to leave out next.
+
+    A member over the limit by itself goes first; else, when only the zip is over,
+    the least important member.
+    """
+    for path in plan.members:
+        if member_bytes[path] > budget:
+            return path, over_limit_note(member_bytes[path], budget)
+    if zip_bytes > budget and plan.members:
+        return plan.members[-1], ZIP_FULL_NOTE
+    return None
+
+
+def over_limit_note(size: int, budget: int) -> str:
+    return f"left out: {size:,} bytes is over the {budget:,}-byte attachment limit"
+
+
+def zip_entry_overhead(path: str) -> int:
+    # Local header (30) and central directory entry (46) both repeat the name; the
+    # rest is room for extra fields (zip64, timestamps).
+    return ZIP_ENTRY_OVERHEAD + 2 * len(path.encode("utf-8"))
 
 
 def console_log(events: Iterable[Event], steps: list[StepRecord]) -> str:
@@ -519,14 +617,14 @@ def _packed_size(path: Path) -> int:
     return len(zlib.compress(data, 6))
 
 
-def _write_zip(zip_path: Path, root: Path, members: list[_File]) -> None:
+def _write_zip(zip_path: Path, root: Path, members: Iterable[str]) -> None:
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for f in members:
-            path = root / f.path
+        for name in members:
+            path = root / name
             if not path.exists():
                 continue
             stored = path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".zip")
-            zf.write(path, f.path, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+            zf.write(path, name, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -195,6 +195,22 @@ class Capture:
             for r in list(self._pending)
         )
 
+    def pages_navigating(self) -> list[Page]:
+        """Pages whose main frame still waits for a navigation's answer.
+
+        A server that accepts the connection and never answers leaves the page
+        here for good; screenshots and evaluations of such a page wait for the
+        navigation to commit, so the runner stops it before taking its picture.
+        """
+        pages: list[Page] = []
+        for request in list(self._pending):
+            if not request.is_navigation_request() or not _has_frame(request):
+                continue
+            frame = request.frame
+            if frame.parent_frame is None and frame.page not in pages:
+                pages.append(frame.page)
+        return pages
+
     def idle_for_ms(self) -> float:
         return (self._clock() - self._last_activity) * 1000
 

@@ -382,7 +382,7 @@ def ticket(
 @click.option("--shard", metavar="I/N", help="Check only shard I of N.")
 @click.option("--url", "base_url", metavar="BASE", help="Base URL for scenario files.")
 @timing_options
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress (bar or lines).")
 @browser_options
 def check(items: tuple[str, ...], **opts: Any) -> None:
     """Load pages concurrently in one browser and fail on console/page/network errors."""
@@ -395,7 +395,8 @@ def check(items: tuple[str, ...], **opts: Any) -> None:
     browser = make_browser_options(
         opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"]
     )
-    progress = CheckProgress(0, enabled=not opts["quiet"] and sys.stderr.isatty())
+    # Lines instead of a bar when stderr is a CI log or a file, so that the log moves.
+    progress = CheckProgress(0, enabled=not opts["quiet"], terminal=sys.stderr.isatty())
     with tempfile.TemporaryDirectory(prefix="collector-check-") as scratch:
 
         def prepare() -> Any:

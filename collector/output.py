@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -78,29 +80,88 @@ def summary_json(done: Reproduction) -> dict[str, Any]:
 
 
 class CheckProgress:
-    """A one-line progress bar on stderr for `collector check` (only on a terminal)."""
+    """Progress of `collector check` on stderr.
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    On a terminal, a one-line bar redrawn in place. Anywhere else (a CI log, a
+    file) a bar is invisible until the end, so finished pages are printed as
+    lines, flushed at once: one per page on small runs, and on big runs one
+    every ``every`` pages or ``every_s`` seconds, whichever comes first.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        enabled: bool,
+        *,
+        terminal: bool = True,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        every: int = 10,
+        every_s: float = 10.0,
+        page_lines_up_to: int = 50,
+    ) -> None:
         self.total = total
         self.enabled = enabled
+        self.terminal = terminal
+        self.stream = stream
+        self.clock = clock
+        self.every = every
+        self.every_s = every_s
+        self.page_lines_up_to = page_lines_up_to
         self.done = 0
         self.failed = 0
+        self._started = clock()
+        self._last_line_at = self._started
+        self._last_line_done = 0
 
     def page_done(self, page: Any) -> None:
         self.done += 1
         self.failed += int(page.failed)
         if not self.enabled:
             return
+        if self.terminal:
+            self._bar()
+        elif self.total <= self.page_lines_up_to:
+            self._line(self._page_line(page))
+        else:
+            now = self.clock()
+            due = self.done - self._last_line_done >= self.every or now - self._last_line_at >= self.every_s
+            if due or self.done == self.total:
+                self._line(self._count_line(now))
+
+    def finish(self) -> None:
+        if self.enabled and self.terminal and self.done:
+            print(file=self._stream())
+
+    def _page_line(self, page: Any) -> str:
+        from collector.ticket import printable
+
+        mark = "FAIL" if page.failed else "ok"
+        seconds = page.duration_ms / 1000
+        return f"check: {self.done}/{self.total} {mark} {printable(page.target.name)} ({seconds:.1f}s)"
+
+    def _count_line(self, now: float) -> str:
+        return (
+            f"check: {self.done}/{self.total} pages, {self.failed} failed, "
+            f"{now - self._started:.0f}s"
+        )
+
+    def _line(self, text: str) -> None:
+        self._last_line_at = self.clock()
+        self._last_line_done = self.done
+        print(text, file=self._stream(), flush=True)
+
+    def _bar(self) -> None:
         width = 30
         filled = int(width * self.done / max(self.total, 1))
         bar = "#" * filled + "-" * (width - filled)
         print(
             f"\r[{bar}] {self.done}/{self.total} pages, {self.failed} failed",
             end="",
-            file=sys.stderr,
+            file=self._stream(),
             flush=True,
         )
 
-    def finish(self) -> None:
-        if self.enabled and self.done:
-            print(file=sys.stderr)
+    def _stream(self) -> TextIO:
+        # Looked up late: click's test runner and pytest's capture swap sys.stderr.
+        return self.stream or sys.stderr

@@ -87,9 +87,14 @@ class ReplayResult:
         return {fp: sum(1 for r in self.runs if fp in r.seen) for fp in self.original_fingerprints}
 
     def as_expected(self, expect: Expectation) -> bool:
+        """`--expect fixed`: no run saw an original error, and none saw a new failing one
+        (a step that fails earlier now is not a fix). `--expect reproduced`: some run
+        reproduced the bug, fully or in part."""
         if expect == "fixed":
+            if not self.runs or self.new_errors:
+                return False
             return all(not (r.seen & set(self.original_fingerprints)) for r in self.runs)
-        return self.reproduced_runs > 0
+        return any(r.verdict in ("reproduced", "partly reproduced") for r in self.runs)
 
 
 def bundle_scenario(

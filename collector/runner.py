@@ -70,6 +70,8 @@ TRACE_STOP_S = 30.0
 # Opening a context or a page is the browser's work, slow only on a machine whose
 # cores are all busy.
 OPEN_S = 30.0
+# Stopping a page is a browser-side round trip; only a frozen browser takes longer.
+STOP_LOADING_S = 2.0
 DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
 UNREACHABLE_ERRORS = (
     "ERR_CONNECTION_REFUSED",
@@ -292,9 +294,7 @@ class _Run:
     async def _steps(self) -> None:
         steps = self.resolved.steps
         for index, step in enumerate(steps, start=1):
-            # Waiting, checking and screenshots cause nothing: what happens meanwhile
-            # still belongs to the action before them (a late error of a click).
-            if not isinstance(step, PASSIVE_STEPS) or self.capture.current_step is None:
+            if starts_attribution(step, self.capture.current_step):
                 self.capture.step_started(index)
             self.capture.step_running(index)
             started = time.monotonic()
@@ -334,6 +334,10 @@ class _Run:
                         status="step_failed", message=record.error, failed_step=index
                     )
                 else:
+                    # The run stops here: a navigation still waiting for its server would
+                    # hold the screenshot and the quiet wait until their own timeouts.
+                    navigating = isinstance(step, Goto | Reload | Back)
+                    await self._stop_loading(self.page if navigating else None)
                     shot = await self._screenshot(f"step-{index:02d}-failed", index, "failed_step")
                     record.screenshot = shot
                     self.outcome = self._outcome_for_failure(index, exc)
@@ -482,6 +486,28 @@ class _Run:
                 raise StepFailed(f"no open page at {step.target} (target of the step)")
             await asyncio.sleep(0.05)
 
+    async def _stop_loading(self, page: Page | None = None) -> None:
+        """Stop what is still loading, as the browser's Stop button does.
+
+        ``page`` (a page whose navigating step failed) and every page whose main
+        frame still waits for a server's answer. A navigation that never got an
+        answer would otherwise make screenshots and evaluations of its page wait
+        out their timeouts, and "quiet" wait out the whole linger: a page of a
+        server that never answers would cost far more than its step's timeout.
+        """
+        pages = self.capture.pages_navigating()
+        if page is not None and page not in pages:
+            pages.append(page)
+        pages = [p for p in pages if not p.is_closed()]
+        if not pages or self.context is None or self.capture.disconnected:
+            return
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(_stop_page(self.context, p) for p in pages)), STOP_LOADING_S
+            )
+        except Exception as exc:
+            self.capture.problems.append(f"stopping a page that never loaded: {first_line(exc)}")
+
     def _timeout(self, step: StepBase) -> int:
         explicit = step.timeout or self.options.timeout_ms or self.scenario.timeout
         if explicit:
@@ -554,6 +580,7 @@ class _Run:
             policy = self.options.final_screenshot
             wanted = policy == "always" or (policy == "on_failure" and self._any_failure())
             if self.outcome is None and wanted:
+                await self._stop_loading()  # after the linger, a navigation still pending never ends
                 last = len(self.records) or None
                 shot = await self._screenshot("final", last, "final")
                 if shot and self.first_error_step is None and self._any_failure():
@@ -607,6 +634,25 @@ class _Run:
 
 class _Broken(Exception):
     """The page crashed or the browser went away while a step ran."""
+
+
+def starts_attribution(step: StepBase, current_step: int | None) -> bool:
+    """Whether events from the start of ``step`` on belong to it.
+
+    Waiting, checking and screenshots cause nothing: what happens meanwhile still
+    belongs to the action before them (a late error of a click). A passive first
+    step has no action before it, so it owns what follows.
+    """
+    return not isinstance(step, PASSIVE_STEPS) or current_step is None
+
+
+async def _stop_page(context: BrowserContext, page: Page) -> None:
+    # Over CDP: page.evaluate("window.stop()") itself waits for the pending navigation.
+    session = await context.new_cdp_session(page)
+    try:
+        await session.send("Page.stopLoading")
+    finally:
+        await session.detach()
 
 
 def _target(step: StepBase, scenario: Scenario, base_url: str | None) -> str | None:

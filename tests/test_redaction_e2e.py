@@ -100,7 +100,7 @@ def run_cli(folder: Path, scenario: dict, env: dict[str, str]) -> subprocess.Com
     clean_env = {k: v for k, v in os.environ.items() if k != "SHOP_PW"}
     return subprocess.run(
         [sys.executable, "-m", "collector", "repro", str(path), "--har", "--trace",
-         "--linger", "0.5", "--out", str(folder / "OUT")],
+         "--linger", "5", "--out", str(folder / "OUT")],  # generous: ends once quiet
         cwd=folder,
         env={**clean_env, **env},
         capture_output=True,

@@ -40,7 +40,7 @@ def reproduce_hostile(browser_loop: Any, pages_url: str, out: Path) -> Reproduct
         lambda browser: reproduce(
             scenario,
             browser_options=None,  # type: ignore[arg-type]
-            run_options=RunOptions(linger_s=0.5, env={}),
+            run_options=RunOptions(linger_s=5, env={}),  # ends once quiet; the timer lands
             bundle_options=BundleOptions(out_dir=out),
             browser=browser,
         )

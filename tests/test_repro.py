@@ -31,7 +31,7 @@ def run(
     data: dict[str, Any],
     *,
     env: dict[str, str] | None = None,
-    linger: float = 2.0,
+    linger: float = 5.0,  # generous: a run ends once quiet; late timers land under load
     limits: CaptureLimits | None = None,
     **run_kwargs: Any,
 ) -> Reproduction:
@@ -121,7 +121,8 @@ def test_iframe_popup_and_worker_are_covered(browser_loop, pages_url, tmp_path):
             "steps": [
                 {"goto": "iframe.html"},
                 {"goto": "worker.html"},
-                {"wait": 500},
+                # Until the worker has thrown (a fixed wait was a race on a busy machine).
+                {"wait_for": {"selector": "html[data-worker=threw]", "state": "attached"}},
                 {"goto": "popup.html"},
                 {"click": "#open"},
             ],
