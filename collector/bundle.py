@@ -85,12 +85,19 @@ def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
         raise BadInput(f"--out {out_dir}: cannot create the folder: {exc.strerror}") from None
     if not out_dir.is_dir():
         raise BadInput(f"--out {out_dir}: not a folder")
-    reference = new_reference(
-        exists=lambda ref: (out_dir / ref).exists() or (out_dir / f".{ref}.partial").exists()
-    )
-    path = out_dir / f".{reference}.partial"
-    path.mkdir()
-    return Workspace(reference, path, out_dir, name)
+    # Two processes (pytest-xdist workers) may draw the same reference in the same
+    # tick: the mkdir decides who has it, the other draws again.
+    for _attempt in range(20):
+        reference = new_reference(
+            exists=lambda ref: (out_dir / ref).exists() or (out_dir / f".{ref}.partial").exists()
+        )
+        path = out_dir / f".{reference}.partial"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return Workspace(reference, path, out_dir, name)
+    raise BadInput(f"--out {out_dir}: could not create a unique bundle folder")
 
 
 def discard_workspace(workspace: Workspace) -> None:
@@ -147,7 +154,7 @@ class _Writer:
         self._redact_har()
         self._redact_trace()
         self._write_text("console.log", console_log(events, steps))
-        self._write_text("scenario.yaml", scenario_to_yaml(self.result.scenario))
+        self._write_text("scenario.yaml", scenario_to_yaml(self.result.scenario, self.result.scenario_comments))
         report = self._report(steps, events)
 
         failing_shot = self._failing_shot(shots)
