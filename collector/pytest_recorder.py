@@ -370,6 +370,9 @@ def _step_for(
     kind: str, method: str, obj: Any, impl: Any, page: Any, a: dict[str, Any]
 ) -> StepBase | None:
     """The collector step for one call, None when it has none, _NoStep to say why."""
+    if method == "set_input_files":
+        # The file is on the tester's machine, not in the bundle; replay refuses uploads.
+        raise _NoStep("uploads a file: replay refuses uploads from a received bundle")
     frame_path: list[int] | None = None
     selector: str | None = None
     if kind in ("Page", "Frame"):
@@ -437,8 +440,6 @@ def _step_for(
         return None
     if kind == "PageAssertions" and method == "to_have_url" and isinstance(a.get("url_or_reg_exp"), str):
         return ExpectUrl(url=_absolute(a["url_or_reg_exp"], page))
-    if method == "set_input_files":
-        raise _NoStep("uploads a file: replay refuses uploads from a received bundle")
     return None
 
 

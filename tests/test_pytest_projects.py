@@ -341,3 +341,86 @@ def test_xdist_on_failure_bundles_and_interrupt(tmp_path: Path, pages_url: str) 
     assert bundle.name == bundle_name("test_stop.py::test_stop[chromium]")
     report = json.loads((bundle / "report.json").read_text())
     assert report["outcome"]["status"] == "interrupted"
+
+
+CONFORMANCE = """
+def test_conformance(page, tmp_path):
+    page.goto("form.html")  # relative: resolved against --base-url, as Playwright does
+    upload = tmp_path / "notes.txt"
+    upload.write_text("hello")
+    page.set_input_files("#file", str(upload))
+    page.goto("conformance.html")
+    page.click("#btn")
+    page.locator("#dbl").dblclick()
+    page.get_by_label("Your name").fill("Ana")
+    page.get_by_label("Your name").press("Tab")
+    page.select_option("#plan", "pro")
+    page.hover("#hover")
+    page.keyboard.press("a")
+    page.frame_locator("#frame").locator("#inner").click()
+    page.frames[1].click("#inner")
+    with page.expect_popup() as info:
+        page.click("#open-popup")
+    popup = info.value
+    popup.wait_for_load_state()
+    popup.click("#popup-btn")
+    page.evaluate("x => x", 1)
+    page.evaluate("console.error('the end')")
+"""
+
+
+def test_recorded_steps_replay_the_same_events(tmp_path: Path, pages_url: str) -> None:
+    folder = tmp_path / "conformance"
+    folder.mkdir()
+    (folder / "test_conformance.py").write_text(CONFORMANCE)
+    output = run_pytest(sys.executable, folder, "--base-url", pages_url)
+    assert outcomes(output) == {"test_conformance": "FAILED"}, output
+    [bundle] = (folder / OUT).iterdir()
+    scenario = (bundle / "scenario.yaml").read_text(encoding="utf-8")
+    # Frames by frame_locator (a selector chain) and by Frame object (an index path),
+    # the popup by its URL; what a scenario cannot say is a comment at its place.
+    assert scenario.split("steps:\n", 1)[1] == (
+        f"  - goto: {pages_url}form.html\n"
+        "  # page.set_input_files() uploads a file: replay refuses uploads from a received bundle\n"
+        f"  - goto: {pages_url}conformance.html\n"
+        "  - click: '#btn'\n"
+        "  - dblclick: '#dbl'\n"
+        "  - fill:\n"
+        '      selector: internal:label="Your name"i\n'
+        "      value: Ana\n"
+        "  - press:\n"
+        "      key: Tab\n"
+        '      selector: internal:label="Your name"i\n'
+        "  - select:\n"
+        "      selector: '#plan'\n"
+        "      value: pro\n"
+        "  - hover: '#hover'\n"
+        "  - press: a\n"
+        "  - click: '#frame >> internal:control=enter-frame >> #inner'\n"
+        "  - click: '#inner'\n"
+        "    frame:\n"
+        "    - 0\n"
+        "  - click: '#open-popup'\n"
+        "  # page.wait_for_load_state() has no step equivalent\n"
+        "  - click: '#popup-btn'\n"
+        f"    target: {pages_url}conformance-popup.html\n"
+        "  # page.evaluate() with an argument has no step equivalent\n"
+        "  - evaluate: console.error('the end')\n"
+    )
+    replays = tmp_path / "replays"
+    replay = subprocess.run(
+        [sys.executable, "-m", "collector", "replay", str(bundle), "--out", str(replays)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+
+    def page_events(report_path: Path) -> list[str]:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        return [e["text"] for e in report["events"] if e["text"].startswith("EVENT ")]
+
+    [replayed] = replays.glob("*/report.json")
+    # The page saw the same things happen, in the same order, in the test and in the replay.
+    original = page_events(bundle / "report.json")
+    assert original == page_events(replayed)
+    assert original[0] == "EVENT click #btn" and original[-1] == "EVENT click #popup-btn (popup)"
+    assert original.count("EVENT click #inner (frame)") == 2
