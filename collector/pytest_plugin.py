@@ -287,7 +287,9 @@ class TestCapture:
         first_url = next((p.url for p in self.capture.pages), "about:blank")
         steps = [r.step for r in recorded] or [Goto(url=first_url)]
         scenario = Scenario(
-            name=item.nodeid, secrets=list(self.recorder.secret_names), steps=steps  # type: ignore[arg-type]
+            name=item.nodeid,
+            secrets=list(self.recorder.secret_names),
+            steps=steps,  # type: ignore[arg-type]
         )
         error_text = _error_text(test_error) if test_error is not None else None
         records = [

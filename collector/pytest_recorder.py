@@ -126,6 +126,7 @@ class ActionRecorder:
     secret_names: list[str] = field(default_factory=list)
     on_step: Callable[[int], None] = lambda _index: None
     active: bool = True
+    step_count: int = 0
 
     # -- results -----------------------------------------------------------------
 
@@ -144,11 +145,15 @@ class ActionRecorder:
         return notes
 
     def warnings(self) -> list[str]:
-        return [f"not replayable: {r.comment}" for r in self.records if r.step is None and r.comment]
+        return [
+            f"not replayable: {r.comment}" for r in self.records if r.step is None and r.comment
+        ]
 
     # -- recording ---------------------------------------------------------------
 
-    def before(self, kind: str, method: str, obj: Any, arguments: dict[str, Any]) -> Recorded | None:
+    def before(
+        self, kind: str, method: str, obj: Any, arguments: dict[str, Any]
+    ) -> Recorded | None:
         if not self.active or _PROBING.get():
             return None
         impl = getattr(obj, "_impl_obj", None)
@@ -172,7 +177,8 @@ class ActionRecorder:
         if method in TYPING or (kind == "Keyboard" and method == "type"):
             record.probe = _prober(kind, obj, arguments)
         self.records.append(record)
-        self.on_step(len(self.steps()))
+        self.step_count += 1
+        self.on_step(self.step_count)
         return record
 
     def typed_into_password(self, record: Recorded) -> None:
@@ -244,6 +250,7 @@ def _wrap(recorder: ActionRecorder, kind: str, method: str, original: Any) -> An
 
         @functools.wraps(original)
         async def async_wrapper(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True  # pytest shows the test's line, not ours
             record = _before(recorder, kind, method, obj, arguments_of(obj, args, kwargs))
             try:
                 result = await original(obj, *args, **kwargs)
@@ -266,6 +273,7 @@ def _wrap(recorder: ActionRecorder, kind: str, method: str, original: Any) -> An
 
     @functools.wraps(original)
     def wrapper(obj: Any, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # pytest shows the test's line, not ours
         record = _before(recorder, kind, method, obj, arguments_of(obj, args, kwargs))
         try:
             result = original(obj, *args, **kwargs)
@@ -293,7 +301,11 @@ def _before(
     try:
         return recorder.before(kind, method, obj, arguments)
     except Exception as exc:  # recording must never break the user's test
-        recorder.records.append(Recorded(None, comment=f"{kind}.{method}(): not recorded ({exc})"))
+        # The type only: the message may quote the call's arguments (a typed secret).
+        label = f"{_LABELS.get(kind, kind)}.{method}()"
+        recorder.records.append(
+            Recorded(None, comment=f"{label} not recorded ({type(exc).__name__})")
+        )
         return None
 
 
@@ -438,7 +450,11 @@ def _step_for(
         if method == "to_be_visible" and a.get("visible") in (None, True):
             return ExpectVisible(**with_selector)
         return None
-    if kind == "PageAssertions" and method == "to_have_url" and isinstance(a.get("url_or_reg_exp"), str):
+    if (
+        kind == "PageAssertions"
+        and method == "to_have_url"
+        and isinstance(a.get("url_or_reg_exp"), str)
+    ):
         return ExpectUrl(url=_absolute(a["url_or_reg_exp"], page))
     return None
 
