@@ -161,7 +161,11 @@ class ActionRecorder:
         if page is None or not self.owns_page(page):
             return None
         label = f"{_LABELS.get(kind, kind)}.{method}()"
+        main = self.main_page()
         try:
+            if main is not None and page.context is not main.context:
+                # A replay runs one context: a second user's steps would act on the wrong page.
+                raise _NoStep("acts in a second browser context: a scenario has one")
             step = _step_for(kind, method, obj, impl, page, arguments)
         except _NoStep as reason:
             record = Recorded(None, comment=f"{label} {reason}".strip())
@@ -170,7 +174,7 @@ class ActionRecorder:
         if step is None:
             self.records.append(Recorded(None, comment=f"{label} has no step equivalent"))
             return None
-        target = None if page is self.main_page() else _url_of(page)
+        target = None if page is main else _url_of(page)
         if target:
             step = step.model_copy(update={"target": target})
         record = Recorded(step)

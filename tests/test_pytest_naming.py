@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from collector.pytest_plugin import _free_name, bundle_name, slug
@@ -84,3 +85,19 @@ def test_a_password_becomes_a_variable_once_per_value() -> None:
     ]
     assert recorder.secrets == ["s3cret", "1234"]
     assert recorder.secret_names == ["COLLECTOR_PASSWORD_1", "COLLECTOR_PASSWORD_2"]
+
+
+def test_new_workspace_draws_again_when_another_process_took_the_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two xdist workers can draw the same reference in the same tick: both see it free,
+    # one mkdir wins. The other must draw again, not fail.
+    from collector import bundle
+
+    drawn = iter(["CR-20260101-AAAAAA", "CR-20260101-BBBBBB"])
+    monkeypatch.setattr(bundle, "new_reference", lambda exists: next(drawn))
+    (tmp_path / ".CR-20260101-AAAAAA.partial").mkdir()  # the other worker's, made just now
+    workspace = bundle.new_workspace(tmp_path, name="t.py-test_a-chromium-e7acd402")
+    assert workspace.reference == "CR-20260101-BBBBBB"
+    assert workspace.path == tmp_path / ".CR-20260101-BBBBBB.partial"
+    assert workspace.path.is_dir()

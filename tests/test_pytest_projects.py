@@ -175,7 +175,7 @@ def nodeid(name: str) -> str:
 
 
 def bundles(folder: Path) -> dict[str, dict]:
-    """Bundle folder name -> (outcome status, error messages, scenario.yaml)."""
+    """Bundle folder name -> outcome status, error messages, scenario.yaml, attached files."""
     found = {}
     for path in sorted((folder / OUT).iterdir()):
         report = json.loads((path / "report.json").read_text(encoding="utf-8"))
@@ -183,6 +183,7 @@ def bundles(folder: Path) -> dict[str, dict]:
             "status": report["outcome"]["status"],
             "errors": sorted(e["message"] for e in report["errors"]),
             "scenario": (path / "scenario.yaml").read_text(encoding="utf-8"),
+            "files": sorted(a["path"] for a in report["attachments"]),
         }
     return found
 
@@ -228,6 +229,7 @@ def test_sync_and_async_projects_agree_and_bundles_replay(
 
     thrown = sync_bundles[bundle_name(nodeid("test_thrown_error"))]
     assert thrown["status"] == "errors"
+    assert "screenshots/page-1.png" in thrown["files"]
     assert thrown["errors"] == ["TypeError: Cannot read properties of undefined (reading 'card')"]
     # The test's own calls, in order, with its selectors; the password is a variable.
     assert thrown["scenario"] == (
@@ -344,7 +346,7 @@ def test_xdist_on_failure_bundles_and_interrupt(tmp_path: Path, pages_url: str) 
 
 
 CONFORMANCE = """
-def test_conformance(page, tmp_path):
+def test_conformance(page, new_context, tmp_path):
     page.goto("form.html")  # relative: resolved against --base-url, as Playwright does
     upload = tmp_path / "notes.txt"
     upload.write_text("hello")
@@ -364,6 +366,8 @@ def test_conformance(page, tmp_path):
     popup = info.value
     popup.wait_for_load_state()
     popup.click("#popup-btn")
+    second_user = new_context().new_page()
+    second_user.goto("clean.html")
     page.evaluate("x => x", 1)
     page.evaluate("console.error('the end')")
 """
@@ -404,6 +408,7 @@ def test_recorded_steps_replay_the_same_events(tmp_path: Path, pages_url: str) -
         "  # page.wait_for_load_state() has no step equivalent\n"
         "  - click: '#popup-btn'\n"
         f"    target: {pages_url}conformance-popup.html\n"
+        "  # page.goto() acts in a second browser context: a scenario has one\n"
         "  # page.evaluate() with an argument has no step equivalent\n"
         "  - evaluate: console.error('the end')\n"
     )
