@@ -277,6 +277,7 @@ class TestCapture:
         test_error: BaseException | None,
     ) -> Path | None:
         from collector.bundle import BundleOptions, new_workspace, write_bundle
+        from collector.pytest_recorder import base_url_of
         from collector.runner import RunResult, Shot, _target, _value
         from collector.scenario import Goto, Scenario
 
@@ -286,8 +287,12 @@ class TestCapture:
         recorded = [r for r in self.recorder.records if r.step is not None]
         first_url = next((p.url for p in self.capture.pages), "about:blank")
         steps = [r.step for r in recorded] or [Goto(url=first_url)]
+        # The base URL the test ran against (pytest-playwright's --base-url), so that
+        # `collector replay --url` moves the steps to another deployment from there.
+        base_url = base_url_of(self.capture.pages[0]._impl_obj) if self.capture.pages else None
         scenario = Scenario(
             name=item.nodeid,
+            url=base_url,
             secrets=list(self.recorder.secret_names),
             steps=steps,  # type: ignore[arg-type]
         )
@@ -354,6 +359,7 @@ class TestCapture:
                 collector_version=__version__,
                 python=platform.python_version(),
                 playwright_version=_version("playwright"),
+                url=base_url,
             ),
             screenshots=shots,
             secrets=list(self.recorder.secrets),

@@ -367,7 +367,8 @@ def _frame_path(frame: Any) -> list[int] | None:
     return path or None
 
 
-def _base_url(page: Any) -> str | None:
+def base_url_of(page: Any) -> str | None:
+    """The ``base_url`` of a page's context (an impl object), if the test set one."""
     try:
         base = page.context._options.get("baseURL")
     except Exception:
@@ -378,7 +379,7 @@ def _base_url(page: Any) -> str | None:
 def _absolute(url: str, page: Any) -> str:
     if urlsplit(url).scheme:
         return url
-    base = _base_url(page) or _url_of(page)
+    base = base_url_of(page) or _url_of(page)
     return urljoin(base, url) if base else url
 
 

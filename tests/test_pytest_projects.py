@@ -383,6 +383,9 @@ def test_recorded_steps_replay_the_same_events(tmp_path: Path, pages_url: str) -
     scenario = (bundle / "scenario.yaml").read_text(encoding="utf-8")
     # Frames by frame_locator (a selector chain) and by Frame object (an index path),
     # the popup by its URL; what a scenario cannot say is a comment at its place.
+    # The base URL the test ran against: `collector replay --url` moves the steps from there.
+    assert scenario.startswith("name: test_conformance.py::test_conformance[chromium]\n")
+    assert f"\nurl: {pages_url}\nsteps:\n" in scenario
     assert scenario.split("steps:\n", 1)[1] == (
         f"  - goto: {pages_url}form.html\n"
         "  # page.set_input_files() uploads a file: replay refuses uploads from a received bundle\n"
