@@ -207,7 +207,11 @@ class TestCapture:
     def _call(self, result: Any) -> Any:
         """The value of a Playwright call of either API (an awaitable runs on the test's loop)."""
         if inspect.isawaitable(result):
-            assert self.loop is not None, "an async Playwright call without the test's loop"
+            if self.loop is None or self.loop.is_running():
+                # Not pytest-asyncio's idle loop (another runner drives this test): skip.
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise RuntimeError("the test's event loop is not available after the test")
             return self.loop.run_until_complete(result)
         return result
 
@@ -246,7 +250,12 @@ class TestCapture:
         config = item.config
         interrupted = isinstance(test_error, KeyboardInterrupt)
         if not interrupted:
-            self.linger(config.getoption("--collector-linger"))
+            try:
+                self.linger(config.getoption("--collector-linger"))
+            except Exception as exc:  # judge what arrived; say why the wait stopped
+                self.capture.problems.append(
+                    f"waiting for late errors: {type(exc).__name__}: {exc}"
+                )
         events = self.rules.judge(self.capture.events())
         failing = [e for e in events if e.fails]
         missing = self.rules.missing_expected(events)
