@@ -23,6 +23,7 @@ from every file of the bundle).
 from __future__ import annotations
 
 import contextvars
+import datetime
 import functools
 import inspect
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from collector.scenario import (
+    MAX_TIMEOUT_MS,
     Back,
     Check,
     Click,
@@ -177,6 +179,10 @@ class ActionRecorder:
         target = None if page is main else _url_of(page)
         if target:
             step = step.model_copy(update={"target": target})
+        timeout = _timeout_ms(arguments.get("timeout"))
+        if timeout is not None and not isinstance(step, Wait):
+            # A wait the test made longer must be as long in the replay.
+            step = step.model_copy(update={"timeout": timeout})
         record = Recorded(step)
         if method in TYPING or (kind == "Keyboard" and method == "type"):
             record.probe = _prober(kind, obj, arguments)
@@ -332,6 +338,17 @@ def _wrapper_of(impl: Any, like: Any) -> Any:
     else:
         from playwright.sync_api._generated import mapping  # type: ignore[no-redef]
     return mapping.from_impl(impl)
+
+
+def _timeout_ms(value: Any) -> int | None:
+    """A Playwright ``timeout=`` (ms, or a timedelta) as a step timeout; None if not one."""
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds() * 1000
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        ms = int(value)
+        if 0 < ms <= MAX_TIMEOUT_MS:
+            return ms
+    return None  # absent, 0 (no timeout) or beyond what a scenario allows: replay's default
 
 
 def _page_of(kind: str, impl: Any) -> Any:

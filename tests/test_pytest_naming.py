@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
 from collector.pytest_plugin import _free_name, bundle_name, slug
-from collector.pytest_recorder import ActionRecorder, Recorded
+from collector.pytest_recorder import ActionRecorder, Recorded, _timeout_ms
 from collector.scenario import Click, Fill, Goto, Scenario, scenario_to_yaml
 
 IDS = ["a b", "a/b", "a-b", "a:b", "a--b", "a.b", "a_b", "ä-b", "a\\b", "a\nb"]
@@ -101,3 +102,11 @@ def test_new_workspace_draws_again_when_another_process_took_the_reference(
     assert workspace.reference == "CR-20260101-BBBBBB"
     assert workspace.path == tmp_path / ".CR-20260101-BBBBBB.partial"
     assert workspace.path.is_dir()
+
+
+def test_a_test_timeout_becomes_the_step_timeout_when_a_scenario_allows_it() -> None:
+    assert _timeout_ms(5000) == 5000
+    assert _timeout_ms(1500.7) == 1500
+    assert _timeout_ms(datetime.timedelta(seconds=2)) == 2000
+    # No timeout (0), none given, or longer than a scenario allows: replay's default.
+    assert [_timeout_ms(v) for v in (0, None, 10**9, True, "5000")] == [None] * 5

@@ -352,6 +352,7 @@ def test_conformance(page, new_context, tmp_path):
     upload.write_text("hello")
     page.set_input_files("#file", str(upload))
     page.goto("conformance.html")
+    page.locator("#btn").wait_for(timeout=5000)
     page.click("#btn")
     page.locator("#dbl").dblclick()
     page.get_by_label("Your name").fill("Ana")
@@ -390,6 +391,8 @@ def test_recorded_steps_replay_the_same_events(tmp_path: Path, pages_url: str) -
         f"  - goto: {pages_url}form.html\n"
         "  # page.set_input_files() uploads a file: replay refuses uploads from a received bundle\n"
         f"  - goto: {pages_url}conformance.html\n"
+        "  - wait_for: '#btn'\n"
+        "    timeout: 5000\n"
         "  - click: '#btn'\n"
         "  - dblclick: '#dbl'\n"
         "  - fill:\n"
