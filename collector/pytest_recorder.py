@@ -246,8 +246,13 @@ def install(recorder: ActionRecorder) -> Callable[[], None]:
     return restore
 
 
+@functools.cache
+def _signature(function: Any) -> inspect.Signature:
+    return inspect.signature(function)  # computed once per method, not once per test
+
+
 def _wrap(recorder: ActionRecorder, kind: str, method: str, original: Any) -> Any:
-    signature = inspect.signature(original)
+    signature = _signature(original)
 
     def arguments_of(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         try:
