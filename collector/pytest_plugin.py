@@ -115,10 +115,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         if isinstance(exc, pytest.skip.Exception):
             session.abandon()
             raise
-        verdict = session.finish(item, test_error=exc)
         # The test's own failure stays the failure; collector's findings go beside it.
-        if verdict.lines:
-            item.stash[SECTION_KEY] = "\n".join(verdict.lines)
+        try:
+            lines = session.finish(item, test_error=exc).lines
+        except Exception as ours:  # e.g. an unwritable --collector-output: never mask the test's
+            lines = [f"collector: could not judge or bundle this test: {_error_text(ours)}"]
+        if lines:
+            item.stash[SECTION_KEY] = "\n".join(lines)
         raise
     verdict = session.finish(item)
     if verdict.problems:

@@ -435,3 +435,24 @@ def test_recorded_steps_replay_the_same_events(tmp_path: Path, pages_url: str) -
     assert original == page_events(replayed)
     assert original[0] == "EVENT click #btn" and original[-1] == "EVENT click #popup-btn (popup)"
     assert original.count("EVENT click #inner (frame)") == 2
+
+
+def test_a_bundle_that_cannot_be_written_never_hides_the_tests_own_failure(
+    tmp_path: Path, pages_url: str
+) -> None:
+    folder = tmp_path / "unwritable"
+    folder.mkdir()
+    (folder / "not-a-folder").write_text("a file where the output folder should be")
+    (folder / "test_own.py").write_text(
+        f"BASE = {pages_url!r}\n\n"
+        "def test_own(page):\n"
+        '    page.goto(BASE + "console.html")\n'
+        '    page.click("#log")\n'
+        '    assert page.title() == "Another title"\n'
+    )
+    output = run_pytest(sys.executable, folder, "--collector-output", "not-a-folder")
+    assert outcomes(output) == {"test_own": "FAILED"}, output
+    failure = failure_sections(output)["test_own"]
+    assert "AssertionError" in failure and "Another title" in failure
+    assert "collector: could not judge or bundle this test: BadInput: " in failure, failure
+    assert "not-a-folder: cannot create the folder" in failure
