@@ -272,16 +272,11 @@ def _wrap(recorder: ActionRecorder, kind: str, method: str, original: Any) -> An
             except BaseException as exc:
                 if record is not None:
                     record.error = _first_line(exc)
+                    if isinstance(exc, Exception):  # a failed fill may still name a password
+                        await _probe_async(recorder, record)
                 raise
-            if record is not None and record.probe is not None:
-                token = _PROBING.set(True)
-                try:
-                    if await record.probe():
-                        recorder.typed_into_password(record)
-                except Exception:  # the element went away: nothing to learn
-                    pass
-                finally:
-                    _PROBING.reset(token)
+            if record is not None:
+                await _probe_async(recorder, record)
             return result
 
         return async_wrapper
@@ -295,19 +290,40 @@ def _wrap(recorder: ActionRecorder, kind: str, method: str, original: Any) -> An
         except BaseException as exc:
             if record is not None:
                 record.error = _first_line(exc)
+                if isinstance(exc, Exception):  # a failed fill may still name a password
+                    _probe_sync(recorder, record)
             raise
-        if record is not None and record.probe is not None:
-            token = _PROBING.set(True)
-            try:
-                if record.probe():
-                    recorder.typed_into_password(record)
-            except Exception:  # the element went away: nothing to learn
-                pass
-            finally:
-                _PROBING.reset(token)
+        if record is not None:
+            _probe_sync(recorder, record)
         return result
 
     return wrapper
+
+
+def _probe_sync(recorder: ActionRecorder, record: Recorded) -> None:
+    if record.probe is None:
+        return
+    token = _PROBING.set(True)
+    try:
+        if record.probe():
+            recorder.typed_into_password(record)
+    except Exception:  # the element went away: nothing to learn
+        pass
+    finally:
+        _PROBING.reset(token)
+
+
+async def _probe_async(recorder: ActionRecorder, record: Recorded) -> None:
+    if record.probe is None:
+        return
+    token = _PROBING.set(True)
+    try:
+        if await record.probe():
+            recorder.typed_into_password(record)
+    except Exception:  # the element went away: nothing to learn
+        pass
+    finally:
+        _PROBING.reset(token)
 
 
 def _before(
