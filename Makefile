@@ -1,11 +1,14 @@
 # Every target sets itself up: a fresh clone needs only `make demo` or `make test`.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# A second environment with pytest-playwright-asyncio and not pytest-playwright (the two
+# refuse each other): the plugin's tests run an async project's pytest with it.
+ASYNC_VENV ?= .venv-async
 PYTHON ?= python3
 
 .PHONY: setup demo test lint bench clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(ASYNC_VENV)/.installed
 	@sh scripts/ensure-chromium.sh
 
 # Re-install only when the package definition changes, so `make setup` is cheap to repeat.
@@ -13,6 +16,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(ASYNC_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(ASYNC_VENV)
+	$(ASYNC_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ASYNC_VENV)/bin/python -m pip install --quiet -e . pytest-playwright-asyncio pytest-xdist
 	touch $@
 
 demo: setup
@@ -29,4 +38,4 @@ bench: setup
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist
+	rm -rf $(VENV) $(ASYNC_VENV) build dist

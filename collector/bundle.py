@@ -96,15 +96,21 @@ def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
     if not out_dir.is_dir():
         raise OutputError(f"--out {out_dir}: not a folder")
     remove_orphans(out_dir)
-    reference = new_reference(
-        exists=lambda ref: (out_dir / ref).exists() or any(out_dir.glob(f".{ref}.*partial"))
-    )
-    path = out_dir / partial_name(reference)
-    try:
-        path.mkdir()
-    except OSError as exc:
-        raise OutputError(f"--out {out_dir}: cannot write there: {exc.strerror}") from None
-    return Workspace(reference, path, out_dir, name)
+    # Two processes (pytest-xdist workers) may draw the same reference in the same
+    # tick: the mkdir decides who has it, the other draws again.
+    for _attempt in range(20):
+        reference = new_reference(
+            exists=lambda ref: (out_dir / ref).exists() or any(out_dir.glob(f".{ref}.*partial"))
+        )
+        path = out_dir / partial_name(reference)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"--out {out_dir}: cannot write there: {exc.strerror}") from None
+        return Workspace(reference, path, out_dir, name)
+    raise OutputError(f"--out {out_dir}: could not create a unique bundle folder")
 
 
 def partial_name(reference: str, pid: int | None = None, host: str | None = None) -> str:
@@ -209,7 +215,7 @@ class _Writer:
         self._redact_har()
         self._redact_trace()
         self._write_text("console.log", console_log(events, steps))
-        self._write_text("scenario.yaml", scenario_to_yaml(self.result.scenario))
+        self._write_text("scenario.yaml", scenario_to_yaml(self.result.scenario, self.result.scenario_comments))
         report = self._report(steps, events)
 
         failing_shot = self._failing_shot(shots)

@@ -167,6 +167,15 @@ class Capture:
         dialogs are left to the test, which may answer them itself.
         """
         context.add_init_script(TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS})
+        self._listen_like_a_test(context)
+
+    async def attach_test(self, context: BrowserContext) -> None:
+        """``attach_sync`` for a context of the async API (pytest-playwright-asyncio):
+        the same listeners, so sync and async tests get the same verdicts."""
+        await context.add_init_script(TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS})
+        self._listen_like_a_test(context)
+
+    def _listen_like_a_test(self, context: Any) -> None:
         self._console_via_cdp = False
         self._listen(context)
         context.on("console", self._guard(self._on_console))

@@ -1,12 +1,14 @@
 """Fixtures of the pytest plugin that build on pytest-playwright's own.
 
 This module is registered by ``collector.pytest_plugin`` in ``pytest_configure``,
-after pytest-playwright, so that ``browser_type_launch_args`` here wraps (and
-receives) pytest-playwright's fixture of the same name.
+after pytest-playwright or pytest-playwright-asyncio, so that
+``browser_type_launch_args`` here wraps (and receives) that plugin's fixture
+of the same name.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,20 +42,37 @@ def _collector_capture(request: pytest.FixtureRequest) -> Iterator[None]:
     if not any(name in request.fixturenames for name in USES_BROWSER):
         yield
         return
+    from collector.pytest_recorder import install
+
+    # A sync fixture on purpose: pytest-asyncio resolves the async plugin's `browser`
+    # for it, and our wrapper of `new_context` follows the API the browser speaks.
     browser = request.getfixturevalue("browser")
     session = TestCapture(request.node, browser)
     original = browser.new_context
 
-    def new_context(*args: Any, **kwargs: Any) -> Any:
-        context = original(*args, **kwargs)
-        session.add_context(context)
-        return context
+    if inspect.iscoroutinefunction(original):
 
-    browser.new_context = new_context
+        async def new_context_async(*args: Any, **kwargs: Any) -> Any:
+            context = await original(*args, **kwargs)
+            await session.add_context_async(context)
+            return context
+
+        browser.new_context = new_context_async
+    else:
+
+        def new_context(*args: Any, **kwargs: Any) -> Any:
+            context = original(*args, **kwargs)
+            session.add_context(context)
+            return context
+
+        browser.new_context = new_context
     request.node.stash[CAPTURE_KEY] = session
+    # Installed before the other fixtures run: a fixture that logs in is part of the steps.
+    restore = install(session.recorder)
     try:
         if "context" in request.fixturenames or "page" in request.fixturenames:
             request.getfixturevalue("context")  # created now, through the wrapper
         yield
     finally:
+        restore()
         browser.new_context = original

@@ -1,19 +1,27 @@
-"""pytest plugin: fail pytest-playwright tests whose pages log errors the rules do not allow.
+"""pytest plugin: fail Playwright tests whose pages log errors the rules do not allow.
 
-Built on pytest-playwright's fixtures: every context a test creates (the
-``context``/``page`` fixtures, ``new_context``, or ``browser.new_context``)
-gets collector's capture. After the test body, the plugin waits briefly for
-late errors, judges the events with collector's rules (config, options,
-markers) and fails the test with one line per error. Every failing test gets a
-bundle in ``<--collector-output>/<test id slug>/``.
+Built on the fixtures of pytest-playwright *or* pytest-playwright-asyncio,
+whichever the project has (collector requires neither): every context a test
+creates (the ``context``/``page`` fixtures, ``new_context``, or
+``browser.new_context``) gets collector's capture, and the test's Playwright
+calls are recorded as steps (``collector.pytest_recorder``). After the test
+body, the plugin waits briefly for late errors, judges the events with
+collector's rules (config, options, markers) and fails the test with one line
+per error. ``--collector-bundles`` says which tests leave a bundle in
+``<--collector-output>/<test id slug>-<hash>/``; its ``scenario.yaml`` replays
+the test's actions with ``collector replay``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import inspect
 import platform
 import re
 import time
 from collections.abc import Generator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -29,9 +37,13 @@ from collector.report import Environment, Event, Outcome, StepRecord
 from collector.rules import Rules, load_config
 
 USES_BROWSER = ("page", "context", "new_context")
+# pytest-playwright registers as "playwright", pytest-playwright-asyncio as "playwright-asyncio".
+PLAYWRIGHT_PLUGINS = ("playwright", "playwright-asyncio")
 SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 QUIET_MS = 25
 SCREENSHOT_TIMEOUT_MS = 10_000
+BUNDLE_POLICIES = ("on-error", "on-failure", "never")
+SECTION = "collector"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,7 +57,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--collector-output",
         default="collector-results",
-        help="Folder for the bundles of failing tests (default: collector-results).",
+        help="Folder for the bundles (default: collector-results).",
+    )
+    group.addoption(
+        "--collector-bundles",
+        choices=BUNDLE_POLICIES,
+        default="on-error",
+        help="Which tests leave a bundle: on-error (their pages logged errors that fail "
+        "them; the default), on-failure (also tests failing by their own assertion, "
+        "and interrupted ones), never.",
     )
     group.addoption(
         "--collector-ignore",
@@ -73,16 +93,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "expect_console(*patterns): the test fails unless errors matching these occur"
     )
-    if not config.getoption("--collector-disable") and config.pluginmanager.has_plugin(
-        "playwright"
-    ):
-        # Registered now, after pytest-playwright, so these fixtures wrap its own.
+    if config.getoption("--collector-disable"):
+        return
+    if any(config.pluginmanager.has_plugin(name) for name in PLAYWRIGHT_PLUGINS):
+        # Registered now, after the Playwright plugin, so these fixtures wrap its own.
         from collector import pytest_fixtures
 
         config.pluginmanager.register(pytest_fixtures, "collector-playwright-fixtures")
 
 
 CAPTURE_KEY = pytest.StashKey["TestCapture"]()
+SECTION_KEY = pytest.StashKey[str]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -93,28 +114,79 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     try:
         outcome = yield
     except BaseException as exc:
-        session.finish(item, test_error=exc)
+        if isinstance(exc, pytest.skip.Exception):
+            session.abandon()
+            raise
+        # The test's own failure stays the failure; collector's findings go beside it.
+        try:
+            lines = session.finish(item, test_error=exc).lines
+        except Exception as ours:  # e.g. an unwritable --collector-output: never mask the test's
+            lines = [f"collector: could not judge or bundle this test: {_error_text(ours)}"]
+        if lines:
+            item.stash[SECTION_KEY] = "\n".join(lines)
         raise
-    problems = session.finish(item)
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    verdict = session.finish(item)
+    if verdict.problems:
+        pytest.fail("\n".join(verdict.lines), pytrace=False)
     return outcome
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    text = item.stash.get(SECTION_KEY, None)
+    if text and call.when == "call":
+        # A report section: shown under the failure, also from pytest-xdist workers.
+        report.sections.append((SECTION, text))
+    return report
+
+
+@dataclass
+class Verdict:
+    """What collector found in one test: its problems and the bundle, if one was written."""
+
+    problems: list[str] = field(default_factory=list)
+    bundle: Path | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        lines = list(self.problems)
+        if lines:
+            count = len(lines)
+            lines.insert(0, f"collector: {count} browser problem(s):")
+        if self.bundle is not None:
+            lines.append(f"bundle: {self.bundle}")
+        return lines
+
+
 class TestCapture:
-    """Capture for one test: its contexts, its rules, its verdict and bundle."""
+    """Capture for one test: its contexts, its recorded actions, its verdict and bundle.
+
+    Works with Playwright's sync API and its async one. With the async API the
+    test body ran on pytest-asyncio's loop, which is idle once the body is
+    done: the linger and screenshots run on it with ``run_until_complete``.
+    """
 
     __test__ = False  # not a test class, despite the name
 
     def __init__(self, item: pytest.Item, browser: Any) -> None:
+        from collector.pytest_recorder import ActionRecorder
+
         self.item = item
         self.browser = browser
         self.capture = Capture()
-        self.capture.current_step = 1
         self.contexts: list[Any] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.started = datetime.now(UTC)
         self.t0 = time.monotonic()
         self.rules = self._rules(item)
+        self.recorder = ActionRecorder(
+            owns_page=lambda impl: any(p._impl_obj is impl for p in self.capture.pages),
+            main_page=lambda: self.capture.pages[0]._impl_obj if self.capture.pages else None,
+            on_step=self.capture.step_started,
+        )
 
     def _rules(self, item: pytest.Item) -> Rules:
         config = item.config
@@ -132,6 +204,22 @@ class TestCapture:
         self.capture.attach_sync(context)
         self.contexts.append(context)
 
+    async def add_context_async(self, context: Any) -> None:
+        self.loop = asyncio.get_running_loop()
+        await self.capture.attach_test(context)
+        self.contexts.append(context)
+
+    def _call(self, result: Any) -> Any:
+        """The value of a Playwright call of either API (an awaitable runs on the test's loop)."""
+        if inspect.isawaitable(result):
+            if self.loop is None or self.loop.is_running():
+                # Not pytest-asyncio's idle loop (another runner drives this test): skip.
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise RuntimeError("the test's event loop is not available after the test")
+            return self.loop.run_until_complete(result)
+        return result
+
     def open_pages(self) -> list[Any]:
         """The pages still open and answering (a hung one is left alone)."""
         return [
@@ -148,7 +236,7 @@ class TestCapture:
             quiet = self.capture.idle_for_ms() >= QUIET_MS and not self.capture.pending_requests
             if quiet and not self._timers_pending(pages, deadline):
                 return
-            pages[0].wait_for_timeout(10)  # lets Playwright dispatch pending events
+            self._call(pages[0].wait_for_timeout(10))  # lets Playwright dispatch pending events
 
     def _timers_pending(self, pages: list[Any], deadline: float) -> bool:
         for page in pages:
@@ -156,84 +244,163 @@ class TestCapture:
             try:
                 # Through a locator: its timeout also bounds a page whose script hangs,
                 # which page.evaluate would wait on forever.
-                if _evaluate(page, "window.__collectorPendingTimers || 0", remaining_ms):
+                if self._evaluate(page, "window.__collectorPendingTimers || 0", remaining_ms):
                     return True
             except TimeoutError:
-                if not _answers(page):
+                if not self._answers(page):
                     self.capture.stopped_responding(page)
             except Exception:  # navigating or closed: nothing to wait for on it
                 continue
         return False
 
-    def finish(self, item: pytest.Item, test_error: BaseException | None = None) -> list[str]:
-        """Judge the captured events; write a bundle when the test fails either way."""
+    def abandon(self) -> None:
+        """A skipped test: nothing to judge."""
+        self.recorder.active = False
+        self.capture.detach()
+
+    def _evaluate(self, page: Any, expression: str, timeout_ms: float) -> Any:
+        """Evaluate in ``page`` within ``timeout_ms``; TimeoutError when its script is busy."""
+        # One class for both APIs: async_api.TimeoutError is sync_api.TimeoutError.
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            return self._call(
+                page.locator(":root").evaluate(f"() => {expression}", timeout=timeout_ms)
+            )
+        except PlaywrightTimeout:
+            raise TimeoutError(expression) from None
+
+    def _answers(self, page: Any) -> bool:
+        """Whether ``page``'s script still runs (any reply counts, an error included)."""
+        try:
+            self._evaluate(page, "0", PROBE_S * 1000)
+        except TimeoutError:
+            return False
+        except Exception:
+            return True
+        return True
+
+    def finish(self, item: pytest.Item, test_error: BaseException | None = None) -> Verdict:
+        """Judge the captured events; write a bundle when ``--collector-bundles`` asks."""
+        self.recorder.active = False  # what the linger and screenshots do is not the test's
         config = item.config
-        self.linger(config.getoption("--collector-linger"))
+        interrupted = isinstance(test_error, KeyboardInterrupt)
+        if not interrupted:
+            try:
+                self.linger(config.getoption("--collector-linger"))
+            except Exception as exc:  # judge what arrived; say why the wait stopped
+                self.capture.problems.append(
+                    f"waiting for late errors: {type(exc).__name__}: {exc}"
+                )
         events = self.rules.judge(self.capture.events())
         failing = [e for e in events if e.fails]
         missing = self.rules.missing_expected(events)
-        problems = [_problem_line(e) for e in failing]
-        problems += [f"expected a console error matching {p!r}, none occurred" for p in missing]
-        if problems:
-            problems.insert(0, f"collector: {len(failing) + len(missing)} browser problem(s):")
-        if problems or test_error is not None:
-            bundle = self._write_bundle(item, events, problems, test_error)
-            if bundle is not None and problems:
-                problems.append(f"bundle: {bundle}")
+        verdict = Verdict([_problem_line(e) for e in failing])
+        verdict.problems += [
+            f"  expected a console error matching {p!r}, none occurred" for p in missing
+        ]
+        if self._wants_bundle(config.getoption("--collector-bundles"), verdict, test_error):
+            verdict.bundle = self._write_bundle(item, events, verdict, test_error)
         self.capture.detach()
-        return problems
+        return verdict
+
+    @staticmethod
+    def _wants_bundle(policy: str, verdict: Verdict, test_error: BaseException | None) -> bool:
+        if policy == "never":
+            return False
+        if policy == "on-failure":
+            return bool(verdict.problems) or test_error is not None
+        # on-error: the errors collector found are what a bundle explains; an interrupted
+        # run is the user's choice, not a finding.
+        return bool(verdict.problems) and not isinstance(test_error, KeyboardInterrupt)
 
     def _write_bundle(
         self,
         item: pytest.Item,
         events: list[Event],
-        problems: list[str],
+        verdict: Verdict,
         test_error: BaseException | None,
     ) -> Path | None:
         from collector.bundle import BundleOptions, new_workspace, write_bundle
-        from collector.runner import RunResult, Shot
+        from collector.pytest_recorder import base_url_of
+        from collector.runner import RunResult, Shot, _target, _value
         from collector.scenario import Goto, Scenario
 
         config = load_config(Path(str(item.config.rootpath)))
         out_dir = Path(item.config.getoption("--collector-output"))
-        workspace = new_workspace(out_dir, name=_free_name(out_dir, slug(item.nodeid)))
+        workspace = new_workspace(out_dir, name=_free_name(out_dir, bundle_name(item.nodeid)))
+        recorded = [r for r in self.recorder.records if r.step is not None]
+        first_url = next((p.url for p in self.capture.pages), "about:blank")
+        steps = [r.step for r in recorded] or [Goto(url=first_url)]
+        # The base URL the test ran against (pytest-playwright's --base-url), so that
+        # `collector replay --url` moves the steps to another deployment from there.
+        base_url = base_url_of(self.capture.pages[0]._impl_obj) if self.capture.pages else None
+        scenario = Scenario(
+            name=item.nodeid,
+            url=base_url,
+            secrets=list(self.recorder.secret_names),
+            steps=steps,  # type: ignore[arg-type]
+        )
+        error_text = _error_text(test_error) if test_error is not None else None
+        records = [
+            StepRecord(
+                index=i,
+                action=step.action,  # type: ignore[attr-defined]
+                target=_target(step, scenario, None),
+                status="failed" if i <= len(recorded) and recorded[i - 1].error else "ok",
+                error=recorded[i - 1].error if i <= len(recorded) else None,
+                value=_value(step),
+            )
+            for i, step in enumerate(steps, 1)
+        ]
+        failed_step = next((r.index for r in records if r.status == "failed"), None)
+        if error_text and failed_step is None:
+            # The test failed between actions (its own assertion): a step of its own.
+            records.append(
+                StepRecord(
+                    index=len(records) + 1,
+                    action="test",
+                    target=item.nodeid,
+                    name=item.name,
+                    status="failed",
+                    error=error_text,
+                )
+            )
+            failed_step = len(records)
+        last = records[-1].index
         shots = []
         for number, page in enumerate(self.open_pages(), 1):
             path = workspace.path / "screenshots" / f"page-{number}.png"
             try:
-                page.screenshot(
-                    path=str(path),
-                    mask=[frame.locator(PASSWORD_FIELDS) for frame in page.frames],
-                    mask_color=MASK_COLOR,
-                    timeout=SCREENSHOT_TIMEOUT_MS,
+                masks = [frame.locator(PASSWORD_FIELDS) for frame in page.frames]
+                self._call(
+                    page.screenshot(
+                        path=str(path),
+                        mask=masks,
+                        mask_color=MASK_COLOR,
+                        timeout=SCREENSHOT_TIMEOUT_MS,
+                    )
                 )
-                shots.append(Shot(path, 1, "final" if number == 1 else "step"))
+                shots.append(Shot(path, last, "final" if number == 1 else "step"))
             except Exception as exc:  # a closed or crashed page: the bundle goes on without it
                 self.capture.problems.append(f"screenshot of page {number}: {exc}")
-        first_url = next((p.url for p in self.capture.pages), "about:blank")
-        error_text = _error_text(test_error) if test_error is not None else None
-        status = "failed" if (problems or test_error) else "ok"
-        step = StepRecord(
-            index=1,
-            action="test",
-            target=item.nodeid,
-            name=item.name,
-            status=status,
-            duration_ms=int((time.monotonic() - self.t0) * 1000),
-            error=error_text or (problems[1] if len(problems) > 1 else None),
-            screenshot=f"screenshots/{shots[0].path.name}" if shots else None,
-            url=first_url,
-        )
-        outcome = (
-            Outcome(status="errors", message=problems[0] if problems else "")
-            if problems
-            else Outcome(status="step_failed", message=error_text or "", failed_step=1)
-        )
+        if shots:
+            records[-1] = records[-1].model_copy(
+                update={"screenshot": f"screenshots/{shots[0].path.name}"}
+            )
+        if isinstance(test_error, KeyboardInterrupt):
+            outcome = Outcome(status="interrupted", message="interrupted (KeyboardInterrupt)")
+        elif verdict.problems:
+            outcome = Outcome(status="errors", message=verdict.lines[0])
+        else:
+            outcome = Outcome(
+                status="step_failed", message=error_text or "", failed_step=failed_step
+            )
         result = RunResult(
-            scenario=Scenario(name=item.nodeid, steps=[Goto(url=first_url)]),
+            scenario=scenario,
             started=self.started,
-            duration_ms=step.duration_ms,
-            steps=[step],
+            duration_ms=int((time.monotonic() - self.t0) * 1000),
+            steps=records,
             events=events,
             totals=self.capture.totals,
             dropped=self.capture.dropped,
@@ -244,10 +411,12 @@ class TestCapture:
                 collector_version=__version__,
                 python=platform.python_version(),
                 playwright_version=_version("playwright"),
+                url=base_url,
             ),
             screenshots=shots,
-            secrets=[],
-            problems=self.capture.problems,
+            secrets=list(self.recorder.secrets),
+            problems=self.capture.problems + self.recorder.warnings(),
+            scenario_comments=self.recorder.comments(),
         )
         options = BundleOptions(
             out_dir=out_dir,
@@ -260,8 +429,19 @@ class TestCapture:
 
 
 def slug(nodeid: str) -> str:
-    """A folder name for a test id: tests/test_x.py::test_y[a] -> tests-test-x-py-test-y-a."""
-    return SLUG_UNSAFE.sub("-", nodeid).strip("-.")[:150] or "test"
+    """A readable folder name for a test id: tests/test_x.py::test_y[a] -> tests-test-x-py-test-y-a."""
+    return SLUG_UNSAFE.sub("-", nodeid).strip("-.")[:100] or "test"
+
+
+def bundle_name(nodeid: str) -> str:
+    """The bundle folder of a test: its slug and 8 hex of the id's SHA-1.
+
+    The slug alone folds punctuation (``[a b]`` and ``[a/b]`` both give ``a-b``);
+    the hash keeps every test id its own folder, the same on every run and on
+    every pytest-xdist worker.
+    """
+    digest = hashlib.sha1(nodeid.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{slug(nodeid)}-{digest}"
 
 
 def _free_name(out_dir: Path, name: str) -> str:
@@ -271,27 +451,6 @@ def _free_name(out_dir: Path, name: str) -> str:
         n += 1
         candidate = f"{name}-{n}"
     return candidate
-
-
-def _evaluate(page: Any, expression: str, timeout_ms: float) -> Any:
-    """Evaluate in ``page`` within ``timeout_ms``; TimeoutError when its script is busy."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        return page.locator(":root").evaluate(f"() => {expression}", timeout=timeout_ms)
-    except PlaywrightTimeout:
-        raise TimeoutError(expression) from None
-
-
-def _answers(page: Any) -> bool:
-    """Whether ``page``'s script still runs (any reply counts, an error included)."""
-    try:
-        _evaluate(page, "0", PROBE_S * 1000)
-    except TimeoutError:
-        return False
-    except Exception:
-        return True
-    return True
 
 
 def _problem_line(event: Event) -> str:

@@ -131,6 +131,8 @@ class RunResult:
     har_path: Path | None = None
     rules: Rules = field(default_factory=Rules)
     interrupt: Interrupt | None = None
+    # Comments written into scenario.yaml before step i (the pytest plugin's unreplayable calls).
+    scenario_comments: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def failing_events(self) -> list[Event]:

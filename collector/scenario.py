@@ -500,10 +500,23 @@ def step_to_data(step: StepBase) -> Any:
     return {kind: args, **common}
 
 
-def scenario_to_yaml(scenario: Scenario) -> str:
-    return yaml.safe_dump(
-        scenario_to_data(scenario), sort_keys=False, allow_unicode=True, width=100
-    )
+def scenario_to_yaml(scenario: Scenario, comments: Mapping[int, list[str]] | None = None) -> str:
+    """The scenario as YAML; ``comments[i]`` are written as ``#`` lines before step ``i``
+    (0-based; ``len(steps)`` after the last), e.g. actions a recording could not express."""
+    data = scenario_to_data(scenario)
+    if not comments:
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    steps = data.pop("steps")
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100) if data else ""
+    lines = [text.rstrip("\n")] if text else []
+    lines.append("steps:")
+    for index in range(len(steps) + 1):
+        for comment in comments.get(index, []):
+            lines.append(f"  # {' '.join(comment.split())}")
+        if index < len(steps):
+            item = yaml.safe_dump([steps[index]], sort_keys=False, allow_unicode=True, width=100)
+            lines.extend("  " + line for line in item.rstrip("\n").splitlines())
+    return "\n".join(lines) + "\n"
 
 
 def scenario_json_schema() -> dict[str, Any]:

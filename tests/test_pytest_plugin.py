@@ -17,6 +17,8 @@ import re
 
 import pytest
 
+from collector.pytest_plugin import bundle_name
+
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.browser
 
@@ -130,7 +132,7 @@ def test_default_run(pytester: pytest.Pytester, pages_url: str) -> None:
     out.mkdir()
     (out / "keep-me.txt").write_text("the user's own file")
     # A folder of the user's that happens to have the name of a test's bundle.
-    users = out / "test_cases.py-test_own_assertion-chromium"
+    users = out / bundle_name("test_cases.py::test_boom[chromium]")
     users.mkdir()
     (users / "notes.txt").write_text("not a bundle")
 
@@ -151,13 +153,14 @@ def test_default_run(pytester: pytest.Pytester, pages_url: str) -> None:
     }, result.stdout.str()
     failures = sections(result)
 
-    # An error in the page fails the test, with the error, its location and the bundle.
+    # An error in the page fails the test, with the error, its location and the bundle
+    # (next to the user's folder of the same name, not in it).
     boom = failures["test_boom"]
     assert "collector: 3 browser problem(s):" in boom
     assert "errors.js:5:9: TypeError: kaboom" in boom
     assert "errors.js:3:11: boom clicked" in boom
     assert "HTTP 500" in boom
-    bundle = out / "test_cases.py-test_boom-chromium"
+    bundle = out / f"{users.name}-2"
     assert f"bundle: {OUT}/{bundle.name}" in boom
     report = json.loads((bundle / "report.json").read_text(encoding="utf-8"))
     assert (bundle / "ticket.md").is_file()
@@ -167,10 +170,15 @@ def test_default_run(pytester: pytest.Pytester, pages_url: str) -> None:
     location = (kaboom["url"].rsplit("/", 1)[1], kaboom["line"], kaboom["column"])
     assert location == ("errors.js", 5, 9)
     assert kaboom["fails"] is True
+    assert kaboom["step"] == 2  # the click: events belong to the recorded step
+    assert [(s["action"], s["target"]) for s in report["steps"]] == [
+        ("goto", f"{pages_url}errors.html"),
+        ("click", "#boom"),
+    ]
     assert "TypeError: kaboom" in (bundle / "ticket.md").read_text(encoding="utf-8")
 
     # A hung page ends the test's linger (it would wait on it forever) and is named.
-    frozen = out / "test_cases.py-test_frozen-chromium"
+    frozen = out / bundle_name("test_cases.py::test_frozen[chromium]")
     report = json.loads((frozen / "report.json").read_text(encoding="utf-8"))
     hung = [e["text"] for e in report["events"] if e["kind"] == "crash"]
     assert hung == ["The page stopped responding (its script is busy)"]
@@ -179,19 +187,14 @@ def test_default_run(pytester: pytest.Pytester, pages_url: str) -> None:
     never = failures["test_expects_what_never_happens"]
     assert "expected a console error matching 'never happens', none occurred" in never
 
-    # A test failing its own assertion gets a bundle too (next to the user's folder, not in it).
-    assert "collector:" not in failures["test_own_assertion"]
-    own = out / "test_cases.py-test_own_assertion-chromium-2"
-    report = json.loads((own / "report.json").read_text(encoding="utf-8"))
-    assert report["outcome"]["status"] == "step_failed"
-    assert report["steps"][0]["error"].startswith("AssertionError: ")
-    assert (own / "ticket.md").is_file()
+    # A test failing its own assertion, with a clean page: no bundle by default (on-error).
+    assert "collector" not in failures["test_own_assertion"]
 
     # Tests without a browser are untouched: no capture, no message, no bundle.
     assert "collector" not in failures["test_no_browser_fails"]
     assert "assert (1 + 1) == 3" in failures["test_no_browser_fails"]
 
-    # Nothing of the user's was deleted; bundles only for the failing browser tests.
+    # Nothing of the user's was deleted; bundles only for the tests collector failed.
     assert (out / "keep-me.txt").read_text() == "the user's own file"
     assert (users / "notes.txt").read_text() == "not a bundle"
     assert sorted(p.name for p in out.iterdir()) == sorted(
@@ -199,9 +202,8 @@ def test_default_run(pytester: pytest.Pytester, pages_url: str) -> None:
             "keep-me.txt",
             users.name,
             bundle.name,
-            "test_cases.py-test_expects_what_never_happens-chromium",
+            bundle_name("test_cases.py::test_expects_what_never_happens[chromium]"),
             frozen.name,
-            own.name,
         ]
     )
 
@@ -227,7 +229,7 @@ def test_long_linger_and_command_line_ignores(pytester: pytest.Pytester, pages_u
     late = sections(result)["test_late_error"]
     assert re.search(r"page_error on page 1 at \S+/timer\.js:4:\d+: Error: late boom", late), late
     assert [p.name for p in (pytester.path / "out").iterdir()] == [
-        "test_cases.py-test_late_error-chromium"
+        bundle_name("test_cases.py::test_late_error[chromium]")
     ]
     assert not (pytester.path / OUT).exists()
 
