@@ -97,7 +97,7 @@ def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
         raise OutputError(f"--out {out_dir}: not a folder")
     remove_orphans(out_dir)
     # Two processes (pytest-xdist workers) may draw the same reference in the same
-    # tick: the mkdir decides who has it, the other draws again.
+    # tick, and each names its own partial folder: whoever sees a rival draws again.
     for _attempt in range(20):
         reference = new_reference(
             exists=lambda ref: (out_dir / ref).exists() or any(out_dir.glob(f".{ref}.*partial"))
@@ -109,6 +109,10 @@ def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
             continue
         except OSError as exc:
             raise OutputError(f"--out {out_dir}: cannot write there: {exc.strerror}") from None
+        rivals = [p for p in out_dir.glob(f".{reference}.*partial") if p != path]
+        if rivals or (out_dir / reference).exists():
+            path.rmdir()
+            continue
         return Workspace(reference, path, out_dir, name)
     raise OutputError(f"--out {out_dir}: could not create a unique bundle folder")
 

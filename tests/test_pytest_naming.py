@@ -97,11 +97,14 @@ def test_new_workspace_draws_again_when_another_process_took_the_reference(
 
     drawn = iter(["CR-20260101-AAAAAA", "CR-20260101-BBBBBB"])
     monkeypatch.setattr(bundle, "new_reference", lambda exists: next(drawn))
-    (tmp_path / ".CR-20260101-AAAAAA.partial").mkdir()  # the other worker's, made just now
+    # The other worker's, made just now (on another machine sharing the folder, say).
+    rival = tmp_path / ".CR-20260101-AAAAAA.pid-4242@elsewhere.partial"
+    rival.mkdir()
     workspace = bundle.new_workspace(tmp_path, name="t.py-test_a-chromium-e7acd402")
     assert workspace.reference == "CR-20260101-BBBBBB"
-    assert workspace.path == tmp_path / ".CR-20260101-BBBBBB.partial"
-    assert workspace.path.is_dir()
+    assert workspace.path == tmp_path / bundle.partial_name("CR-20260101-BBBBBB")
+    assert workspace.path.is_dir() and rival.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([rival.name, workspace.path.name])
 
 
 def test_a_test_timeout_becomes_the_step_timeout_when_a_scenario_allows_it() -> None:

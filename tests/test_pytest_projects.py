@@ -454,5 +454,5 @@ def test_a_bundle_that_cannot_be_written_never_hides_the_tests_own_failure(
     assert outcomes(output) == {"test_own": "FAILED"}, output
     failure = failure_sections(output)["test_own"]
     assert "AssertionError" in failure and "Another title" in failure
-    assert "collector: could not judge or bundle this test: BadInput: " in failure, failure
+    assert "collector: could not judge or bundle this test: OutputError: " in failure, failure
     assert "not-a-folder: cannot create the folder" in failure
