@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from collector import __version__
 from collector.capture import Capture, CaptureLimits
-from collector.errors import BrowserLaunchError, first_line
+from collector.errors import BrowserLaunchError, first_line, step_error
 from collector.masking import MASK_COLOR, MaskFailed, clear_marks, masks_for
 from collector.redact import Redactor
 from collector.report import KIND_RANK, Environment, Event, Outcome, StepRecord
@@ -218,6 +219,11 @@ class _Run:
             kwargs["locale"] = scenario.locale
         if scenario.timezone:
             kwargs["timezone_id"] = scenario.timezone
+        base_url = self.options.base_url or scenario.url
+        if base_url and urlsplit(base_url).scheme in ("http", "https"):
+            # URL patterns (wait_for_url, expect_url) are handed to Playwright as written;
+            # it resolves relative ones against the context's base URL.
+            kwargs["base_url"] = base_url
         if har_path is not None:
             kwargs["record_har_path"] = str(har_path)
             kwargs["record_har_content"] = "omit"
@@ -273,7 +279,7 @@ class _Run:
                 raise
             except Exception as exc:
                 record.duration_ms = _ms_since(started)
-                record.error = first_line(exc)
+                record.error = step_error(exc, self._timeout(step))
                 if step.optional:
                     record.status = "skipped"
                     self._done(record)
@@ -282,7 +288,7 @@ class _Run:
                 self._done(record)
                 shot = await self._screenshot(f"step-{index:02d}-failed", index, "failed_step")
                 record.screenshot = shot
-                self.outcome = self._outcome_for_failure(index, exc)
+                self.outcome = self._outcome_for_failure(index, exc, self._timeout(step))
                 self._skip_rest(steps, index)
                 return
             record.duration_ms = _ms_since(started)
@@ -294,6 +300,9 @@ class _Run:
                 )
 
     def _done(self, record: StepRecord) -> None:
+        if record.matched_selector:
+            # Name the alternative that matched everywhere, not the first one recorded.
+            record.target = record.matched_selector
         self.records.append(record)
         if self.on_step is not None:
             # Progress goes to a terminal or a CI log: no secret may reach it either.
@@ -341,10 +350,13 @@ class _Run:
 
     async def _perform(self, index: int, step: StepBase, record: StepRecord) -> None:
         timeout = self._timeout(step)
+        # One budget for the whole step: finding its page and frame spends from it too.
+        deadline = time.monotonic() + timeout / 1000
         page = await self._page_for(step, timeout)
         self.page = page
         scope = await _frame_at(page, step.frame, timeout) if step.frame else page
         context = StepContext(
+            deadline=deadline,
             page=page,
             scope=scope,
             timeout=timeout,
@@ -452,8 +464,8 @@ class _Run:
         finally:
             self.capture.detach()
 
-    def _outcome_for_failure(self, index: int, exc: BaseException) -> Outcome:
-        message = first_line(exc)
+    def _outcome_for_failure(self, index: int, exc: BaseException, budget_ms: int) -> Outcome:
+        message = step_error(exc, budget_ms)
         if self.capture.crashed or "crash" in message.lower():
             return Outcome(status="crashed", message=message, failed_step=index)
         if self.capture.disconnected or not self.browser.is_connected():

@@ -8,7 +8,6 @@ exports) are tried in order and the one that matched is recorded.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -67,29 +66,40 @@ class StepContext:
 
     page: Page
     scope: Page | Frame  # the page, or the frame the step's `frame` path names
-    timeout: int
+    timeout: int  # the step's whole budget in ms, as the user wrote it (for messages)
     record: StepRecord
     index: int
     resolve_url: Callable[[str], str]
     scenario_dir: Path
     learn_secret: Callable[[str], None]
     screenshot: Callable[..., Awaitable[str | None]]
+    # time.monotonic() when the step's budget runs out: every wait and fallback of the
+    # step shares it, so a 15 s step never takes 30 s.
+    deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.deadline:
+            self.deadline = time.monotonic() + self.timeout / 1000
+
+    def left(self) -> int:
+        """Milliseconds left of the step's budget (at least 1: 0 means no limit)."""
+        return max(1, int((self.deadline - time.monotonic()) * 1000))
 
 
 async def perform(step: StepBase, ctx: StepContext) -> None:
     """Carry out ``step``; raise (Playwright errors, StepFailed) when it cannot be done."""
-    page, scope, timeout = ctx.page, ctx.scope, ctx.timeout
+    page, scope = ctx.page, ctx.scope
     if isinstance(step, Goto):
-        await page.goto(ctx.resolve_url(step.url), wait_until=step.wait_until, timeout=timeout)
+        await page.goto(ctx.resolve_url(step.url), wait_until=step.wait_until, timeout=ctx.left())
     elif isinstance(step, Click):
-        await (await locate(ctx, step.selector)).click(button=step.button, timeout=timeout)
+        await (await locate(ctx, step.selector)).click(button=step.button, timeout=ctx.left())
     elif isinstance(step, Dblclick):
-        await (await locate(ctx, step.selector)).dblclick(timeout=timeout)
+        await (await locate(ctx, step.selector)).dblclick(timeout=ctx.left())
     elif isinstance(step, Fill | Type):
         await _type_text(ctx, step)
     elif isinstance(step, Press):
         if step.selector:
-            await (await locate(ctx, step.selector)).press(step.key, timeout=timeout)
+            await (await locate(ctx, step.selector)).press(step.key, timeout=ctx.left())
         else:
             await page.keyboard.press(step.key)
     elif isinstance(step, KeyDown):
@@ -98,13 +108,13 @@ async def perform(step: StepBase, ctx: StepContext) -> None:
         await page.keyboard.up(step.key)
     elif isinstance(step, Select):
         values = [step.value] if isinstance(step.value, str) else list(step.value)
-        await _select(await locate(ctx, step.selector), values, timeout)
+        await _select(await locate(ctx, step.selector), values, ctx)
     elif isinstance(step, Check):
-        await (await locate(ctx, step.selector)).check(timeout=timeout)
+        await (await locate(ctx, step.selector)).check(timeout=ctx.left())
     elif isinstance(step, Uncheck):
-        await (await locate(ctx, step.selector)).uncheck(timeout=timeout)
+        await (await locate(ctx, step.selector)).uncheck(timeout=ctx.left())
     elif isinstance(step, Hover):
-        await (await locate(ctx, step.selector)).hover(timeout=timeout)
+        await (await locate(ctx, step.selector)).hover(timeout=ctx.left())
     elif isinstance(step, Scroll):
         await _scroll(ctx, step)
     elif isinstance(step, Upload):
@@ -113,21 +123,21 @@ async def perform(step: StepBase, ctx: StepContext) -> None:
         missing = [p for p in paths if not Path(p).is_file()]
         if missing:
             raise StepFailed(f"file to upload not found: {missing[0]}")
-        await (await locate(ctx, step.selector)).set_input_files(paths, timeout=timeout)
+        await (await locate(ctx, step.selector)).set_input_files(paths, timeout=ctx.left())
     elif isinstance(step, Wait):
         await asyncio.sleep(step.ms / 1000)
     elif isinstance(step, WaitFor):
         await _wait_for(ctx, step)
     elif isinstance(step, WaitForUrl):
-        await page.wait_for_url(_url_pattern(ctx.resolve_url(step.url)), timeout=timeout)
+        await _wait_for_url(ctx, step.url)
     elif isinstance(step, WaitForExpression):
-        await scope.wait_for_function(step.expression, timeout=timeout, polling=100)
+        await scope.wait_for_function(step.expression, timeout=ctx.left(), polling=100)
     elif isinstance(step, ExpectText):
         await _expect_text(ctx, step)
     elif isinstance(step, ExpectVisible):
-        await (await locate(ctx, step.selector)).wait_for(state="visible", timeout=timeout)
+        await (await locate(ctx, step.selector)).wait_for(state="visible", timeout=ctx.left())
     elif isinstance(step, ExpectUrl):
-        await _expect_url(page, ctx.resolve_url(step.url), timeout)
+        await _expect_url(ctx, step.url)
     elif isinstance(step, Screenshot):
         name = slug(step.name or f"step-{ctx.index:02d}")
         shot = await ctx.screenshot(
@@ -144,9 +154,9 @@ async def perform(step: StepBase, ctx: StepContext) -> None:
     elif isinstance(step, Evaluate):
         await scope.evaluate(step.expression)
     elif isinstance(step, Reload):
-        await page.reload(timeout=timeout)
+        await page.reload(timeout=ctx.left())
     elif isinstance(step, Back):
-        await page.go_back(timeout=timeout)
+        await page.go_back(timeout=ctx.left())
     elif isinstance(step, Close):
         await page.close()
     elif isinstance(step, SetViewport):
@@ -161,7 +171,6 @@ async def locate(ctx: StepContext, selector: str | list[str]) -> Locator:
     """A locator for ``selector``; with alternatives, the first that matches (recorded)."""
     if isinstance(selector, str):
         return ctx.scope.locator(selector)
-    deadline = time.monotonic() + ctx.timeout / 1000
     while True:
         for candidate in selector:
             locator = ctx.scope.locator(candidate)
@@ -172,7 +181,7 @@ async def locate(ctx: StepContext, selector: str | list[str]) -> Locator:
             if found:
                 ctx.record.matched_selector = candidate
                 return locator.first
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= ctx.deadline:
             raise StepFailed(
                 f"none of the {len(selector)} selectors matched within {ctx.timeout} ms: "
                 + ", ".join(selector[:5])
@@ -186,7 +195,7 @@ async def _type_text(ctx: StepContext, step: Fill | Type) -> None:
     try:
         tag, kind = await locator.evaluate(
             "e => [e.tagName, (e.getAttribute('type') || '').toLowerCase()]",
-            timeout=ctx.timeout,
+            timeout=ctx.left(),
         )
     except Exception:  # the fill itself reports a missing or detached element
         tag, kind = "", ""
@@ -197,29 +206,27 @@ async def _type_text(ctx: StepContext, step: Fill | Type) -> None:
             ctx.record.value = REDACTED
     if tag == "SELECT":
         # Chrome Recorder writes a choice in a <select> as a "change" with its value.
-        await _select(locator, [text], ctx.timeout)
+        await _select(locator, [text], ctx)
     elif isinstance(step, Fill):
-        await locator.fill(text, timeout=ctx.timeout)
+        await locator.fill(text, timeout=ctx.left())
     else:
-        await locator.press_sequentially(text, delay=step.delay, timeout=ctx.timeout)
+        await locator.press_sequentially(text, delay=step.delay, timeout=ctx.left())
 
 
-async def _select(locator: Locator, values: list[str], timeout: int) -> None:
-    try:
-        await locator.select_option(value=values, timeout=timeout)
-    except Exception:
-        # The user may have written the visible label rather than the value.
-        await locator.select_option(label=values, timeout=timeout)
+async def _select(locator: Locator, values: list[str], ctx: StepContext) -> None:
+    # Playwright matches each string against an option's value or its label in one
+    # call: one wait, one timeout, and its own reason when the element is hidden.
+    await locator.select_option(value=values, timeout=ctx.left())
 
 
 async def _scroll(ctx: StepContext, step: Scroll) -> None:
     moves = step.x or step.y or step.absolute
     if step.selector and not moves:
-        await (await locate(ctx, step.selector)).scroll_into_view_if_needed(timeout=ctx.timeout)
+        await (await locate(ctx, step.selector)).scroll_into_view_if_needed(timeout=ctx.left())
     elif step.selector:
         script = "(e, [x, y, to]) => to ? e.scrollTo(x, y) : e.scrollBy(x, y)"
         locator = await locate(ctx, step.selector)
-        await locator.evaluate(script, [step.x, step.y, step.absolute], timeout=ctx.timeout)
+        await locator.evaluate(script, [step.x, step.y, step.absolute], timeout=ctx.left())
     else:
         script = "([x, y, to]) => to ? window.scrollTo(x, y) : window.scrollBy(x, y)"
         await ctx.scope.evaluate(script, [step.x, step.y, step.absolute])
@@ -227,12 +234,11 @@ async def _scroll(ctx: StepContext, step: Scroll) -> None:
 
 async def _wait_for(ctx: StepContext, step: WaitFor) -> None:
     if step.count is None:
-        await (await locate(ctx, step.selector)).wait_for(state=step.state, timeout=ctx.timeout)
+        await (await locate(ctx, step.selector)).wait_for(state=step.state, timeout=ctx.left())
         return
     selectors = [step.selector] if isinstance(step.selector, str) else step.selector
     compare = {">=": lambda n: n >= step.count, "==": lambda n: n == step.count,
                "<=": lambda n: n <= step.count}[step.operator]  # fmt: skip
-    deadline = time.monotonic() + ctx.timeout / 1000
     while True:
         for candidate in selectors:
             locator = ctx.scope.locator(candidate)
@@ -245,7 +251,7 @@ async def _wait_for(ctx: StepContext, step: WaitFor) -> None:
             if compare(found):
                 ctx.record.matched_selector = candidate
                 return
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= ctx.deadline:
             raise StepFailed(
                 f"expected {step.operator} {step.count} element(s) for {selectors[0]} "
                 f"within {ctx.timeout} ms"
@@ -258,19 +264,34 @@ async def _expect_text(ctx: StepContext, step: ExpectText) -> None:
 
     locator = await locate(ctx, step.selector)
     try:
-        await expect(locator.first).to_contain_text(step.text, timeout=ctx.timeout)
+        await expect(locator.first).to_contain_text(step.text, timeout=ctx.left())
     except AssertionError as exc:
         where = step.selector if isinstance(step.selector, str) else step.selector[0]
         raise StepFailed(f"expected text {step.text!r} in {where}: {first_line(exc)}") from None
 
 
-async def _expect_url(page: Page, url: str, timeout: int) -> None:
-    from playwright.async_api import expect
-
+async def _wait_for_url(ctx: StepContext, pattern: str) -> None:
+    # The pattern goes to Playwright as written: its own glob semantics (`*` within a
+    # path segment, `**` across them, `{a,b}`), relative patterns resolved against the
+    # context's base URL exactly as Playwright resolves them.
     try:
-        await expect(page).to_have_url(_url_pattern(url), timeout=timeout)
-    except AssertionError:
-        raise StepFailed(f"expected URL {url}, the page is at {page.url}") from None
+        await ctx.scope.wait_for_url(pattern, timeout=ctx.left())
+    except Exception as exc:
+        if "Timeout" not in str(exc):
+            raise
+        raise StepFailed(
+            f"no navigation to {pattern} within {ctx.timeout} ms; the page is at {ctx.scope.url}"
+        ) from None
+
+
+async def _expect_url(ctx: StepContext, pattern: str) -> None:
+    # wait_until="commit": the URL is the assertion, not the page's load.
+    try:
+        await ctx.scope.wait_for_url(pattern, wait_until="commit", timeout=ctx.left())
+    except Exception as exc:
+        if "Timeout" not in str(exc):
+            raise
+        raise StepFailed(f"expected URL {pattern}, the page is at {ctx.scope.url}") from None
 
 
 async def _emulate_network(page: Page, step: EmulateNetwork) -> None:
@@ -286,10 +307,6 @@ async def _emulate_network(page: Page, step: EmulateNetwork) -> None:
             "uploadThroughput": step.upload,
         },
     )
-
-
-def _url_pattern(url: str) -> str | re.Pattern[str]:
-    return re.compile(fnmatch.translate(url)) if "*" in url else url
 
 
 def slug(text: str) -> str:
