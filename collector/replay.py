@@ -38,7 +38,7 @@ LOCAL_SCHEMES = {"file", "chrome", "javascript", "data", "chrome-extension", "de
                  "view-source", "blob", "filesystem"}  # fmt: skip
 Expectation = Literal["reproduced", "fixed"]
 # Where a received bundle may use a secret: the value a typing step types.
-TYPED_FIELDS = {"fill": "value", "type": "text"}
+TYPED_FIELDS = {"fill": "value", "change": "value", "type": "text"}
 
 
 @dataclass
@@ -183,7 +183,7 @@ def refuse_misplaced_secrets(scenario: Scenario, label: str) -> None:
         )
         raise BundleError(
             f"{label}: {one_line(where)}; a received bundle may use secrets only in the "
-            "values it types (fill, type): refused"
+            "values it types (fill, change, type): refused"
         )
 
 

@@ -45,7 +45,7 @@ from collector.scenario import (
 from collector.steps import StepContext, StepFailed, perform
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, Page
+    from playwright.async_api import Browser, BrowserContext, Frame, Page
 
 PASSIVE_STEPS = (Wait, WaitFor, WaitForUrl, ExpectText, ExpectVisible, ExpectUrl, Screenshot)
 
@@ -352,9 +352,9 @@ class _Run:
         timeout = self._timeout(step)
         # One budget for the whole step: finding its page and frame spends from it too.
         deadline = time.monotonic() + timeout / 1000
-        page = await self._page_for(step, timeout)
+        page, root = await self._page_for(step, timeout)
         self.page = page
-        scope = await _frame_at(page, step.frame, timeout) if step.frame else page
+        scope = await _frame_at(root, step.frame, timeout) if step.frame else root
         context = StepContext(
             deadline=deadline,
             page=page,
@@ -369,19 +369,30 @@ class _Run:
         )
         await perform(step, context)
 
-    async def _page_for(self, step: StepBase, timeout: int) -> Page:
-        """The page a step acts on: the current one, or a popup named by its URL."""
+    async def _page_for(self, step: StepBase, timeout: int) -> tuple[Page, Page | Frame]:
+        """The page a step acts on, and its root: the page itself or the frame ``target`` names.
+
+        A Recorder ``target`` is the URL of a popup, or of an out-of-process iframe
+        (DevTools sees those as targets of their own; Playwright, as frames).
+        """
         if step.target in (None, "main"):
             if step.target == "main" and self.capture.pages and not self.capture.pages[0].is_closed():
-                return self.capture.pages[0]
-            return self._current_page()
+                return self.capture.pages[0], self.capture.pages[0]
+            page = self._current_page()
+            return page, page
         deadline = time.monotonic() + timeout / 1000
         while True:
             for page in reversed(self.capture.pages):
                 if not page.is_closed() and _same_target(page.url, step.target):
-                    return page
+                    return page, page
+            for page in reversed(self.capture.pages):
+                if page.is_closed():
+                    continue
+                for frame in page.frames:
+                    if frame.parent_frame is not None and frame.url == step.target:
+                        return page, frame
             if time.monotonic() >= deadline:
-                raise StepFailed(f"no open page at {step.target} (target of the step)")
+                raise StepFailed(f"no open page or frame at {step.target} (target of the step)")
             await asyncio.sleep(0.05)
 
     def _timeout(self, step: StepBase) -> int:
@@ -536,11 +547,11 @@ async def _user_agent(browser: Browser, page: Page) -> str:
     return agent
 
 
-async def _frame_at(page: Page, path: list[int], timeout: int) -> Any:
-    """The frame at a child-index path from the main frame, waiting for it to attach."""
+async def _frame_at(root: Page | Frame, path: list[int], timeout: int) -> Any:
+    """The frame at a child-index path from ``root``, waiting for it to attach."""
     deadline = time.monotonic() + timeout / 1000
     while True:
-        frame = page.main_frame
+        frame = root.main_frame if hasattr(root, "main_frame") else root
         for index in path:
             children = frame.child_frames
             if index >= len(children):

@@ -13,12 +13,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from collector.errors import first_line
 from collector.report import StepRecord
 from collector.scenario import (
     Back,
+    Change,
     Check,
     Click,
     Close,
@@ -90,11 +91,12 @@ async def perform(step: StepBase, ctx: StepContext) -> None:
     """Carry out ``step``; raise (Playwright errors, StepFailed) when it cannot be done."""
     page, scope = ctx.page, ctx.scope
     if isinstance(step, Goto):
-        await page.goto(ctx.resolve_url(step.url), wait_until=step.wait_until, timeout=ctx.left())
-    elif isinstance(step, Click):
-        await (await locate(ctx, step.selector)).click(button=step.button, timeout=ctx.left())
-    elif isinstance(step, Dblclick):
-        await (await locate(ctx, step.selector)).dblclick(timeout=ctx.left())
+        # In the frame the step names (Recorder `frame`), else the page's main frame.
+        await scope.goto(ctx.resolve_url(step.url), wait_until=step.wait_until, timeout=ctx.left())
+    elif isinstance(step, Click | Dblclick):
+        await _click(ctx, step)
+    elif isinstance(step, Change):
+        await _change(ctx, step)
     elif isinstance(step, Fill | Type):
         await _type_text(ctx, step)
     elif isinstance(step, Press):
@@ -158,7 +160,9 @@ async def perform(step: StepBase, ctx: StepContext) -> None:
     elif isinstance(step, Back):
         await page.go_back(timeout=ctx.left())
     elif isinstance(step, Close):
-        await page.close()
+        if scope is page or scope == page.main_frame:
+            await page.close()
+        # else: the step targets an iframe, which has nothing to close (as in the Recorder).
     elif isinstance(step, SetViewport):
         await page.set_viewport_size({"width": step.width, "height": step.height})
     elif isinstance(step, EmulateNetwork):
@@ -187,6 +191,143 @@ async def locate(ctx: StepContext, selector: str | list[str]) -> Locator:
                 + ", ".join(selector[:5])
             )
         await asyncio.sleep(POLL_S)
+
+
+# Chrome's own names for the buttons Playwright's click has no name for, and the
+# `buttons` bit each sets while pressed.
+CDP_BUTTONS = {"back": 8, "forward": 16}
+
+
+async def _click(ctx: StepContext, step: Click | Dblclick) -> None:
+    locator = await locate(ctx, step.selector)
+    position = await _position(ctx, locator, step)
+    if step.button in CDP_BUTTONS:
+        await _cdp_click(ctx, locator, step, position)
+        return
+    kwargs: dict[str, Any] = {"button": step.button, "delay": step.delay}
+    if position is not None:
+        kwargs["position"] = position
+    if isinstance(step, Dblclick):
+        await locator.dblclick(timeout=ctx.left(), **kwargs)
+    else:
+        await locator.click(timeout=ctx.left(), **kwargs)
+
+
+async def _position(
+    ctx: StepContext, locator: Locator, step: Click | Dblclick
+) -> dict[str, float] | None:
+    """Playwright's position (from the padding box) for an offset from the border box."""
+    if step.offset is None:
+        return None
+    left, top = await locator.evaluate("e => [e.clientLeft, e.clientTop]", timeout=ctx.left())
+    return {"x": step.offset.x - left, "y": step.offset.y - top}
+
+
+async def _cdp_click(
+    ctx: StepContext, locator: Locator, step: Click | Dblclick, position: dict[str, float] | None
+) -> None:
+    # Playwright's mouse knows left, middle and right only; the back and forward
+    # buttons go to Chrome as the Recorder's replay sends them, through DevTools.
+    await locator.scroll_into_view_if_needed(timeout=ctx.left())
+    box = await locator.bounding_box(timeout=ctx.left())
+    if box is None:
+        raise StepFailed("the element is not visible")
+    if position is None:
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    else:
+        left, top = await locator.evaluate("e => [e.clientLeft, e.clientTop]", timeout=ctx.left())
+        x, y = box["x"] + left + position["x"], box["y"] + top + position["y"]
+    session = await ctx.page.context.new_cdp_session(ctx.page)
+    try:
+        await session.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
+        clicks = 2 if isinstance(step, Dblclick) else 1
+        for count in range(1, clicks + 1):
+            press = {"x": x, "y": y, "button": step.button, "clickCount": count}
+            await session.send(
+                "Input.dispatchMouseEvent",
+                {"type": "mousePressed", "buttons": CDP_BUTTONS[step.button], **press},
+            )
+            if step.delay and count == clicks:
+                await asyncio.sleep(step.delay / 1000)
+            await session.send(
+                "Input.dispatchMouseEvent", {"type": "mouseReleased", "buttons": 0, **press}
+            )
+    finally:
+        await session.detach()
+
+
+# What kind of control a Recorder "change" acts on (@puppeteer/replay's Locator.fill).
+CHANGE_KIND = """e => {
+  if (e instanceof HTMLSelectElement) return 'select';
+  if (e instanceof HTMLTextAreaElement) return 'typeable';
+  if (e instanceof HTMLInputElement) {
+    if (e.type === 'checkbox' || e.type === 'radio') return 'checkable';
+    return ['text', 'url', 'tel', 'search', 'password', 'number', 'email'].includes(e.type)
+      ? (e.type === 'password' ? 'password' : 'typeable') : 'other';
+  }
+  const role = e.getAttribute('role');
+  if (role === 'checkbox' || role === 'radio' || role === 'switch') return 'checkable';
+  return e.isContentEditable ? 'typeable' : 'unknown';
+}"""
+CHANGE_SELECT = """(e, value) => {
+  if (!e.multiple) for (const option of e.options) option.selected = false;
+  for (const option of e.options) {
+    if (option.value === value) { option.selected = true; if (!e.multiple) break; }
+    else if (e.multiple) option.selected = false;
+  }
+  e.dispatchEvent(new Event('input', {bubbles: true}));
+  e.dispatchEvent(new Event('change', {bubbles: true}));
+}"""
+CHANGE_CHECKED = """e => e.indeterminate || e.getAttribute('aria-checked') === 'mixed'
+  ? 'mixed' : (e.checked || e.getAttribute('aria-checked') === 'true')"""
+# Keep what the field already holds when the value starts with it; the rest is typed.
+CHANGE_PREFIX = """(e, value) => {
+  const current = e.isContentEditable ? e.innerText : e.value;
+  if (current === value) return '';
+  if (!value.startsWith(current) || !current) {
+    if (e.isContentEditable) e.innerText = ''; else e.value = '';
+    return value;
+  }
+  if (e.isContentEditable) { e.innerText = ''; e.innerText = current; }
+  else { e.value = ''; e.value = current; }
+  return value.substring(current.length);
+}"""
+CHANGE_DIRECTLY = """(e, value) => {
+  e.focus();
+  const current = e.isContentEditable ? e.innerText : e.value;
+  if (current === value) return;
+  if (e.isContentEditable) e.innerText = value; else e.value = value;
+  e.dispatchEvent(new Event('input', {bubbles: true}));
+  e.dispatchEvent(new Event('change', {bubbles: true}));
+}"""
+TYPING_THRESHOLD = 100  # longer values are set at once, as the Recorder's replay does
+
+
+async def _change(ctx: StepContext, step: Change) -> None:
+    """A Recorder "change", with the events the Recorder's replay library produces."""
+    locator = await locate(ctx, step.selector)
+    # The replay library waits for the element in the viewport, stable and enabled.
+    await locator.scroll_into_view_if_needed(timeout=ctx.left())
+    kind = await locator.evaluate(CHANGE_KIND, timeout=ctx.left())
+    if kind == "password" and step.value:
+        ctx.learn_secret(step.value)
+        if "${" not in (ctx.record.value or ""):
+            ctx.record.value = REDACTED
+    if kind == "checkable":
+        state = await locator.evaluate(CHANGE_CHECKED, timeout=ctx.left())
+        if state == "mixed" or state != bool(step.value):
+            await locator.click(timeout=ctx.left())
+    elif kind == "select":
+        await locator.evaluate(CHANGE_SELECT, step.value, timeout=ctx.left())
+    elif kind in ("typeable", "password") and len(step.value) < TYPING_THRESHOLD:
+        rest = await locator.evaluate(CHANGE_PREFIX, step.value, timeout=ctx.left())
+        if rest:
+            await locator.evaluate("e => e.focus()", timeout=ctx.left())
+            await ctx.page.keyboard.type(rest)
+    elif kind in ("typeable", "password", "other"):
+        await locator.evaluate(CHANGE_DIRECTLY, step.value, timeout=ctx.left())
+    else:
+        raise StepFailed("the element cannot be filled out (not a form control)")
 
 
 async def _type_text(ctx: StepContext, step: Fill | Type) -> None:
@@ -232,28 +373,47 @@ async def _scroll(ctx: StepContext, step: Scroll) -> None:
         await ctx.scope.evaluate(script, [step.x, step.y, step.absolute])
 
 
+# How many elements match, and whether all have the attributes and (deeply) the DOM
+# properties asked for: the check of the Recorder's waitForElement.
+ELEMENTS_MATCH = """(elements, [attributes, properties]) => {
+  const deep = (a, b) => {
+    if (a === b) return true;
+    if ((a && !b) || (!a && b)) return false;
+    if (!(a instanceof Object) || !(b instanceof Object)) return false;
+    return Object.entries(a).every(([key, value]) => deep(value, b[key]));
+  };
+  const ok = elements.every(e =>
+    Object.entries(attributes || {}).every(([name, value]) => e.getAttribute(name) === value)
+    && (!properties || deep(properties, e)));
+  return [elements.length, ok];
+}"""
+
+
 async def _wait_for(ctx: StepContext, step: WaitFor) -> None:
-    if step.count is None:
+    if step.count is None and not step.attributes and not step.properties:
         await (await locate(ctx, step.selector)).wait_for(state=step.state, timeout=ctx.left())
         return
     selectors = [step.selector] if isinstance(step.selector, str) else step.selector
-    compare = {">=": lambda n: n >= step.count, "==": lambda n: n == step.count,
-               "<=": lambda n: n <= step.count}[step.operator]  # fmt: skip
+    count = 1 if step.count is None else step.count
+    compare = {">=": lambda n: n >= count, "==": lambda n: n == count,
+               "<=": lambda n: n <= count}[step.operator]  # fmt: skip
+    wanted = [step.attributes, step.properties]
     while True:
         for candidate in selectors:
             locator = ctx.scope.locator(candidate)
             if step.state == "visible":
                 locator = locator.locator("visible=true")
             try:
-                found = await locator.count()
+                found, ok = await locator.evaluate_all(ELEMENTS_MATCH, wanted)
             except Exception:
                 continue
-            if compare(found):
+            if compare(found) and ok:
                 ctx.record.matched_selector = candidate
                 return
         if time.monotonic() >= ctx.deadline:
+            extra = " with the attributes/properties asked for" if any(wanted) else ""
             raise StepFailed(
-                f"expected {step.operator} {step.count} element(s) for {selectors[0]} "
+                f"expected {step.operator} {count} element(s){extra} for {selectors[0]} "
                 f"within {ctx.timeout} ms"
             )
         await asyncio.sleep(POLL_S)
