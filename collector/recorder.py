@@ -241,7 +241,14 @@ def _part_alternatives(part: str) -> list[str]:
         quoted = json.dumps(name, ensure_ascii=False)
         if role:
             return [f"role={role}[name={quoted}]"]
-        return [f"[aria-label={quoted}]", f"text={quoted}"]
+        # The element with that accessible name: its aria-label, its <label> or
+        # aria-labelledby (Playwright's label engine, exact), else its own text.
+        return [
+            f"[aria-label={quoted}]",
+            f"internal:label={quoted}s",
+            f"internal:label={quoted}i",  # a <label> around the control holds its text too
+            f"text={quoted}",
+        ]
     if part.startswith("text/"):
         return [f"text={part[5:]}"]
     if part.startswith("xpath/"):

@@ -160,6 +160,7 @@ class _Run:
         self.page: Page | None = None
         self.outcome: Outcome | None = None
         self.first_error_step: int | None = None
+        self._target_frames: dict[str, tuple[Page, Frame]] = {}
         self._progress_redactor: Redactor | None = None
         self._redacted_secrets = 0
         self._seen_entries = 0
@@ -390,7 +391,13 @@ class _Run:
                     continue
                 for frame in page.frames:
                     if frame.parent_frame is not None and frame.url == step.target:
+                        self._target_frames[step.target] = (page, frame)
                         return page, frame
+            # The frame a step found may have navigated since (the asserted navigation
+            # that follows a click in it): it is still the step's frame.
+            known = self._target_frames.get(step.target)
+            if known is not None and not known[0].is_closed() and not known[1].is_detached():
+                return known
             if time.monotonic() >= deadline:
                 raise StepFailed(f"no open page or frame at {step.target} (target of the step)")
             await asyncio.sleep(0.05)

@@ -200,55 +200,79 @@ CDP_BUTTONS = {"back": 8, "forward": 16}
 
 async def _click(ctx: StepContext, step: Click | Dblclick) -> None:
     locator = await locate(ctx, step.selector)
-    position = await _position(ctx, locator, step)
-    if step.button in CDP_BUTTONS:
-        await _cdp_click(ctx, locator, step, position)
+    if step.offset is None and step.button not in CDP_BUTTONS:
+        kwargs: dict[str, Any] = {"button": step.button, "delay": step.delay}
+        if isinstance(step, Dblclick):
+            await locator.dblclick(timeout=ctx.left(), **kwargs)
+        else:
+            await locator.click(timeout=ctx.left(), **kwargs)
         return
-    kwargs: dict[str, Any] = {"button": step.button, "delay": step.delay}
-    if position is not None:
-        kwargs["position"] = position
-    if isinstance(step, Dblclick):
-        await locator.dblclick(timeout=ctx.left(), **kwargs)
-    else:
-        await locator.click(timeout=ctx.left(), **kwargs)
+    # A point recorded by the Recorder: computed as its replay library computes it
+    # (border box, plus each enclosing iframe's border and padding), because
+    # Playwright's own position is off by the iframe's border in out-of-process
+    # iframes. Playwright still waits until the element can be clicked.
+    await locator.click(trial=True, timeout=ctx.left())
+    x, y = await _recorded_point(ctx, locator, step)
+    clicks = 2 if isinstance(step, Dblclick) else 1
+    if step.button in CDP_BUTTONS:
+        await _cdp_click(ctx, x, y, step.button, clicks, step.delay)
+        return
+    mouse = ctx.page.mouse
+    await mouse.move(x, y)
+    for count in range(1, clicks + 1):
+        await mouse.down(button=step.button, click_count=count)
+        if step.delay and count == clicks:
+            await asyncio.sleep(step.delay / 1000)
+        await mouse.up(button=step.button, click_count=count)
 
 
-async def _position(
+BORDER_BOX = """e => {
+  const rect = [...e.getClientRects()].find(r => r.width >= 1 && r.height >= 1)
+    || e.getBoundingClientRect();
+  return [rect.x, rect.y, rect.width, rect.height];
+}"""
+FRAME_ORIGIN = """e => {
+  const rect = e.getBoundingClientRect();
+  const style = getComputedStyle(e);
+  return [rect.left + parseInt(style.paddingLeft, 10) + parseInt(style.borderLeftWidth, 10),
+          rect.top + parseInt(style.paddingTop, 10) + parseInt(style.borderTopWidth, 10)];
+}"""
+
+
+async def _recorded_point(
     ctx: StepContext, locator: Locator, step: Click | Dblclick
-) -> dict[str, float] | None:
-    """Playwright's position (from the padding box) for an offset from the border box."""
+) -> tuple[float, float]:
+    """The step's point in the page's viewport: its offset, else the element's centre."""
+    left, top, width, height = await locator.evaluate(BORDER_BOX, timeout=ctx.left())
     if step.offset is None:
-        return None
-    left, top = await locator.evaluate("e => [e.clientLeft, e.clientTop]", timeout=ctx.left())
-    return {"x": step.offset.x - left, "y": step.offset.y - top}
+        x, y = left + width / 2, top + height / 2
+    else:
+        x, y = left + step.offset.x, top + step.offset.y
+    frame = ctx.scope if not hasattr(ctx.scope, "main_frame") else ctx.page.main_frame
+    while frame.parent_frame is not None:
+        element = await frame.frame_element()
+        dx, dy = await element.evaluate(FRAME_ORIGIN)
+        x, y = x + dx, y + dy
+        frame = frame.parent_frame
+    return x, y
 
 
 async def _cdp_click(
-    ctx: StepContext, locator: Locator, step: Click | Dblclick, position: dict[str, float] | None
+    ctx: StepContext, x: float, y: float, button: str, clicks: int, delay: int
 ) -> None:
     # Playwright's mouse knows left, middle and right only; the back and forward
     # buttons go to Chrome as the Recorder's replay sends them, through DevTools.
-    await locator.scroll_into_view_if_needed(timeout=ctx.left())
-    box = await locator.bounding_box(timeout=ctx.left())
-    if box is None:
-        raise StepFailed("the element is not visible")
-    if position is None:
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    else:
-        left, top = await locator.evaluate("e => [e.clientLeft, e.clientTop]", timeout=ctx.left())
-        x, y = box["x"] + left + position["x"], box["y"] + top + position["y"]
     session = await ctx.page.context.new_cdp_session(ctx.page)
     try:
         await session.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
-        clicks = 2 if isinstance(step, Dblclick) else 1
         for count in range(1, clicks + 1):
-            press = {"x": x, "y": y, "button": step.button, "clickCount": count}
+            press = {"x": x, "y": y, "button": button, "clickCount": count}
             await session.send(
                 "Input.dispatchMouseEvent",
-                {"type": "mousePressed", "buttons": CDP_BUTTONS[step.button], **press},
+                {"type": "mousePressed", "buttons": CDP_BUTTONS[button], **press},
             )
-            if step.delay and count == clicks:
-                await asyncio.sleep(step.delay / 1000)
+            if delay and count == clicks:
+                await asyncio.sleep(delay / 1000)
             await session.send(
                 "Input.dispatchMouseEvent", {"type": "mouseReleased", "buttons": 0, **press}
             )

@@ -68,10 +68,20 @@ def conformance_recording(base: str) -> str:
 
 # --- conversion table: one Recorder step -> the collector steps it becomes -----------
 
+def aria_name(name: str) -> list[str]:
+    """What `aria/NAME` (no role) becomes: aria-label, label (exact, then loose), text."""
+    quoted = json.dumps(name, ensure_ascii=False)
+    return [
+        f"[aria-label={quoted}]",
+        f"internal:label={quoted}s",  # its <label> or aria-labelledby, exactly
+        f"internal:label={quoted}i",  # a <label> around it (that also holds its options' text)
+        f"text={quoted}",
+    ]
+
+
 PAY = [["aria/Pay now"], ["#pay"], ['xpath///*[@id="pay"]'], ["pierce/#pay"], ["text/Pay now"]]
 PAY_CONVERTED = [
-    '[aria-label="Pay now"]',
-    'text="Pay now"',
+    *aria_name("Pay now"),
     "css=#pay",
     'xpath=//*[@id="pay"]',
     "text=Pay now",
@@ -210,7 +220,7 @@ CONVERSIONS = [
         ],
         [
             Change(
-                selector=['[aria-label="E-mail"]', 'text="E-mail"', "css=#email"],
+                selector=[*aria_name("E-mail"), "css=#email"],
                 value="ana@example.com",
             )
         ],
@@ -353,18 +363,18 @@ def test_custom_step_is_a_warning() -> None:
 # --- selectors ----------------------------------------------------------------------
 
 SELECTORS = [
-    pytest.param([["aria/Pay now"]], ['[aria-label="Pay now"]', 'text="Pay now"'], id="aria"),
+    pytest.param([["aria/Pay now"]], [*aria_name("Pay now")], id="aria"),
     pytest.param([['aria/Pay now[role="button"]']], 'role=button[name="Pay now"]', id="aria-role"),
     pytest.param(
         # Selector engines do not read JSON's \u escapes: non-ASCII names stay as they are.
         [["aria/Pagar já"]],
-        ['[aria-label="Pagar já"]', 'text="Pagar já"'],
+        [*aria_name("Pagar já")],
         id="aria-non-ascii",
     ),
     pytest.param([['aria/Olá[role="link"]']], 'role=link[name="Olá"]', id="aria-role-non-ascii"),
     pytest.param(
         [['aria/Say "hi"']],
-        ['[aria-label="Say \\"hi\\""]', 'text="Say \\"hi\\""'],
+        [*aria_name('Say "hi"')],
         id="aria-quotes",
     ),
     pytest.param([["text/Pay now"]], "text=Pay now", id="text"),
