@@ -67,11 +67,12 @@ def first_line(exc: BaseException, limit: int = 500) -> str:
     return type(exc).__name__
 
 
-# Call-log lines that narrate what Playwright does rather than what is wrong.
-_NARRATION = re.compile(
-    r"^(waiting for element to be|retrying |waiting \d+ms|attempting |scrolling into view|"
-    r"done scrolling|element is visible, enabled|element is visible and enabled|"
-    r"locator resolved to|navigated to|waiting for navigation|\w+\(\")"
+# Call-log lines that say why an action is not done (the others narrate what
+# Playwright does: waiting, scrolling, retrying, navigating …).
+_REASON = re.compile(
+    r"element is not|element was|intercepts pointer events|did not find some options|"
+    r"outside of the viewport|detached|not a <|not an <",
+    re.IGNORECASE,
 )
 _TIMEOUT = re.compile(r"Timeout \d+ms exceeded")
 _REPEAT = re.compile(r"^(?:- )?(?:\d+ × )?(?:- )?")
@@ -93,9 +94,9 @@ def step_error(exc: BaseException, budget_ms: int | None = None, limit: int = 50
         return line
     log = [_REPEAT.sub("", raw.strip()) for raw in text.split("Call log:", 1)[1].splitlines()]
     log = [entry for entry in log if entry]
-    reasons = [entry for entry in log if not _NARRATION.match(entry)]
+    reasons = [entry for entry in log if _REASON.search(entry)]
     waiting = [entry for entry in log if entry.startswith("waiting for ") and "locator(" in entry]
-    if reasons and not reasons[-1].startswith("waiting for"):
+    if reasons:
         reason = reasons[-1]
     elif waiting and not any(entry.startswith("locator resolved to") for entry in log):
         reason = "no element matches " + waiting[-1][len("waiting for "):]

@@ -7,7 +7,9 @@ set -u
 dir=tests/recorder-reference
 stamp=$dir/node_modules/.collector-installed
 
-if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ]; then
+if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ] \
+    && [ -f "$dir/node_modules/@puppeteer/replay/package.json" ] \
+    && [ -f "$dir/node_modules/puppeteer-core/package.json" ]; then
     exit 0
 fi
 fail() {
