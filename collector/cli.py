@@ -616,15 +616,23 @@ def replay(bundle: str, **opts: Any) -> None:
         )
     )
     rates = result.rates()
+    ok, why = result.expectation(opts["expect"])
     if opts["as_json"]:
         click.echo(
             json.dumps(
                 {
                     "original": original.reference,
                     "verdict": result.verdict,
+                    "reason": result.reason,
                     "frequency": result.frequency,
                     "runs": [
-                        {"reference": r.reference, "bundle": str(r.bundle), "verdict": r.verdict}
+                        {
+                            "reference": r.reference,
+                            "bundle": str(r.bundle),
+                            "verdict": r.verdict,
+                            "every_step_ran": r.every_step_ran,
+                            "reason": r.reason,
+                        }
                         for r in result.runs
                     ],
                     "errors": [
@@ -640,23 +648,31 @@ def replay(bundle: str, **opts: Any) -> None:
                         {"fingerprint": fp, "message": msg} for fp, msg in result.new_errors.items()
                     ],
                     "expect": opts["expect"],
-                    "as_expected": result.as_expected(opts["expect"]),
+                    "as_expected": ok,
+                    "why": why,
                 },
                 indent=2,
             )
         )
     else:
-        click.echo(f"Verdict: {result.verdict} — {result.frequency}")
-        for fp, message in result.original_fingerprints.items():
-            click.echo(f"  {one_line(message)[:150]}  {rates[fp]}/{len(result.runs)}")
-        if result.new_errors:
-            click.echo("New errors (not in the original):")
-            for message in result.new_errors.values():
-                click.echo(f"  {one_line(message)[:150]}")
+        if not opts["quiet"]:
+            if result.verdict == replaying.INCONCLUSIVE:
+                click.echo(f"Verdict: {result.verdict} — {one_line(result.reason)[:300]}")
+            else:
+                click.echo(f"Verdict: {result.verdict} — {result.frequency}")
+            for fp, message in result.original_fingerprints.items():
+                click.echo(f"  {one_line(message)[:150]}  {rates[fp]}/{len(result.runs)}")
+            if result.new_errors:
+                click.echo("New errors (not in the original):")
+                for message in result.new_errors.values():
+                    click.echo(f"  {one_line(message)[:150]}")
+        # The last line answers the question CI asks: did the expectation hold?
+        said = "as expected" if ok else "NOT as expected"
+        click.echo(f"{said} (--expect {opts['expect']}): {one_line(why)[:300]}")
     if result.interrupt is not None:
         click.echo(result.interrupt.message, err=True)
         sys.exit(result.interrupt.exit_code)
-    sys.exit(0 if result.as_expected(opts["expect"]) else 1)
+    sys.exit(0 if ok else 1)
 
 
 def main() -> None:

@@ -69,3 +69,41 @@ def first_line(exc: BaseException, limit: int = 500) -> str:
         if line and not line.startswith(("Browser logs", "Call log")):
             return _API_PREFIX.sub("", line)[:limit]
     return type(exc).__name__
+
+
+# Call-log lines that say why an action is not done (the others narrate what
+# Playwright does: waiting, scrolling, retrying, navigating …).
+_REASON = re.compile(
+    r"element is not|element was|intercepts pointer events|did not find some options|"
+    r"outside of the viewport|detached|not a <|not an <",
+    re.IGNORECASE,
+)
+_TIMEOUT = re.compile(r"Timeout \d+ms exceeded")
+_REPEAT = re.compile(r"^(?:- )?(?:\d+ × )?(?:- )?")
+
+
+def step_error(exc: BaseException, budget_ms: int | None = None, limit: int = 500) -> str:
+    """A step's failure in one line, with the reason Playwright logged when it timed out.
+
+    "Timeout 15000ms exceeded." alone hides why: the call log under it says
+    "element is not visible", "element is not enabled", "<div> intercepts pointer
+    events", or that no element ever matched the selector. ``budget_ms``: the step's
+    timeout, named instead of what was left of it when the last call started.
+    """
+    line = first_line(exc, limit)
+    if budget_ms is not None:
+        line = _TIMEOUT.sub(f"Timeout {budget_ms}ms exceeded", line, count=1)
+    text = str(exc)
+    if "Timeout" not in line or "Call log:" not in text:
+        return line
+    log = [_REPEAT.sub("", raw.strip()) for raw in text.split("Call log:", 1)[1].splitlines()]
+    log = [entry for entry in log if entry]
+    reasons = [entry for entry in log if _REASON.search(entry)]
+    waiting = [entry for entry in log if entry.startswith("waiting for ") and "locator(" in entry]
+    if reasons:
+        reason = reasons[-1]
+    elif waiting and not any(entry.startswith("locator resolved to") for entry in log):
+        reason = "no element matches " + waiting[-1][len("waiting for "):]
+    else:
+        return line
+    return f"{line.rstrip('.')}: {reason}"[:limit]

@@ -18,15 +18,16 @@ from pydantic import ValidationError
 
 from collector.errors import ScenarioError
 from collector.scenario import (
+    Change,
     Click,
     Close,
     Dblclick,
     EmulateNetwork,
-    Fill,
     Goto,
     Hover,
     KeyDown,
     KeyUp,
+    Offset,
     Press,
     Scenario,
     Scroll,
@@ -45,8 +46,9 @@ STEP_TYPES = {
     "customStep",
 }  # fmt: skip
 NEEDS_SELECTORS = {"click", "doubleClick", "change", "hover", "waitForElement"}
-BUTTONS = {"primary": "left", "auxiliary": "middle", "secondary": "right"}
-MAX_TIMEOUT_MS = 30_000
+BUTTONS = {"primary": "left", "auxiliary": "middle", "secondary": "right", "back": "back",
+           "forward": "forward"}  # fmt: skip
+MAX_TIMEOUT_MS = 600_000  # the Recorder sets no limit; collector's own for a step
 ARIA = re.compile(r'^(?P<name>.*?)(?:\[role="(?P<role>[^"]+)"\])?$', re.S)
 
 
@@ -63,7 +65,10 @@ def is_recording(data: Any) -> bool:
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         return False
     steps = data["steps"]
-    return bool(steps) and all(
+    if not steps:
+        # An empty flow is still a flow: a title and no other key of a steps file.
+        return isinstance(data.get("title"), str) and set(data) <= {"title", "steps", "timeout"}
+    return all(
         isinstance(s, dict) and isinstance(s.get("type"), str) for s in steps
     ) and any(s["type"] in STEP_TYPES for s in steps)  # fmt: skip
 
@@ -109,17 +114,27 @@ def convert_recording(doc: SourceDocument) -> Conversion:
             elif kind == "navigate":
                 steps.append(Goto(url=_required(raw, "url", path, fail), **common))
             elif kind in ("click", "doubleClick"):
-                selector = convert_selectors(raw["selectors"])
-                if kind == "click":
-                    button = BUTTONS.get(raw.get("button", "primary"), "left")
-                    steps.append(Click(selector=selector, button=button, **common))
-                else:
-                    steps.append(Dblclick(selector=selector, **common))
+                button = raw.get("button", "primary")
+                if button not in BUTTONS:
+                    raise fail((*path, "button"), f"unknown mouse button {button!r}")
+                mouse: dict[str, Any] = {"button": BUTTONS[button]}
+                if raw.get("duration"):
+                    mouse["delay"] = int(raw["duration"])
+                if "offsetX" in raw or "offsetY" in raw:
+                    mouse["offset"] = Offset(
+                        x=float(raw.get("offsetX", 0)), y=float(raw.get("offsetY", 0))
+                    )
+                model = Click if kind == "click" else Dblclick
+                steps.append(
+                    model(selector=convert_selectors(raw["selectors"]), **mouse, **common)
+                )
             elif kind == "change":
                 value = raw.get("value")
                 if not isinstance(value, str):
                     raise fail((*path, "value"), "change step without a string value")
-                steps.append(Fill(selector=convert_selectors(raw["selectors"]), value=value, **common))
+                steps.append(
+                    Change(selector=convert_selectors(raw["selectors"]), value=value, **common)
+                )
             elif kind in ("keyDown", "keyUp"):
                 key = _required(raw, "key", path, fail)
                 after = raw_steps[i + 1] if i + 1 < len(raw_steps) else None
@@ -150,7 +165,7 @@ def convert_recording(doc: SourceDocument) -> Conversion:
                     )
                 )
             elif kind == "waitForElement":
-                steps.append(_wait_for_element(raw, common, path, warnings))
+                steps.append(_wait_for_element(raw, common, path, fail))
             elif kind == "waitForExpression":
                 expression = _required(raw, "expression", path, fail)
                 steps.append(WaitForExpression(expression=expression, **common))
@@ -180,9 +195,12 @@ def convert_recording(doc: SourceDocument) -> Conversion:
             raise fail(path, f"{kind}: invalid step ({exc})") from None
         navigation = _asserted_navigation(raw)
         if navigation and kind != "navigate":
-            steps.append(WaitForUrl(url=navigation, target=common.get("target")))
+            # In the page or frame the step acted on, where the replay library waits.
+            steps.append(
+                WaitForUrl(url=navigation, target=common.get("target"), frame=common.get("frame"))
+            )
         i += 1
-    if not steps:
+    if not steps and raw_steps:
         raise fail(("steps",), "the recording has no step collector can run")
     try:
         scenario = Scenario(
@@ -223,7 +241,14 @@ def _part_alternatives(part: str) -> list[str]:
         quoted = json.dumps(name, ensure_ascii=False)
         if role:
             return [f"role={role}[name={quoted}]"]
-        return [f"[aria-label={quoted}]", f"text={quoted}"]
+        # The element with that accessible name: its aria-label, its <label> or
+        # aria-labelledby (Playwright's label engine, exact), else its own text.
+        return [
+            f"[aria-label={quoted}]",
+            f"internal:label={quoted}s",
+            f"internal:label={quoted}i",  # a <label> around the control holds its text too
+            f"text={quoted}",
+        ]
     if part.startswith("text/"):
         return [f"text={part[5:]}"]
     if part.startswith("xpath/"):
@@ -235,21 +260,43 @@ def _part_alternatives(part: str) -> list[str]:
 
 
 def _wait_for_element(
-    raw: dict[str, Any], common: dict[str, Any], path: PathKey, warnings: list[str]
+    raw: dict[str, Any], common: dict[str, Any], path: PathKey, fail: Any
 ) -> WaitFor:
+    # As the Recorder's replay library checks it: a count of the elements matching
+    # (visible or not), their attributes and DOM properties; `visible: false` waits
+    # for that check to fail, which for the plain check means no element at all.
     operator = raw.get("operator", ">=")
     count = int(raw.get("count", 1))
-    visible = raw.get("visible", True)
-    if raw.get("properties") or raw.get("attributes"):
-        warnings.append(
-            f"steps.{path[1]}: waitForElement properties/attributes are not checked"
-        )
-    plain = operator == ">=" and count == 1
+    attributes = raw.get("attributes") or None
+    properties = raw.get("properties") or None
+    if attributes is not None and not (
+        isinstance(attributes, dict) and all(isinstance(v, str) for v in attributes.values())
+    ):
+        raise fail((*path, "attributes"), "attributes must map names to strings")
+    if properties is not None and not isinstance(properties, dict):
+        raise fail((*path, "properties"), "properties must be an object")
+    plain = operator == ">=" and count == 1 and not attributes and not properties
+    if raw.get("visible", True) is False:
+        if plain:
+            return WaitFor(selector=convert_selectors(raw["selectors"]), state="detached", **common)
+        # Waiting for "n <= c" to fail is waiting for "n >= c + 1", and so on.
+        inverse = {">=": ("<=", count - 1), "<=": (">=", count + 1)}.get(operator)
+        if inverse is None or inverse[1] < 0 or attributes or properties:
+            raise fail(
+                (*path, "visible"),
+                f"visible: false with {operator} {count}"
+                f"{' and attributes/properties' if attributes or properties else ''} "
+                "cannot be waited for",
+            )
+        operator, count = inverse
+        plain = False
     return WaitFor(
         selector=convert_selectors(raw["selectors"]),
-        state="visible" if visible else "attached",
-        count=None if plain else count,
+        state="attached",
+        count=None if operator == ">=" and count == 1 else count,
         operator=operator,
+        attributes=attributes,
+        properties=properties,
         **common,
     )
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from collector.bundle_reader import ReceivedBundle
 from collector.errors import BundleError, ScenarioError
 from collector.fingerprint import compare_fingerprints, group_errors
-from collector.report import Report
+from collector.report import Outcome, Report, StepRecord
 from collector.scenario import (
     SECRET_REF,
     Scenario,
@@ -39,7 +39,7 @@ LOCAL_SCHEMES = {"file", "chrome", "javascript", "data", "chrome-extension", "de
                  "view-source", "blob", "filesystem"}  # fmt: skip
 Expectation = Literal["reproduced", "fixed"]
 # Where a received bundle may use a secret: the value a typing step types.
-TYPED_FIELDS = {"fill": "value", "type": "text"}
+TYPED_FIELDS = {"fill": "value", "change": "value", "type": "text"}
 
 
 @dataclass
@@ -47,7 +47,11 @@ class RunVerdict:
     reference: str
     bundle: Path
     seen: set[str]
-    verdict: str  # "reproduced", "partly reproduced", "not reproduced"
+    verdict: str  # reproduced, partly reproduced, not reproduced, inconclusive, nothing …
+    # Why the run is inconclusive, or which step stopped it early ("" when every step ran).
+    reason: str = ""
+    every_step_ran: bool = True
+    new_errors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,14 +68,25 @@ class ReplayResult:
 
     @property
     def verdict(self) -> str:
-        """The verdict of the runs together: reproduced when any run reproduced it all."""
+        """The verdict of the runs together: the strongest evidence any run gave.
+
+        A run that reproduced the bug outweighs one that could not get there; a run
+        that could not get there outweighs one that got there and saw nothing
+        (a flaky environment must not pass for a fix).
+        """
         if not self.original_fingerprints:
             return NOTHING
-        if self.reproduced_runs:
-            return "reproduced"
-        if any(r.verdict == "partly reproduced" for r in self.runs):
-            return "partly reproduced"
+        for verdict in ("reproduced", "partly reproduced", INCONCLUSIVE):
+            if any(r.verdict == verdict for r in self.runs):
+                return verdict
         return "not reproduced"
+
+    @property
+    def reason(self) -> str:
+        """Why the verdict is inconclusive (the first such run's reason), else ""."""
+        if self.verdict != INCONCLUSIVE:
+            return ""
+        return next(r.reason for r in self.runs if r.verdict == INCONCLUSIVE)
 
     @property
     def frequency(self) -> str:
@@ -87,14 +102,38 @@ class ReplayResult:
         return {fp: sum(1 for r in self.runs if fp in r.seen) for fp in self.original_fingerprints}
 
     def as_expected(self, expect: Expectation) -> bool:
-        """`--expect fixed`: no run saw an original error, and none saw a new failing one
-        (a step that fails earlier now is not a fix). `--expect reproduced`: some run
-        reproduced the bug, fully or in part."""
-        if expect == "fixed":
-            if not self.runs or self.new_errors:
-                return False
-            return all(not (r.seen & set(self.original_fingerprints)) for r in self.runs)
-        return any(r.verdict in ("reproduced", "partly reproduced") for r in self.runs)
+        return self.expectation(expect)[0]
+
+    def expectation(self, expect: Expectation) -> tuple[bool, str]:
+        """Whether ``--expect`` holds, and why, in words an agent can act on."""
+        if not self.runs:
+            return False, "no run finished (interrupted before the first one ended)"
+        verdict = self.verdict
+        if expect == "reproduced":
+            if verdict in ("reproduced", "partly reproduced"):
+                return True, f"{verdict} ({self.frequency})"
+            if verdict == INCONCLUSIVE:
+                return False, f"inconclusive: {self.reason}"
+            if verdict == NOTHING:
+                return False, "the original run captured no failing error"
+            return False, f"not reproduced in {len(self.runs)} run(s)"
+        # --expect fixed: only a run that did everything the user did, and saw
+        # neither the old errors nor new ones, is evidence of a fix.
+        if verdict == NOTHING:
+            return False, "the original run captured no failing error: there is nothing to fix"
+        if verdict in ("reproduced", "partly reproduced"):
+            k = sum(1 for r in self.runs if r.verdict != "not reproduced")
+            return False, f"{verdict}: the original's errors still happen ({k}/{len(self.runs)} runs)"
+        if verdict == INCONCLUSIVE:
+            return False, f"inconclusive, the fix cannot be confirmed: {self.reason}"
+        stopped = next((r for r in self.runs if not r.every_step_ran), None)
+        if stopped is not None:
+            return False, f"not every step ran: {stopped.reason}"
+        if self.new_errors:
+            first = one_line(next(iter(self.new_errors.values())))[:150]
+            more = f" (+{len(self.new_errors) - 1} more)" if len(self.new_errors) > 1 else ""
+            return False, f"a new failing error appeared: {first}{more}"
+        return True, "not reproduced, every step ran and no new error appeared"
 
 
 def bundle_scenario(
@@ -147,7 +186,7 @@ def refuse_misplaced_secrets(scenario: Scenario, label: str) -> None:
         )
         raise BundleError(
             f"{label}: {one_line(where)}; a received bundle may use secrets only in the "
-            "values it types (fill, type): refused"
+            "values it types (fill, change, type): refused"
         )
 
 
@@ -230,6 +269,19 @@ def original_fingerprints(report: Report) -> dict[str, str]:
     return found
 
 
+def first_failure_step(report: Report) -> int | None:
+    """The step at which the original's first failing error happened (None: it had none).
+
+    An error logged before the first step counts as step 1: a replay must at least
+    have opened the page to say anything about it.
+    """
+    steps = [g.first_step or 1 for g in report.errors if g.fails]
+    outcome = report.outcome
+    if outcome.status in ("step_failed", "crashed", "unreachable"):
+        steps.append(outcome.failed_step or 1)
+    return min(steps) if steps else None
+
+
 def outcome_fingerprint(status: str, step: int | None) -> str:
     return f"outcome:{status}:{step}"
 
@@ -247,16 +299,60 @@ def seen_fingerprints(done: Reproduction) -> dict[str, str]:
 
 
 NOTHING = "nothing to reproduce"
+INCONCLUSIVE = "inconclusive"
+# Outcomes that stop a run before its last step.
+STOPPING = ("step_failed", "crashed", "unreachable", "interrupted")
 
 
-def verdict_of(original: set[str], seen: set[str]) -> str:
+def verdict_of(original: set[str], seen: set[str], *, reached: bool = True) -> str:
+    """The verdict of one run; ``reached``: it got to the original's first failing step."""
     if not original:
         # The original run was clean: there is no bug in the bundle to confirm.
         return NOTHING
     reproduced, missing, _new = compare_fingerprints(original, seen)
     if not missing:
         return "reproduced"
+    if not reached:
+        # Not seeing an error at a step the run never got to says nothing about it.
+        return INCONCLUSIVE
     return "partly reproduced" if reproduced else "not reproduced"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a replay run got, compared with where the original's bug showed."""
+
+    reached: bool  # it got through the step of the original's first failing error
+    every_step_ran: bool
+    reason: str  # where and why it stopped early ("" when every step ran)
+
+
+def progress_of(
+    original: Report,
+    steps: list[StepRecord],
+    outcome: Outcome,
+    seen: Mapping[str, str],
+) -> Progress:
+    """Did the run get as far as the original's bug, and did it run every step?"""
+    stop = outcome.failed_step if outcome.status in STOPPING else None
+    if stop is None:
+        return Progress(reached=True, every_step_ran=True, reason="")
+    record = next((s for s in steps if s.index == stop), None)
+    what = f"step {stop}"
+    if record is not None:
+        shown = record.matched_selector or record.target
+        what += f" ({record.action}{' ' + one_line(shown)[:100] if shown else ''})"
+    verb = {"unreachable": "could not reach the site", "crashed": "crashed",
+            "interrupted": "was interrupted"}.get(outcome.status, "failed")  # fmt: skip
+    reason = f"{what} {verb}: {one_line(outcome.message)[:200]}"
+    target = first_failure_step(original)
+    if target is None or stop > target:
+        return Progress(reached=True, every_step_ran=False, reason=reason)
+    # Stopping at the very step where the original stopped, the same way, is the bug.
+    same_stop = stop == target and outcome_fingerprint(outcome.status, stop) in seen
+    if not same_stop:
+        reason += f", before step {target} where the original's first error happened"
+    return Progress(reached=same_stop, every_step_ran=False, reason=reason)
 
 
 async def replay(
@@ -295,11 +391,19 @@ async def replay(
                     guard=guard,
                 )
                 seen = seen_fingerprints(done)
-                for fp, message in seen.items():
-                    if fp not in original:
-                        result.new_errors.setdefault(fp, message)
-                verdict = verdict_of(set(original), set(seen))
-                run = RunVerdict(done.reference, done.bundle, set(seen), verdict)
+                new = {fp: message for fp, message in seen.items() if fp not in original}
+                for fp, message in new.items():
+                    result.new_errors.setdefault(fp, message)
+                got = progress_of(bundle.report, done.result.steps, done.result.outcome, seen)
+                run = RunVerdict(
+                    done.reference,
+                    done.bundle,
+                    set(seen),
+                    verdict_of(set(original), set(seen), reached=got.reached),
+                    reason=got.reason,
+                    every_step_ran=got.every_step_ran,
+                    new_errors=new,
+                )
                 result.runs.append(run)
                 if on_run is not None:
                     on_run(number, run)

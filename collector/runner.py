@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from collector import __version__
 from collector.capture import UNRESPONSIVE, Capture, CaptureLimits
@@ -32,7 +33,7 @@ from collector.deadlines import (
     ignore_result,
     within,
 )
-from collector.errors import BrowserLaunchError, first_line
+from collector.errors import BrowserLaunchError, first_line, step_error
 from collector.masking import MASK_COLOR, MaskFailed, clear_marks, masks_for
 from collector.redact import Redactor
 from collector.report import KIND_RANK, Environment, Event, Outcome, StepRecord
@@ -56,7 +57,7 @@ from collector.scenario import (
 from collector.steps import StepContext, StepFailed, perform
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, Page
+    from playwright.async_api import Browser, BrowserContext, Frame, Page
 
 PASSIVE_STEPS = (Wait, WaitFor, WaitForUrl, ExpectText, ExpectVisible, ExpectUrl, Screenshot)
 
@@ -190,6 +191,7 @@ class _Run:
         self.page: Page | None = None
         self.outcome: Outcome | None = None
         self.first_error_step: int | None = None
+        self._target_frames: dict[str, tuple[Page, Frame]] = {}
         self._progress_redactor: Redactor | None = None
         self._redacted_secrets = 0
         self._seen_entries = 0
@@ -261,6 +263,11 @@ class _Run:
             kwargs["locale"] = scenario.locale
         if scenario.timezone:
             kwargs["timezone_id"] = scenario.timezone
+        base_url = self.options.base_url or scenario.url
+        if base_url and urlsplit(base_url).scheme in ("http", "https"):
+            # URL patterns (wait_for_url, expect_url) are handed to Playwright as written;
+            # it resolves relative ones against the context's base URL.
+            kwargs["base_url"] = base_url
         if har_path is not None:
             kwargs["record_har_path"] = str(har_path)
             kwargs["record_har_content"] = "omit"
@@ -320,7 +327,7 @@ class _Run:
                 raise
             except Exception as exc:
                 record.duration_ms = _ms_since(started)
-                record.error = first_line(exc)
+                record.error = step_error(exc, self._timeout(step))
                 hung = await self._stopped_responding()
                 if hung:
                     record.error = f"{UNRESPONSIVE}: {record.error}"
@@ -342,7 +349,7 @@ class _Run:
                     await self._stop_loading(self.page if navigating else None)
                     shot = await self._screenshot(f"step-{index:02d}-failed", index, "failed_step")
                     record.screenshot = shot
-                    self.outcome = self._outcome_for_failure(index, exc)
+                    self.outcome = self._outcome_for_failure(index, exc, self._timeout(step))
                 self._skip_rest(steps)
                 return
             record.duration_ms = _ms_since(started)
@@ -354,6 +361,9 @@ class _Run:
                 )
 
     def _done(self, record: StepRecord) -> None:
+        if record.matched_selector:
+            # Name the alternative that matched everywhere, not the first one recorded.
+            record.target = record.matched_selector
         self.records.append(record)
         if self.on_step is not None:
             # Progress goes to a terminal or a CI log: no secret may reach it either.
@@ -457,10 +467,13 @@ class _Run:
 
     async def _perform(self, index: int, step: StepBase, record: StepRecord) -> None:
         timeout = self._timeout(step)
-        page = await self._page_for(step, timeout)
+        # One budget for the whole step: finding its page and frame spends from it too.
+        deadline = time.monotonic() + timeout / 1000
+        page, root = await self._page_for(step, timeout)
         self.page = page
-        scope = await _frame_at(page, step.frame, timeout) if step.frame else page
+        scope = await _frame_at(root, step.frame, timeout) if step.frame else root
         context = StepContext(
+            deadline=deadline,
             page=page,
             scope=scope,
             timeout=timeout,
@@ -473,19 +486,36 @@ class _Run:
         )
         await perform(step, context)
 
-    async def _page_for(self, step: StepBase, timeout: int) -> Page:
-        """The page a step acts on: the current one, or a popup named by its URL."""
+    async def _page_for(self, step: StepBase, timeout: int) -> tuple[Page, Page | Frame]:
+        """The page a step acts on, and its root: the page itself or the frame ``target`` names.
+
+        A Recorder ``target`` is the URL of a popup, or of an out-of-process iframe
+        (DevTools sees those as targets of their own; Playwright, as frames).
+        """
         if step.target in (None, "main"):
             if step.target == "main" and self.capture.pages and not self.capture.pages[0].is_closed():
-                return self.capture.pages[0]
-            return self._current_page()
+                return self.capture.pages[0], self.capture.pages[0]
+            page = self._current_page()
+            return page, page
         deadline = time.monotonic() + timeout / 1000
         while True:
             for page in reversed(self.capture.pages):
                 if not page.is_closed() and _same_target(page.url, step.target):
-                    return page
+                    return page, page
+            for page in reversed(self.capture.pages):
+                if page.is_closed():
+                    continue
+                for frame in page.frames:
+                    if frame.parent_frame is not None and frame.url == step.target:
+                        self._target_frames[step.target] = (page, frame)
+                        return page, frame
+            # The frame a step found may have navigated since (the asserted navigation
+            # that follows a click in it): it is still the step's frame.
+            known = self._target_frames.get(step.target)
+            if known is not None and not known[0].is_closed() and not known[1].is_detached():
+                return known
             if time.monotonic() >= deadline:
-                raise StepFailed(f"no open page at {step.target} (target of the step)")
+                raise StepFailed(f"no open page or frame at {step.target} (target of the step)")
             await asyncio.sleep(0.05)
 
     async def _stop_loading(self, page: Page | None = None) -> None:
@@ -605,8 +635,8 @@ class _Run:
         finally:
             self.capture.detach()
 
-    def _outcome_for_failure(self, index: int, exc: BaseException) -> Outcome:
-        message = first_line(exc)
+    def _outcome_for_failure(self, index: int, exc: BaseException, budget_ms: int) -> Outcome:
+        message = step_error(exc, budget_ms)
         if isinstance(exc, _Broken):
             return Outcome(status="crashed", message=message, failed_step=index)
         if self.capture.crashed or "crash" in message.lower():
@@ -698,11 +728,11 @@ async def _user_agent(browser: Browser, page: Page) -> str:
     return agent
 
 
-async def _frame_at(page: Page, path: list[int], timeout: int) -> Any:
-    """The frame at a child-index path from the main frame, waiting for it to attach."""
+async def _frame_at(root: Page | Frame, path: list[int], timeout: int) -> Any:
+    """The frame at a child-index path from ``root``, waiting for it to attach."""
     deadline = time.monotonic() + timeout / 1000
     while True:
-        frame = page.main_frame
+        frame = root.main_frame if hasattr(root, "main_frame") else root
         for index in path:
             children = frame.child_frames
             if index >= len(children):

@@ -60,19 +60,49 @@ class Goto(StepBase):
     wait_until: Literal["load", "domcontentloaded", "networkidle", "commit"] = "load"
 
 
+MouseButton = Literal["left", "right", "middle", "back", "forward"]
+
+
+class Offset(_Strict):
+    """A point from the element's top-left corner, border included (as the Recorder writes it)."""
+
+    x: float
+    y: float
+
+
 class Click(StepBase):
     action: Literal["click"] = "click"
     selector: Selector
-    button: Literal["left", "right", "middle"] = "left"
+    button: MouseButton = "left"
+    delay: int = Field(0, ge=0, le=60_000, description="Ms between mouse down and up.")
+    offset: Offset | None = Field(None, description="Where to click; else the centre.")
 
 
 class Dblclick(StepBase):
     action: Literal["dblclick"] = "dblclick"
     selector: Selector
+    button: MouseButton = "left"
+    delay: int = Field(0, ge=0, le=60_000, description="Ms between mouse down and up.")
+    offset: Offset | None = Field(None, description="Where to click; else the centre.")
 
 
 class Fill(StepBase):
     action: Literal["fill"] = "fill"
+    selector: Selector
+    value: str
+
+
+class Change(StepBase):
+    """A Chrome Recorder "change", replayed exactly as the Recorder's replay library does.
+
+    A <select> gets the option with that value; a checkbox or radio is clicked when
+    its state differs from the value's truthiness; a text field or contenteditable
+    keeps the part of its text that the value starts with and the rest is typed key
+    by key; other inputs (date, colour, range …) get the value set with input and
+    change events.
+    """
+
+    action: Literal["change"] = "change"
     selector: Selector
     value: str
 
@@ -138,6 +168,12 @@ class WaitFor(StepBase):
     state: Literal["attached", "detached", "visible", "hidden"] = "visible"
     count: int | None = Field(None, ge=0, description="Wait until this many elements match.")
     operator: Literal[">=", "==", "<="] = Field(">=", description="How `count` compares.")
+    attributes: dict[str, str] | None = Field(
+        None, description="Every matching element has these attribute values."
+    )
+    properties: dict[str, Any] | None = Field(
+        None, description="Every matching element's DOM properties include these (deeply)."
+    )
 
 
 class WaitForUrl(StepBase):
@@ -215,7 +251,7 @@ class Close(StepBase):
 
 
 STEP_MODELS: tuple[type[StepBase], ...] = (
-    Goto, Click, Dblclick, Fill, Type, Press, Select, Check, Uncheck, Hover, Scroll,
+    Goto, Click, Dblclick, Fill, Change, Type, Press, Select, Check, Uncheck, Hover, Scroll,
     Upload, Wait, WaitFor, WaitForUrl, ExpectText, ExpectVisible, ExpectUrl, Screenshot,
     Evaluate, Reload, Back, Close, KeyDown, KeyUp, WaitForExpression, EmulateNetwork,
     SetViewport,
@@ -236,7 +272,7 @@ NO_ARGUMENT_KINDS = {"reload", "back", "close"}
 COMMON_KEYS = {"name", "timeout", "optional", "target", "frame"}
 
 Step = Annotated[
-    Goto | Click | Dblclick | Fill | Type | Press | Select | Check | Uncheck | Hover | Scroll
+    Goto | Click | Dblclick | Fill | Change | Type | Press | Select | Check | Uncheck | Hover | Scroll
     | Upload | Wait | WaitFor | WaitForUrl | ExpectText | ExpectVisible | ExpectUrl
     | Screenshot | Evaluate | Reload | Back | Close | KeyDown | KeyUp | WaitForExpression
     | EmulateNetwork | SetViewport,
@@ -273,7 +309,8 @@ class Scenario(_Strict):
         default_factory=list,
         description="Environment variables substituted as ${NAME}; their values are redacted.",
     )
-    steps: list[Step] = Field(min_length=1)
+    # Empty only when it comes from an empty Recorder flow; a steps file needs one.
+    steps: list[Step]
 
     def resolve_url(self, target: str, base: str | None = None) -> str:
         """Resolve a goto/expect URL against ``base`` (or the scenario's ``url``)."""
@@ -317,6 +354,11 @@ def scenario_from_document(
         )
     normalised = dict(data)
     if isinstance(data.get("steps"), list):
+        if not data["steps"]:
+            raise ScenarioError(
+                f"{doc.label}:{doc.line_of(('steps',))}: steps: "
+                "List should have at least 1 item after validation, not 0"
+            )
         normalised["steps"] = [_normalise_step(doc, i, s) for i, s in enumerate(data["steps"])]
     try:
         scenario = Scenario.model_validate(normalised)

@@ -26,15 +26,16 @@ from collector.recorder import convert_recording, convert_selectors, is_recordin
 from collector.repro import reproduce
 from collector.runner import RunOptions
 from collector.scenario import (
+    Change,
     Click,
     Close,
     Dblclick,
     EmulateNetwork,
-    Fill,
     Goto,
     Hover,
     KeyDown,
     KeyUp,
+    Offset,
     Press,
     Scroll,
     SetViewport,
@@ -67,10 +68,20 @@ def conformance_recording(base: str) -> str:
 
 # --- conversion table: one Recorder step -> the collector steps it becomes -----------
 
+def aria_name(name: str) -> list[str]:
+    """What `aria/NAME` (no role) becomes: aria-label, label (exact, then loose), text."""
+    quoted = json.dumps(name, ensure_ascii=False)
+    return [
+        f"[aria-label={quoted}]",
+        f"internal:label={quoted}s",  # its <label> or aria-labelledby, exactly
+        f"internal:label={quoted}i",  # a <label> around it (that also holds its options' text)
+        f"text={quoted}",
+    ]
+
+
 PAY = [["aria/Pay now"], ["#pay"], ['xpath///*[@id="pay"]'], ["pierce/#pay"], ["text/Pay now"]]
 PAY_CONVERTED = [
-    '[aria-label="Pay now"]',
-    'text="Pay now"',
+    *aria_name("Pay now"),
     "css=#pay",
     'xpath=//*[@id="pay"]',
     "text=Pay now",
@@ -107,7 +118,7 @@ CONVERSIONS = [
     ),
     pytest.param(
         [{"type": "click", "target": "main", "selectors": PAY, "offsetX": 10, "offsetY": 5}],
-        [Click(selector=PAY_CONVERTED)],
+        [Click(selector=PAY_CONVERTED, offset=Offset(x=10, y=5))],
         id="click",
     ),
     pytest.param(
@@ -120,8 +131,54 @@ CONVERSIONS = [
                 "offsetY": 1,
             }
         ],
-        [Click(selector="css=#menu", button="right")],
+        [Click(selector="css=#menu", button="right", offset=Offset(x=1, y=1))],
         id="click-secondary-button",
+    ),
+    pytest.param(
+        [
+            {"type": "click", "selectors": [["#b"]], "button": "back", "duration": 150},
+            {"type": "doubleClick", "selectors": [["#f"]], "button": "forward"},
+        ],
+        [
+            Click(selector="css=#b", button="back", delay=150),
+            Dblclick(selector="css=#f", button="forward"),
+        ],
+        id="click-back-forward-duration",
+    ),
+    pytest.param(
+        [
+            {
+                "type": "click",
+                "target": POPUP,
+                "frame": [1],
+                "selectors": [["#go"]],
+                "assertedEvents": [{"type": "navigation", "url": BASE + "f2.html"}],
+            }
+        ],
+        [
+            Click(selector="css=#go", target=POPUP, frame=[1]),
+            WaitForUrl(url=BASE + "f2.html", target=POPUP, frame=[1]),
+        ],
+        id="asserted-navigation-in-a-frame",
+    ),
+    pytest.param(
+        [
+            {
+                "type": "waitForElement",
+                "selectors": [["#f"]],
+                "attributes": {"data-state": "ready"},
+                "properties": {"value": "x", "dataset": {"k": "v"}},
+            }
+        ],
+        [
+            WaitFor(
+                selector="css=#f",
+                state="attached",
+                attributes={"data-state": "ready"},
+                properties={"value": "x", "dataset": {"k": "v"}},
+            )
+        ],
+        id="waitForElement-attributes-properties",
     ),
     pytest.param(
         [{"type": "click", "selectors": [["#tab"]], "button": "auxiliary"}],
@@ -150,7 +207,7 @@ CONVERSIONS = [
                 "offsetY": 3,
             }
         ],
-        [Dblclick(selector="css=#dbl")],
+        [Dblclick(selector="css=#dbl", offset=Offset(x=3, y=3))],
         id="doubleClick",
     ),
     pytest.param(
@@ -162,15 +219,15 @@ CONVERSIONS = [
             }
         ],
         [
-            Fill(
-                selector=['[aria-label="E-mail"]', 'text="E-mail"', "css=#email"],
+            Change(
+                selector=[*aria_name("E-mail"), "css=#email"],
                 value="ana@example.com",
             )
         ],
         id="change-input",
     ),
     pytest.param(
-        # A <select> is recorded as a change too; steps.py selects the option at run time.
+        # A <select> is recorded as a change too; the change step selects the option.
         [
             {
                 "type": "change",
@@ -178,7 +235,7 @@ CONVERSIONS = [
                 "selectors": [['aria/Plan[role="combobox"]'], ["#plan"]],
             }
         ],
-        [Fill(selector=['role=combobox[name="Plan"]', "css=#plan"], value="pro")],
+        [Change(selector=['role=combobox[name="Plan"]', "css=#plan"], value="pro")],
         id="change-select",
     ),
     pytest.param(
@@ -206,12 +263,13 @@ CONVERSIONS = [
     ),
     pytest.param(
         [{"type": "waitForElement", "selectors": [["#done"]]}],
-        [WaitFor(selector="css=#done")],
+        # The replay library counts matching elements, visible or not.
+        [WaitFor(selector="css=#done", state="attached")],
         id="waitForElement",
     ),
     pytest.param(
         [{"type": "waitForElement", "selectors": [["li.item"]], "operator": "==", "count": 3}],
-        [WaitFor(selector="css=li.item", count=3, operator="==")],
+        [WaitFor(selector="css=li.item", state="attached", count=3, operator="==")],
         id="waitForElement-count",
     ),
     pytest.param(
@@ -224,7 +282,8 @@ CONVERSIONS = [
                 "visible": False,
             }
         ],
-        [WaitFor(selector="css=li", state="attached", count=2, operator="<=")],
+        # visible: false waits for the check to fail: here, for 3 or more.
+        [WaitFor(selector="css=li", state="attached", count=3, operator=">=")],
         id="waitForElement-hidden-at-most",
     ),
     pytest.param(
@@ -304,18 +363,18 @@ def test_custom_step_is_a_warning() -> None:
 # --- selectors ----------------------------------------------------------------------
 
 SELECTORS = [
-    pytest.param([["aria/Pay now"]], ['[aria-label="Pay now"]', 'text="Pay now"'], id="aria"),
+    pytest.param([["aria/Pay now"]], [*aria_name("Pay now")], id="aria"),
     pytest.param([['aria/Pay now[role="button"]']], 'role=button[name="Pay now"]', id="aria-role"),
     pytest.param(
         # Selector engines do not read JSON's \u escapes: non-ASCII names stay as they are.
         [["aria/Pagar já"]],
-        ['[aria-label="Pagar já"]', 'text="Pagar já"'],
+        [*aria_name("Pagar já")],
         id="aria-non-ascii",
     ),
     pytest.param([['aria/Olá[role="link"]']], 'role=link[name="Olá"]', id="aria-role-non-ascii"),
     pytest.param(
         [['aria/Say "hi"']],
-        ['[aria-label="Say \\"hi\\""]', 'text="Say \\"hi\\""'],
+        [*aria_name('Say "hi"')],
         id="aria-quotes",
     ),
     pytest.param([["text/Pay now"]], "text=Pay now", id="text"),
@@ -396,7 +455,8 @@ SHAPES = [
         False,
         id="native-type-step",
     ),
-    pytest.param({"title": "t", "steps": []}, False, id="no-steps"),
+    pytest.param({"title": "t", "steps": []}, True, id="empty-flow"),
+    pytest.param({"steps": []}, False, id="no-title-no-steps"),
     pytest.param({"title": "t", "steps": [{"type": "teleport"}]}, False, id="no-known-type"),
     pytest.param({"title": "t", "steps": [NAVIGATE, "click"]}, False, id="a-step-not-an-object"),
     pytest.param([NAVIGATE], False, id="a-list"),
@@ -452,7 +512,7 @@ BAD_RECORDINGS = [
           "steps": [{NAV_LINE}]
         }}
         """,
-        "Error: rec.json:3: timeout: timeout 0 ms is out of range (1-30000)",
+        "Error: rec.json:3: timeout: timeout 0 ms is out of range (1-600000)",
         id="flow-timeout-0",
     ),
     pytest.param(
@@ -460,11 +520,11 @@ BAD_RECORDINGS = [
         {{
           "title": "Pay",
           "steps": [{NAV_LINE}],
-          "timeout": 30001
+          "timeout": 600001
         }}
         """,
-        "Error: rec.json:4: timeout: timeout 30001 ms is out of range (1-30000)",
-        id="flow-timeout-30001",
+        "Error: rec.json:4: timeout: timeout 600001 ms is out of range (1-600000)",
+        id="flow-timeout-600001",
     ),
     pytest.param(
         f"""\
@@ -477,7 +537,7 @@ BAD_RECORDINGS = [
           ]
         }}
         """,
-        "Error: rec.json:6: steps.1.timeout: timeout 0 ms is out of range (1-30000)",
+        "Error: rec.json:6: steps.1.timeout: timeout 0 ms is out of range (1-600000)",
         id="step-timeout-0",
     ),
     pytest.param(
@@ -488,12 +548,12 @@ BAD_RECORDINGS = [
             {NAV_LINE},
             {NAV_LINE},
             {{"type": "click", "selectors": [["#pay"]],
-              "timeout": 30001}}
+              "timeout": 600001}}
           ]
         }}
         """,
-        "Error: rec.json:7: steps.2.timeout: timeout 30001 ms is out of range (1-30000)",
-        id="step-timeout-30001",
+        "Error: rec.json:7: steps.2.timeout: timeout 600001 ms is out of range (1-600000)",
+        id="step-timeout-600001",
     ),
     pytest.param(
         f"""\
@@ -588,6 +648,13 @@ def test_conformance_recording_uses_every_step_type() -> None:
 EXPECTED_MAIN_LOG = [
     "click #btn",
     "dblclick #dbl",
+    # A Recorder change on a text field is typed key by key, as its replay library does.
+    "keydown A",
+    "keyup A",
+    "keydown n",
+    "keyup n",
+    "keydown a",
+    "keyup a",
     "keydown Enter",
     "change #name=Ana",  # Enter in a text field commits the value: Chrome fires change
     "keyup Enter",
@@ -661,7 +728,7 @@ def test_conformance_recording_replays_every_step(pages_url: str, tmp_path: Path
     assert report["outcome"]["status"] == "clean"
     steps = report["steps"]
     assert [s["action"] for s in steps] == [
-        "goto", "click", "dblclick", "fill", "press", "fill", "hover", "wait_for", "click",
+        "goto", "click", "dblclick", "change", "press", "change", "hover", "wait_for", "click",
         "click", "click", "click", "click", "click", "close", "set_viewport", "scroll",
         "wait_for_expression", "wait_for", "emulate_network",
     ]  # fmt: skip
