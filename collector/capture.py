@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
 # Wraps setTimeout so that "quiet" can wait for short timers already scheduled:
 # an exception thrown by a timer 1-2 s after a click must land in the report.
-# Long timers and intervals (heartbeats, polling) are not counted.
+# Long timers and intervals (heartbeats, polling) are not counted. A dedicated
+# worker counts as a short timer for its first seconds: its script is fetched and
+# run after the page looks quiet, and what it logs comes later still.
 TIMER_TRACKER_JS = """
 (() => {
   if (window.__collectorPendingTimers !== undefined) return;
@@ -51,14 +53,24 @@ TIMER_TRACKER_JS = """
     return id;
   };
   window.clearTimeout = function (id) { due.delete(id); return clear.call(window, id); };
+  const workers = [];
+  if (typeof window.Worker === 'function') {
+    window.Worker = new Proxy(window.Worker, {construct(target, args, newTarget) {
+      workers.push(performance.now() + %(worker_ms)d);
+      return Reflect.construct(target, args, newTarget);
+    }});
+  }
   Object.defineProperty(window, '__collectorPendingTimers', {get: () => {
     const now = performance.now();
     for (const [id, at] of due) if (at + 50 < now) due.delete(id);
-    return due.size;
+    while (workers.length && workers[0] < now) workers.shift();
+    return due.size + workers.length;
   }});
 })();
 """
 TRACKED_TIMER_MAX_MS = 5000
+WORKER_START_MS = 2000
+TIMER_TRACKER = TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS, "worker_ms": WORKER_START_MS}
 # Beyond this, a DevTools timestamp is not from this machine's clock.
 CLOCK_TRUST_MS = 60_000
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -150,7 +162,7 @@ class Capture:
 
     async def attach(self, context: BrowserContext, browser: Browser | None = None) -> None:
         """Listen on ``context`` (call before the first page opens)."""
-        await context.add_init_script(TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS})
+        await context.add_init_script(TIMER_TRACKER)
         self._context = context
         self._listen(context)
         # Dialogs block the page until answered: a reproduction dismisses and records them.
@@ -166,13 +178,13 @@ class Capture:
         The console comes through Playwright's own context-level event there, and
         dialogs are left to the test, which may answer them itself.
         """
-        context.add_init_script(TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS})
+        context.add_init_script(TIMER_TRACKER)
         self._listen_like_a_test(context)
 
     async def attach_test(self, context: BrowserContext) -> None:
         """``attach_sync`` for a context of the async API (pytest-playwright-asyncio):
         the same listeners, so sync and async tests get the same verdicts."""
-        await context.add_init_script(TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS})
+        await context.add_init_script(TIMER_TRACKER)
         self._listen_like_a_test(context)
 
     def _listen_like_a_test(self, context: Any) -> None:
