@@ -101,6 +101,8 @@ class RunOptions:
     scenario_dir: Path = Path(".")
     env: Mapping[str, str] | None = None
     # "on_failure": no final screenshot of a page that produced nothing failing (CI scans).
+    # "never": no picture of the run at all (a scan that keeps no bundle), screenshot
+    # steps aside.
     final_screenshot: Literal["always", "on_failure", "never"] = "always"
 
 
@@ -558,6 +560,8 @@ class _Run:
         raise_errors: bool = False,
     ) -> str | None:
         page = self.page
+        if role != "step" and self.options.final_screenshot == "never":
+            return None
         if page is None or page.is_closed() or self.capture.broken.is_set():
             return None
         if page in self.capture.unresponsive or self.capture.navigating(page):
