@@ -102,15 +102,18 @@ async def masks_for(page: Page, secrets: list[str]) -> Masks:
     return masks
 
 
-async def clear_marks(page: Page) -> None:
-    """Take our attribute off the page again (best effort: the picture is taken)."""
+async def clear_marks(page: Page) -> list[str]:
+    """Take our attribute off the page again; the frames where that failed."""
+    failed: list[str] = []
     for frame in page.frames:
         if frame.is_detached():
             continue
         try:
             await asyncio.wait_for(frame.evaluate(_CLEAR, MASK_ATTRIBUTE), FRAME_DEADLINE_S)
-        except Exception:  # a frame that went away keeps no marks
-            continue
+        except Exception as exc:
+            if not frame.is_detached():  # a frame that went away keeps no marks
+                failed.append(f"{frame.url[:100]}: {first_line(exc)}")
+    return failed
 
 
 async def _mark_secrets(frame: Frame, values: list[str]) -> bool:

@@ -307,8 +307,9 @@ def _probe_sync(recorder: ActionRecorder, record: Recorded) -> None:
     try:
         if record.probe():
             recorder.typed_into_password(record)
-    except Exception:  # the element went away: nothing to learn
-        pass
+    except Exception:
+        # Unsure whether it was a password field: the value is kept as a secret.
+        recorder.typed_into_password(record)
     finally:
         _PROBING.reset(token)
 
@@ -320,8 +321,9 @@ async def _probe_async(recorder: ActionRecorder, record: Recorded) -> None:
     try:
         if await record.probe():
             recorder.typed_into_password(record)
-    except Exception:  # the element went away: nothing to learn
-        pass
+    except Exception:
+        # Unsure whether it was a password field: the value is kept as a secret.
+        recorder.typed_into_password(record)
     finally:
         _PROBING.reset(token)
 

@@ -549,6 +549,10 @@ class _Run:
         navigates = isinstance(step, Goto | Reload | Back | WaitForUrl)
         return DEFAULT_NAVIGATION_TIMEOUT_MS if navigates else DEFAULT_STEP_TIMEOUT_MS
 
+    async def _clear_marks(self, page: Page) -> None:
+        for failure in await clear_marks(page):
+            self.capture.problems.append(f"mask marks left in a frame: {failure}")
+
     async def _screenshot(
         self,
         stem: str,
@@ -577,7 +581,7 @@ class _Run:
         except MaskFailed as exc:
             # A picture that might show a secret is not taken at all.
             self.capture.problems.append(f"screenshot {stem} not taken: {exc}")
-            await clear_marks(page)
+            await self._clear_marks(page)
             return None
         kwargs: dict[str, Any] = {
             "path": str(path),
@@ -603,7 +607,7 @@ class _Run:
             return None
         finally:
             if masks.marked:
-                await clear_marks(page)
+                await self._clear_marks(page)
         self.shots.append(Shot(path, step, role, full_page))
         return f"screenshots/{path.name}"
 

@@ -9,7 +9,13 @@ import pytest
 import yaml
 
 from collector.pytest_plugin import _free_name, bundle_name, slug
-from collector.pytest_recorder import ActionRecorder, Recorded, _timeout_ms
+from collector.pytest_recorder import (
+    ActionRecorder,
+    Recorded,
+    _probe_async,
+    _probe_sync,
+    _timeout_ms,
+)
 from collector.scenario import Click, Fill, Goto, Scenario, scenario_to_yaml
 
 IDS = ["a b", "a/b", "a-b", "a:b", "a--b", "a.b", "a_b", "ä-b", "a\\b", "a\nb"]
@@ -113,3 +119,31 @@ def test_a_test_timeout_becomes_the_step_timeout_when_a_scenario_allows_it() -> 
     assert _timeout_ms(datetime.timedelta(seconds=2)) == 2000
     # No timeout (0), none given, or longer than a scenario allows: replay's default.
     assert [_timeout_ms(v) for v in (0, None, 10**9, True, "5000")] == [None] * 5
+
+
+def test_a_value_whose_field_cannot_be_probed_is_kept_as_a_secret() -> None:
+    """Unsure is secret: a probe that fails (the element went away) never lets a value out."""
+    import asyncio
+
+    def gone() -> bool:
+        raise RuntimeError("element is detached")
+
+    async def gone_async() -> bool:
+        raise RuntimeError("element is detached")
+
+    async def text_field() -> bool:
+        return False
+
+    recorder = ActionRecorder(owns_page=lambda _p: True, main_page=lambda: None)
+    sync = Recorded(Fill(selector="#pw", value="hunter2"), probe=gone)
+    later = Recorded(Fill(selector="#pw", value="hunter3"), probe=gone_async)
+    plain = Recorded(Fill(selector="#name", value="Ana"), probe=text_field)
+    _probe_sync(recorder, sync)
+    asyncio.run(_probe_async(recorder, later))
+    asyncio.run(_probe_async(recorder, plain))
+    assert [r.step.value for r in (sync, later, plain)] == [  # type: ignore[union-attr]
+        "${COLLECTOR_PASSWORD_1}",
+        "${COLLECTOR_PASSWORD_2}",
+        "Ana",
+    ]
+    assert recorder.secrets == ["hunter2", "hunter3"]
