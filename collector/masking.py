@@ -12,10 +12,10 @@ here, and the page only gets back the indexes of the elements to mark.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from collector.deadlines import within
 from collector.errors import first_line
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ async def clear_marks(page: Page) -> list[str]:
         if frame.is_detached():
             continue
         try:
-            await asyncio.wait_for(frame.evaluate(_CLEAR, MASK_ATTRIBUTE), FRAME_DEADLINE_S)
+            await within(frame.evaluate(_CLEAR, MASK_ATTRIBUTE), FRAME_DEADLINE_S, "clearing masks")
         except Exception as exc:
             if not frame.is_detached():  # a frame that went away keeps no marks
                 failed.append(f"{frame.url[:100]}: {first_line(exc)}")
@@ -119,16 +119,16 @@ async def clear_marks(page: Page) -> list[str]:
 async def _mark_secrets(frame: Frame, values: list[str]) -> bool:
     """Mark the elements of ``frame`` that show a secret; whether any were marked."""
     try:
-        texts = await asyncio.wait_for(
-            frame.evaluate(_COLLECT, min(len(v) for v in values)), FRAME_DEADLINE_S
+        texts = await within(
+            frame.evaluate(_COLLECT, min(len(v) for v in values)), FRAME_DEADLINE_S, "texts"
         )
         if not isinstance(texts, list) or sum(len(str(t)) for t in texts) > MAX_TEXT_CHARS:
             raise MaskFailed(f"frame {frame.url[:100]}: too much text to check for secrets")
         indexes = [i for i, text in enumerate(texts) if any(v in str(text) for v in values)]
         if not indexes:
             return False
-        marked = await asyncio.wait_for(
-            frame.evaluate(_MARK, [indexes, MASK_ATTRIBUTE]), FRAME_DEADLINE_S
+        marked = await within(
+            frame.evaluate(_MARK, [indexes, MASK_ATTRIBUTE]), FRAME_DEADLINE_S, "marking"
         )
     except MaskFailed:
         raise
