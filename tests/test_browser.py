@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from run_collector import Ran, invoke
 
 from collector.browser import (
     INSTALL_HINT,
@@ -128,16 +128,8 @@ def test_needs_no_sandbox() -> None:
 # ---------------------------------------------------------------- helpers for real processes
 
 
-def run_cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR")}
-    env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "collector", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
+def run_cli(*args: str) -> Ran:
+    return invoke(*args, cwd=Path.cwd())
 
 
 def free_port() -> int:

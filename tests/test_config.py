@@ -7,12 +7,10 @@ else, so a bad config is reported before a bundle is read or a browser started.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from run_collector import Ran, invoke
 
 from collector.report import Outcome, Report
 from collector.rules import DEFAULT_REASONS, Config, load_config
@@ -24,20 +22,11 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def collector(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR")}
-    env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "collector", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def collector(*args: str | Path, cwd: Path) -> Ran:
+    return invoke(*args, cwd=cwd)
 
 
-def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+def one_error_line(result: Ran) -> str:
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     assert "Traceback" not in result.stderr

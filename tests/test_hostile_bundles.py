@@ -1,7 +1,7 @@
 """A received bundle cannot harm the agent who opens it.
 
-Every command that reads a bundle (`ticket` in each format, `replay`) is run as a
-process on hostile bundles: it either refuses with exit 2 and one `Error:` line,
+Every command that reads a bundle (`ticket` in each format, `replay`) is run, as
+click runs it, on hostile bundles: it either refuses with exit 2 and one `Error:` line,
 or gives a safe result. No traceback, no file outside the bundle read, and no
 request that carries a variable the agent did not name: the spy server below
 logs every request the browser makes.
@@ -14,8 +14,6 @@ import email.policy
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from run_collector import Ran, invoke
 
 from collector.report import Attachment, ErrorGroup, Outcome, Report, StepRecord
 
@@ -75,23 +74,11 @@ def spy() -> Iterator[tuple[str, list[str]]]:
     server.server_close()
 
 
-def collector(
-    *args: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180
-) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
-    return subprocess.run(
-        [sys.executable, "-m", "collector", *map(str, args)],
-        cwd=cwd,
-        env={**base, "AGENT_TOKEN": AGENT_TOKEN, **(env or {})},
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=timeout,
-    )
+def collector(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> Ran:
+    return invoke(*args, cwd=cwd, env={"AGENT_TOKEN": AGENT_TOKEN, **(env or {})})
 
 
-def refused(proc: subprocess.CompletedProcess[str]) -> str:
+def refused(proc: Ran) -> str:
     """The one `Error:` line of an exit-2 refusal."""
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
@@ -409,7 +396,7 @@ def test_hostile_folder_is_refused_by_every_reader(
     bundle = make(tmp_path)
     for command in commands:
         started = time.monotonic()
-        proc = collector(*command[:1], bundle, *command[1:], cwd=tmp_path, timeout=120)
+        proc = collector(*command[:1], bundle, *command[1:], cwd=tmp_path)
         line = refused(proc)
         assert message in line, (command, line)
         assert AGENT_TOKEN not in proc.stdout + proc.stderr, command

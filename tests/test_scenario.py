@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from run_collector import Ran, invoke
 
 from collector.errors import ScenarioError
 from collector.scenario import (
@@ -55,29 +53,9 @@ from collector.scenario import (
 UNSET_SECRET = "COLLECTOR_TEST_SURELY_UNSET"
 
 
-def cli_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without anything a scenario could pick up by accident."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("COLLECTOR") and k not in ("SHOP_PASSWORD", "NOPE")
-    }
-    env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8", PYTHONDONTWRITEBYTECODE="1")
-    env.update(extra)
-    return env
-
-
-def run_cli(
-    cwd: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "collector", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env if env is not None else cli_env(),
-        timeout=60,
-    )
+def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Ran:
+    """The command, without anything from the caller's environment a scenario could pick up."""
+    return invoke(*args, cwd=cwd, env={"SHOP_PASSWORD": None, "NOPE": None, **(env or {})})
 
 
 def write(tmp_path: Path, name: str, content: bytes | str) -> Path:
@@ -425,7 +403,7 @@ def test_validate_declared_secret_set_in_env(tmp_path: Path) -> None:
         "url: http://a/\nsecrets: [SHOP_PASSWORD]\nsteps:\n"
         '  - fill: {selector: "#pw", value: "${SHOP_PASSWORD}"}\n',
     )
-    result = run_cli(tmp_path, "validate", "s.yaml", env=cli_env(SHOP_PASSWORD="hunter2"))
+    result = run_cli(tmp_path, "validate", "s.yaml", env={"SHOP_PASSWORD": "hunter2"})
     assert (result.returncode, result.stderr) == (0, "")
     assert "hunter2" not in result.stdout
 

@@ -9,16 +9,14 @@ import dataclasses
 import email
 import email.policy
 import json
-import os
 import re
 import string
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from run_collector import Ran, invoke
 
 from collector.bundle import _events_by_step
 from collector.labels import LABELS
@@ -513,22 +511,14 @@ def write_bundle(folder: Path, report: Report | None = None) -> Path:
     return folder
 
 
-def collector(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR")}
-    env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "collector", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        timeout=60,
-    )
+def collector(*args: str | Path, cwd: Path) -> Ran:
+    return invoke(*args, cwd=cwd)
 
 
-def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
+def one_error_line(result: Ran) -> str:
     assert result.returncode == 2, result.stderr
-    assert result.stdout == b""
-    stderr = result.stderr.decode()
+    assert result.stdout == ""
+    stderr = result.stderr
     assert "Traceback" not in stderr
     assert len(stderr.splitlines()) == 1, stderr
     return stderr.rstrip("\n")
@@ -543,23 +533,23 @@ def bundle(tmp_path: Path) -> Path:
 def test_cli_ticket_formats_to_a_file(bundle, tmp_path, fmt):
     out = tmp_path / f"ticket.{fmt}"
     result = collector("ticket", bundle, "--format", fmt, "-o", out, cwd=tmp_path)
-    assert (result.returncode, result.stderr) == (0, b"")
-    assert result.stdout.decode().strip() == str(out)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.strip() == str(out)
     expected = render_ticket(build_context(make_report()), fmt)
     assert out.read_text(encoding="utf-8") == expected
 
 
 def test_cli_ticket_to_stdout_in_portuguese(bundle, tmp_path):
     result = collector("ticket", bundle, "--lang", "pt", cwd=tmp_path)
-    assert (result.returncode, result.stderr) == (0, b"")
-    assert result.stdout.decode() == render_ticket(build_context(make_report(), lang="pt"), "md")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == render_ticket(build_context(make_report(), lang="pt"), "md")
 
 
 def test_cli_ticket_eml(bundle, tmp_path):
     (tmp_path / "collector.toml").write_text('support_email = "help@shop.example"\n')
     out = tmp_path / "ticket.eml"
     result = collector("ticket", bundle, "--format", "eml", "-o", out, cwd=tmp_path)
-    assert (result.returncode, result.stderr) == (0, b"")
+    assert (result.returncode, result.stderr) == (0, "")
     message = email.message_from_bytes(out.read_bytes(), policy=email.policy.default)
     assert message["Subject"] == f"{TYPE_ERROR} — {WHERE}"
     assert message["To"] == "help@shop.example"
@@ -576,15 +566,15 @@ def test_cli_ticket_user_template_comes_first(bundle, tmp_path):
         encoding="utf-8",
     )
     result = collector("ticket", bundle, "--template-dir", templates, cwd=tmp_path)
-    assert (result.returncode, result.stderr) == (0, b"")
+    assert (result.returncode, result.stderr) == (0, "")
     assert (
-        result.stdout.decode() == f"OUR DESK {REF} | {TYPE_ERROR} — {WHERE} | 3 Steps to recreate\n"
+        result.stdout == f"OUR DESK {REF} | {TYPE_ERROR} — {WHERE} | 3 Steps to recreate\n"
     )
     # Formats the folder does not override still use the built-in templates.
     result = collector(
         "ticket", bundle, "--format", "txt", "--template-dir", templates, cwd=tmp_path
     )
-    assert result.stdout.decode() == render_ticket(build_context(make_report()), "txt")
+    assert result.stdout == render_ticket(build_context(make_report()), "txt")
 
 
 @pytest.mark.parametrize(
