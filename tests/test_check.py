@@ -46,9 +46,9 @@ from collector.check import (
     shard,
     url_target,
 )
+from collector.config import load_config
 from collector.errors import BadInput, CollectorError
 from collector.report import Event, Outcome
-from collector.rules import load_config
 
 CHECK_PAGES = Path(__file__).parent / "pages" / "check"
 PAGES = sorted(p.name for p in CHECK_PAGES.glob("*.html") if not p.name.startswith("_"))

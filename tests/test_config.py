@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from collector.config import DEFAULT_REASONS, Config, load_config
 from collector.report import Outcome, Report
-from collector.rules import DEFAULT_REASONS, Config, load_config
 
 
 def write(path: Path, text: str) -> Path:
