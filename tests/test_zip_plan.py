@@ -19,22 +19,21 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from collector.bundle import (
+from collector.bundle import BundleOptions, write_run_bundle
+from collector.report import Environment, Outcome, StepRecord
+from collector.runner import RunResult, Shot
+from collector.scenario import Goto, Scenario, Screenshot
+from collector.workspace import new_workspace
+from collector.zipplan import (
     ZIP_FULL_NOTE,
-    BundleOptions,
     ZipEntry,
     ZipPlan,
-    new_workspace,
     next_to_leave_out,
     over_limit_note,
     pack_within_budget,
     plan_zip,
-    write_bundle,
     zip_entry_overhead,
 )
-from collector.report import Environment, Outcome, StepRecord
-from collector.runner import RunResult, Shot
-from collector.scenario import Goto, Scenario, Screenshot
 
 # -- plan_zip (pure) -------------------------------------------------------------------
 
@@ -224,7 +223,8 @@ def test_eight_incompressible_screenshots_never_make_an_oversize_zip(
 ) -> None:
     workspace = new_workspace(tmp_path / "out")
     result = run_with_shots(workspace.path, 8)
-    bundle = write_bundle(result, workspace, BundleOptions(out_dir=tmp_path / "out", max_attachment_bytes=budget))
+    options = BundleOptions(out_dir=tmp_path / "out", max_attachment_bytes=budget)
+    bundle = write_run_bundle(result, workspace, options).path
     zip_path = bundle / f"{bundle.name}.zip"
     assert zip_path.stat().st_size <= budget
     with zipfile.ZipFile(zip_path) as zf:
