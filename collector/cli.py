@@ -188,7 +188,7 @@ def schema(what: str) -> None:
 @browser_options
 def repro(scenario_path: str, **params: Any) -> None:
     """Run a steps file (or a Chrome Recorder export) and write an error-report bundle."""
-    flags, output, browser = _run_flags(params), _output(params), _browser(params)
+    flags, output, browser = _flags(params), _output(params), _browser(params)
 
     def load() -> Scenario:
         # Called in a thread while the browser starts (pydantic is a slow import).
@@ -219,7 +219,7 @@ def demo(variant: str, **params: Any) -> None:
     from collector.demo.server import DemoServer
     from collector.scenario import load_scenario
 
-    flags, output, browser = _run_flags(params), _output(params), _browser(params)
+    flags, output, browser = _flags(params), _output(params), _browser(params)
     os.environ.setdefault("DEMO_SHOP_PASSWORD", "demo-shop-secret")
     with DemoServer(variant="fixed" if variant == "fixed" else "buggy") as shop:
         click.echo(f"Demo shop ({variant}) at {shop.url}", err=True)
@@ -250,23 +250,30 @@ class Output:
         return self.quiet or self.as_json
 
 
-def _run_flags(params: dict[str, Any]) -> Flags:
-    """The options of `run_options` (repro, demo) as typed flags."""
+# Click parameter -> Flags field: the options that mean the same on every command.
+FLAG_PARAMS = {
+    "out_dir": "out_dir",
+    "bundles": "out_dir",  # check: where its bundles go
+    "base_url": "base_url",
+    "timeout_ms": "timeout_ms",
+    "linger": "linger_s",
+    "trace": "trace",
+    "har": "har",
+    "max_size": "max_attachment_size",
+    "lang": "lang",
+    "reason": "reason",
+    "template_dir": "template_dir",
+    "fail_on": "fail_on",
+    "ignores": "ignore",
+    "max_run_time": "max_run_time_s",
+}
+
+
+def _flags(params: dict[str, Any]) -> Flags:
+    """The command's click parameters as typed flags (those it has; the rest unset)."""
     from collector.options import Flags
 
-    return Flags(
-        out_dir=params["out_dir"],
-        base_url=params["base_url"],
-        timeout_ms=params["timeout_ms"],
-        linger_s=params["linger"],
-        trace=params["trace"],
-        har=params["har"],
-        max_attachment_size=params["max_size"],
-        lang=params["lang"],
-        reason=params["reason"],
-        template_dir=params["template_dir"],
-        max_run_time_s=params["max_run_time"],
-    )
+    return Flags(**{field: params[name] for name, field in FLAG_PARAMS.items() if name in params})
 
 
 def _output(params: dict[str, Any]) -> Output:
@@ -428,19 +435,9 @@ def check(items: tuple[str, ...], **params: Any) -> None:
     from pathlib import Path
 
     from collector import check as checking
-    from collector.options import Flags
     from collector.output import CheckProgress
 
-    flags = Flags(
-        out_dir=params["bundles"],
-        base_url=params["base_url"],
-        timeout_ms=params["timeout_ms"],
-        linger_s=params["linger"],
-        lang=params["lang"],
-        reason=params["reason"],
-        fail_on=params["fail_on"],
-        ignore=params["ignores"],
-    )
+    flags = _flags(params)
     browser = _browser(params)
     quiet = params["quiet"]
     # Lines instead of a bar when stderr is a CI log or a file, so that the log moves.
@@ -583,15 +580,9 @@ def replay(bundle: str, **params: Any) -> None:
     from collector.agent_secrets import named_secrets
     from collector.bundle_reader import open_bundle
     from collector.config import load_config
-    from collector.options import Flags, resolve_options
+    from collector.options import resolve_options
 
-    flags = Flags(
-        out_dir=params["out_dir"],
-        base_url=params["base_url"],
-        timeout_ms=params["timeout_ms"],
-        linger_s=params["linger"],
-        max_run_time_s=params["max_run_time"],
-    )
+    flags = _flags(params)
     browser = _browser(params, slow_mo=params["slow_mo"])
     options = resolve_options(flags, load_config())
     received = open_bundle(Path(bundle), need_scenario=True)
