@@ -376,7 +376,9 @@ def summary_table(report: CheckReport) -> str:
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    # The last column is not padded: a page that took 10 s or more must not leave
+    # trailing spaces on every other line.
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     failed = len(report.failed)
     lines.append(
         f"{len(report.pages)} pages, {len(report.pages) - failed} passed, {failed} failed "
