@@ -74,7 +74,7 @@ class _File:
 
 
 def write_run_bundle(result: RunResult, workspace: Workspace, options: BundleOptions) -> Written:
-    """Assemble the report of ``result`` and write its bundle (what repro, check and replay do)."""
+    """Assemble the report of ``result`` and write its bundle (what every front door does)."""
     from collector.assemble import report_from_run
     from collector.scenario import scenario_to_yaml
 
