@@ -22,15 +22,17 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from collector.errors import BadInput, CollectorError
+from collector.report import FAILED_STATUSES
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
 
     from collector.browser import BrowserOptions
-    from collector.bundle import Workspace
+    from collector.bundle import BundleOptions
     from collector.report import Event
     from collector.runner import RunOptions, RunResult
     from collector.scenario import Scenario
+    from collector.workspace import Workspace
 
 MAX_SITEMAP_BYTES = 10_000_000
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -61,14 +63,14 @@ class PageResult:
         if self.problem or self.failing or self.missing_expected:
             return True
         status = self.result.outcome.status if self.result else "crashed"
-        return status in ("step_failed", "crashed", "unreachable")
+        return status in FAILED_STATUSES
 
     @property
     def reason(self) -> str:
         """One line saying why the page failed."""
         if self.problem:
             return self.problem
-        if self.result and self.result.outcome.status in ("step_failed", "crashed", "unreachable"):
+        if self.result and self.result.outcome.status in FAILED_STATUSES:
             return f"{self.result.outcome.status}: {self.result.outcome.message}"
         parts = []
         if self.failing:
@@ -205,7 +207,8 @@ def _fetch(url: str) -> bytes:
     from urllib.request import urlopen
 
     with urlopen(url, timeout=30) as response:
-        return response.read(MAX_SITEMAP_BYTES)
+        data: bytes = response.read(MAX_SITEMAP_BYTES)
+    return data
 
 
 def shard(targets: list[Target], index: int, count: int) -> list[Target]:
@@ -238,12 +241,18 @@ async def check_targets(
     browser: Browser,
     *,
     run_options: RunOptions,
+    work_dir: Path,
     concurrency: int,
     on_done: Callable[[PageResult], None] | None = None,
-    write_bundle_for: Callable[[PageResult], Path | None] | None = None,
+    bundle_options: BundleOptions | None = None,
 ) -> list[PageResult]:
-    """Run every target in its own context, ``concurrency`` at a time, in input order."""
-    from collector.bundle import discard_workspace
+    """Run every target in its own context, ``concurrency`` at a time, in input order.
+
+    Each runs in a workspace under ``work_dir``; with ``bundle_options``, a failing
+    page's workspace becomes its bundle.
+    """
+    from collector.bundle import write_run_bundle
+    from collector.workspace import discard_workspace
 
     gate = asyncio.Semaphore(max(1, concurrency))
     rules = run_options.rules
@@ -258,11 +267,11 @@ async def check_targets(
                 rules=rules.with_overrides(ignore=expected),
                 scenario_dir=target.scenario_dir,
             )
-            page = await _run_one(target, browser, options)
+            page = await _run_one(target, browser, options, work_dir)
             page.duration_ms = int((time.monotonic() - started) * 1000)
         if page.workspace is not None:
-            if page.failed and write_bundle_for is not None:
-                page.bundle = write_bundle_for(page)
+            if page.failed and page.result is not None and bundle_options is not None:
+                page.bundle = write_run_bundle(page.result, page.workspace, bundle_options).path
             else:
                 discard_workspace(page.workspace)
         if on_done is not None:
@@ -272,12 +281,14 @@ async def check_targets(
     return list(await asyncio.gather(*(one(t) for t in targets)))
 
 
-async def _run_one(target: Target, browser: Browser, options: RunOptions) -> PageResult:
+async def _run_one(
+    target: Target, browser: Browser, options: RunOptions, work_dir: Path
+) -> PageResult:
     """Run one target in a workspace of its own (kept only if a bundle is written)."""
-    from collector.bundle import discard_workspace, new_workspace
     from collector.runner import run_scenario
+    from collector.workspace import discard_workspace, new_workspace
 
-    workspace = new_workspace(options.work_dir)
+    workspace = new_workspace(work_dir)
     try:
         result = await run_scenario(target.scenario, browser, replace(options, work_dir=workspace.path))
     except CollectorError as exc:
@@ -298,9 +309,10 @@ class CheckPlan:
 
     targets: list[Target]
     run_options: RunOptions
+    work_dir: Path  # where each page's workspace goes (the bundles' folder, if any)
     concurrency: int
     shard: tuple[int, int] | None = None
-    write_bundle_for: Callable[[PageResult], Path | None] | None = None
+    bundle_options: BundleOptions | None = None  # None: no bundles
 
 
 async def run_check(
@@ -325,9 +337,10 @@ async def run_check(
             plan.targets,
             await starting.browser(),
             run_options=plan.run_options,
+            work_dir=plan.work_dir,
             concurrency=plan.concurrency,
             on_done=on_done,
-            write_bundle_for=plan.write_bundle_for,
+            bundle_options=plan.bundle_options,
         )
     finally:
         await starting.close()
@@ -363,7 +376,9 @@ def summary_table(report: CheckReport) -> str:
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    # The last column is not padded: a page that took 10 s or more must not leave
+    # trailing spaces on every other line.
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     failed = len(report.failed)
     lines.append(
         f"{len(report.pages)} pages, {len(report.pages) - failed} passed, {failed} failed "
@@ -407,7 +422,8 @@ def junit_xml(report: CheckReport) -> bytes:
         time=f"{report.duration_ms / 1000:.3f}",
     )
     root.append(suite)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    body: bytes = ET.tostring(root, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
 def json_summary(report: CheckReport) -> str:
@@ -473,8 +489,7 @@ def github_annotations(report: CheckReport) -> list[str]:
 
 def _stopped(page: PageResult) -> bool:
     """Whether the page did not run to the end (its reason is more than its errors)."""
-    status = page.result.outcome.status if page.result else None
-    return status in ("step_failed", "crashed", "unreachable")
+    return page.result is not None and page.result.outcome.status in FAILED_STATUSES
 
 
 def _gh_msg(text: str) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -18,7 +19,13 @@ from collector import __version__
 from collector.errors import EXIT_INTERRUPTED, CollectorError
 from collector.text import one_line
 
+if TYPE_CHECKING:
+    from collector.browser import BrowserOptions
+    from collector.options import Flags, Options
+    from collector.scenario import Scenario
+
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class CollectorGroup(click.Group):
@@ -36,7 +43,7 @@ class CollectorGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
 
-def run_async(coroutine: Any) -> Any:
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     """asyncio.run, imported only by the commands that drive a browser (start-up time)."""
     import asyncio
 
@@ -116,7 +123,7 @@ def timing_options(fn: F) -> F:
 
 def make_browser_options(
     browser_path: str | None, headed: bool, connect: str | None, cdp: str | None, slow_mo: float = 0
-) -> Any:
+) -> BrowserOptions:
     from collector.browser import BrowserOptions
     from collector.errors import BadInput
 
@@ -179,19 +186,20 @@ def schema(what: str) -> None:
 @click.argument("scenario_path", metavar="SCENARIO")
 @run_options
 @browser_options
-def repro(scenario_path: str, **opts: Any) -> None:
+def repro(scenario_path: str, **params: Any) -> None:
     """Run a steps file (or a Chrome Recorder export) and write an error-report bundle."""
+    flags, output, browser = _flags(params), _output(params), _browser(params)
 
-    def load() -> Any:
+    def load() -> Scenario:
         # Called in a thread while the browser starts (pydantic is a slow import).
         from collector.loader import load_steps
 
-        loaded = load_steps(scenario_path, base_url=opts["base_url"])
+        loaded = load_steps(scenario_path, base_url=flags.base_url)
         for warning in loaded.warnings:
             click.echo(f"{scenario_path}: warning: {warning}", err=True)
         return loaded.scenario
 
-    _reproduce_and_report(load, scenario_path, opts)
+    _reproduce_and_report(load, scenario_path, flags, browser, output)
 
 
 @cli.command()
@@ -203,21 +211,26 @@ def repro(scenario_path: str, **opts: Any) -> None:
     default="buggy",
     help="Serve the shop with its bug (default) or fixed.",
 )
-def demo(variant: str, **opts: Any) -> None:
+def demo(variant: str, **params: Any) -> None:
     """Serve the embedded demo shop on 127.0.0.1 and reproduce its payment bug."""
+    from dataclasses import replace
+
     from collector.demo import demo_scenario
     from collector.demo.server import DemoServer
     from collector.scenario import load_scenario
 
+    flags, output, browser = _flags(params), _output(params), _browser(params)
     os.environ.setdefault("DEMO_SHOP_PASSWORD", "demo-shop-secret")
-    with DemoServer(variant=variant) as shop:
+    with DemoServer(variant="fixed" if variant == "fixed" else "buggy") as shop:
         click.echo(f"Demo shop ({variant}) at {shop.url}", err=True)
-        opts["base_url"] = shop.url
+        flags = replace(flags, base_url=shop.url)
         with demo_scenario() as path:
             code = _reproduce_and_report(
                 lambda: load_scenario(path, base_url=shop.url),
                 str(path),
-                opts,
+                flags,
+                browser,
+                output,
                 exit_on_errors=False,
             )
     # The demo succeeds when it shows the bug (buggy) or its absence (fixed).
@@ -225,64 +238,93 @@ def demo(variant: str, **opts: Any) -> None:
     sys.exit(0 if code == expected else 1)
 
 
+@dataclass(frozen=True)
+class Output:
+    """How a command prints: progress and summary, only the last line, or JSON."""
+
+    quiet: bool = False
+    as_json: bool = False
+
+    @property
+    def silent(self) -> bool:
+        return self.quiet or self.as_json
+
+
+# Click parameter -> Flags field: the options that mean the same on every command.
+FLAG_PARAMS = {
+    "out_dir": "out_dir",
+    "bundles": "out_dir",  # check: where its bundles go
+    "base_url": "base_url",
+    "timeout_ms": "timeout_ms",
+    "linger": "linger_s",
+    "trace": "trace",
+    "har": "har",
+    "max_size": "max_attachment_size",
+    "lang": "lang",
+    "reason": "reason",
+    "template_dir": "template_dir",
+    "fail_on": "fail_on",
+    "ignores": "ignore",
+    "max_run_time": "max_run_time_s",
+}
+
+
+def _flags(params: dict[str, Any]) -> Flags:
+    """The command's click parameters as typed flags (those it has; the rest unset)."""
+    from collector.options import Flags
+
+    return Flags(**{field: params[name] for name, field in FLAG_PARAMS.items() if name in params})
+
+
+def _output(params: dict[str, Any]) -> Output:
+    return Output(quiet=params["quiet"], as_json=params.get("as_json") is True)
+
+
+def _browser(params: dict[str, Any], slow_mo: float = 0) -> BrowserOptions:
+    return make_browser_options(
+        params["browser_path"], params["headed"], params["connect"], params["cdp"], slow_mo
+    )
+
+
 def _reproduce_and_report(
-    load: Callable[[], Any], scenario_path: str, opts: dict[str, Any], exit_on_errors: bool = True
+    load: Callable[[], Scenario],
+    scenario_path: str,
+    flags: Flags,
+    browser: BrowserOptions,
+    output: Output,
+    exit_on_errors: bool = True,
 ) -> int:
+    """Run and bundle; print the summary; exit with the run's code (or return it)."""
     from collector.errors import EXIT_FAILED, EXIT_OK
     from collector.output import StepPrinter, print_summary, summary_json
     from collector.repro import reproduce_prepared
 
-    browser = make_browser_options(
-        opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"]
-    )
-
-    def prepare() -> Any:
+    def prepare() -> tuple[Scenario, Options]:
         # Runs in a thread while the browser starts: config, scenario and the heavy imports.
+        from dataclasses import replace
         from pathlib import Path
 
-        from collector.bundle import BundleOptions
-        from collector.rules import load_config
-        from collector.runner import RunOptions
-        from collector.sizes import parse_size
+        from collector.config import load_config
+        from collector.options import resolve_options
 
-        config = load_config()
+        options = resolve_options(flags, load_config())
         scenario = load()
-        run = RunOptions(
-            base_url=opts["base_url"],
-            timeout_ms=opts["timeout_ms"],
-            linger_s=2.0 if opts["linger"] is None else opts["linger"],
-            trace=opts["trace"],
-            har=opts["har"],
-            rules=config.rules(),
-            scenario_dir=Path(scenario_path).resolve().parent,
-        )
-        bundle = BundleOptions(
-            out_dir=Path(opts["out_dir"] or config.reports_dir),
-            max_attachment_bytes=(
-                parse_size(opts["max_size"]) if opts["max_size"] else config.attachment_budget()
-            ),
-            lang=opts["lang"] or config.lang,
-            reason=opts["reason"],
-            template_dir=opts["template_dir"],
-            redact_patterns=tuple(config.redact),
-            support_email=config.support_email,
-        )
-        return scenario, run, bundle
+        run = replace(options.run, scenario_dir=Path(scenario_path).resolve().parent)
+        return scenario, replace(options, run=run)
 
-    quiet = opts["quiet"] or opts["as_json"]
-    printer = None if quiet else StepPrinter(err=True)
+    printer = None if output.silent else StepPrinter(err=True)
     done = run_async(
         reproduce_prepared(
             prepare,
             browser_options=browser,
             on_step=printer,
-            max_run_time_s=opts["max_run_time"],
+            max_run_time_s=flags.max_run_time_s,
         )
     )
-    if opts["as_json"]:
+    if output.as_json:
         click.echo(json.dumps(summary_json(done), indent=2))
     else:
-        if not quiet:
+        if not output.silent:
             print_summary(done, err=True)
         click.echo(str(done.bundle))
     interrupt = done.result.interrupt
@@ -326,8 +368,8 @@ def ticket(
     from pathlib import Path
 
     from collector.bundle_reader import open_bundle
+    from collector.config import load_config
     from collector.errors import BadInput
-    from collector.rules import load_config
     from collector.ticket import build_context, render_eml, render_ticket
 
     config = load_config()
@@ -379,69 +421,58 @@ def ticket(
 @click.option("--json", "json_file", metavar="FILE", help="Write a JSON report.")
 @click.option("--github", is_flag=True, help="Print GitHub Actions annotations.")
 @click.option("--bundles", metavar="DIR", help="Write a bundle per failing page here.")
+@click.option("--lang", type=click.Choice(["en", "pt"]), help="Ticket language of the bundles.")
+@click.option("--reason", help="Ticket reason of the bundles.")
 @click.option("--shard", metavar="I/N", help="Check only shard I of N.")
 @click.option("--url", "base_url", metavar="BASE", help="Base URL for scenario files.")
 @timing_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress (bar or lines).")
 @browser_options
-def check(items: tuple[str, ...], **opts: Any) -> None:
+def check(items: tuple[str, ...], **params: Any) -> None:
     """Load pages concurrently in one browser and fail on console/page/network errors."""
     import tempfile
+    from dataclasses import replace
     from pathlib import Path
 
     from collector import check as checking
     from collector.output import CheckProgress
 
-    browser = make_browser_options(
-        opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"]
-    )
+    flags = _flags(params)
+    browser = _browser(params)
+    quiet = params["quiet"]
     # Lines instead of a bar when stderr is a CI log or a file, so that the log moves.
-    progress = CheckProgress(0, enabled=not opts["quiet"], terminal=sys.stderr.isatty())
+    progress = CheckProgress(0, enabled=not quiet, terminal=sys.stderr.isatty())
     with tempfile.TemporaryDirectory(prefix="collector-check-") as scratch:
 
-        def prepare() -> Any:
+        def prepare() -> checking.CheckPlan:
             # Runs in a thread while the browser starts: config, targets and heavy imports.
-            from collector.bundle import BundleOptions, write_bundle
-            from collector.rules import load_config
-            from collector.runner import RunOptions
+            from collector.config import load_config
+            from collector.options import resolve_options
 
-            config = load_config()
+            options = resolve_options(flags, load_config())
             targets = checking.collect_targets(
-                items, urls_file=opts["urls_file"], sitemap_urls=opts["sitemaps"],
-                base_url=opts["base_url"], env=dict(os.environ),
+                items, urls_file=params["urls_file"], sitemap_urls=params["sitemaps"],
+                base_url=flags.base_url, env=dict(os.environ),
             )  # fmt: skip
-            shard = checking.parse_shard(opts["shard"]) if opts["shard"] else None
+            shard = checking.parse_shard(params["shard"]) if params["shard"] else None
             if shard:
                 targets = checking.shard(targets, *shard)
-            bundles_dir = Path(opts["bundles"]) if opts["bundles"] else None
-            bundle_options = BundleOptions(
-                out_dir=bundles_dir or Path("."),
-                max_attachment_bytes=config.attachment_budget(),
-                lang=config.lang,
-                redact_patterns=tuple(config.redact),
-                support_email=config.support_email,
-            )
-            run = RunOptions(
-                timeout_ms=opts["timeout_ms"],
-                linger_s=2.0 if opts["linger"] is None else opts["linger"],
-                rules=config.rules().with_overrides(fail_on=opts["fail_on"], ignore=opts["ignores"]),
-                work_dir=bundles_dir or Path(scratch),
+            bundles = flags.out_dir is not None
+            run = replace(
+                options.run,
                 env=dict(os.environ),
-                final_screenshot="on_failure" if bundles_dir else "never",
+                final_screenshot="on_failure" if bundles else "never",
             )
             return checking.CheckPlan(
                 targets=targets,
                 run_options=run,
-                concurrency=opts["concurrency"] or checking.default_concurrency(),
+                work_dir=options.bundle.out_dir if bundles else Path(scratch),
+                concurrency=params["concurrency"] or checking.default_concurrency(),
                 shard=shard,
-                write_bundle_for=(
-                    (lambda page: write_bundle(page.result, page.workspace, bundle_options))
-                    if bundles_dir
-                    else None
-                ),
+                bundle_options=options.bundle if bundles else None,
             )
 
-        def on_start(plan: Any) -> None:
+        def on_start(plan: checking.CheckPlan) -> None:
             progress.total = len(plan.targets)
 
         report = run_async(
@@ -453,14 +484,14 @@ def check(items: tuple[str, ...], **opts: Any) -> None:
     for page in report.pages:
         for line in checking.error_lines(page) if page.failed else []:
             click.echo(line)
-    if opts["github"]:
+    if params["github"]:
         for line in checking.github_annotations(report):
             click.echo(line)
     click.echo(checking.summary_table(report))
-    if opts["junit"]:
-        Path(opts["junit"]).write_bytes(checking.junit_xml(report))
-    if opts["json_file"]:
-        Path(opts["json_file"]).write_text(checking.json_summary(report), encoding="utf-8")
+    if params["junit"]:
+        Path(params["junit"]).write_bytes(checking.junit_xml(report))
+    if params["json_file"]:
+        Path(params["json_file"]).write_text(checking.json_summary(report), encoding="utf-8")
     sys.exit(1 if report.failed else 0)
 
 
@@ -540,51 +571,37 @@ def convert(recording: str, output: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON verdict.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict.")
 @browser_options
-def replay(bundle: str, **opts: Any) -> None:
+def replay(bundle: str, **params: Any) -> None:
     """Re-run a bundle's steps (folder or zip) and say whether the bug reproduces."""
+    from dataclasses import replace
     from pathlib import Path
 
     from collector import replay as replaying
     from collector.agent_secrets import named_secrets
-    from collector.bundle import BundleOptions
     from collector.bundle_reader import open_bundle
-    from collector.rules import load_config
-    from collector.runner import RunOptions
+    from collector.config import load_config
+    from collector.options import resolve_options
 
-    config = load_config()
+    flags = _flags(params)
+    browser = _browser(params, slow_mo=params["slow_mo"])
+    options = resolve_options(flags, load_config())
     received = open_bundle(Path(bundle), need_scenario=True)
     scenario = replaying.bundle_scenario(
-        received, base_url=opts["base_url"], allow_local=opts["allow_local"]
+        received, base_url=flags.base_url, allow_local=params["allow_local"]
     )
-    quiet = opts["quiet"] or opts["as_json"]
+    quiet = params["quiet"] or params["as_json"]
     secrets = replaying.secrets_for(
         scenario,
-        named_secrets(opts["secret_names"], opts["secrets_files"], os.environ),
+        named_secrets(params["secret_names"], params["secrets_files"], os.environ),
         received.label,
     )
     if scenario.secrets and not quiet:
         click.echo(f"The bundle asks for secrets: {', '.join(scenario.secrets)} (given)", err=True)
-    browser = make_browser_options(
-        opts["browser_path"], opts["headed"], opts["connect"], opts["cdp"], opts["slow_mo"]
-    )
-    run = RunOptions(
-        base_url=opts["base_url"],
-        timeout_ms=opts["timeout_ms"],
-        linger_s=2.0 if opts["linger"] is None else opts["linger"],
-        rules=config.rules(),
-        env=secrets,
-    )
-    bundle_options = BundleOptions(
-        out_dir=Path(opts["out_dir"] or config.reports_dir),
-        max_attachment_bytes=config.attachment_budget(),
-        lang=config.lang,
-        redact_patterns=tuple(config.redact),
-        support_email=config.support_email,
-    )
+    run = replace(options.run, env=secrets)
     original = received.report
     if not quiet:
         target = (
-            opts["base_url"]
+            flags.base_url
             or scenario.url
             or original.environment.url
             or replaying.first_url(scenario)
@@ -592,14 +609,14 @@ def replay(bundle: str, **opts: Any) -> None:
         )
         click.echo(
             f"Replaying {original.reference} ({one_line(original.title or 'untitled')[:120]}) "
-            f"{opts['times']}× against {one_line(target)}",
+            f"{params['times']}× against {one_line(target)}",
             err=True,
         )
 
     def on_run(number: int, run_verdict: Any) -> None:
         if not quiet:
             click.echo(
-                f"  run {number}/{opts['times']}: {run_verdict.verdict} — {run_verdict.bundle}",
+                f"  run {number}/{params['times']}: {run_verdict.verdict} — {run_verdict.bundle}",
                 err=True,
             )
 
@@ -607,17 +624,17 @@ def replay(bundle: str, **opts: Any) -> None:
         replaying.replay(
             received,
             scenario,
-            times=opts["times"],
+            times=params["times"],
             browser_options=browser,
             run_options=run,
-            bundle_options=bundle_options,
+            bundle_options=options.bundle,
             on_run=on_run,
-            max_run_time_s=opts["max_run_time"],
+            max_run_time_s=flags.max_run_time_s,
         )
     )
     rates = result.rates()
-    ok, why = result.expectation(opts["expect"])
-    if opts["as_json"]:
+    ok, why = result.expectation(params["expect"])
+    if params["as_json"]:
         click.echo(
             json.dumps(
                 {
@@ -647,7 +664,7 @@ def replay(bundle: str, **opts: Any) -> None:
                     "new_errors": [
                         {"fingerprint": fp, "message": msg} for fp, msg in result.new_errors.items()
                     ],
-                    "expect": opts["expect"],
+                    "expect": params["expect"],
                     "as_expected": ok,
                     "why": why,
                 },
@@ -655,7 +672,7 @@ def replay(bundle: str, **opts: Any) -> None:
             )
         )
     else:
-        if not opts["quiet"]:
+        if not params["quiet"]:
             if result.verdict == replaying.INCONCLUSIVE:
                 click.echo(f"Verdict: {result.verdict} — {one_line(result.reason)[:300]}")
             else:
@@ -668,7 +685,7 @@ def replay(bundle: str, **opts: Any) -> None:
                     click.echo(f"  {one_line(message)[:150]}")
         # The last line answers the question CI asks: did the expectation hold?
         said = "as expected" if ok else "NOT as expected"
-        click.echo(f"{said} (--expect {opts['expect']}): {one_line(why)[:300]}")
+        click.echo(f"{said} (--expect {params['expect']}): {one_line(why)[:300]}")
     if result.interrupt is not None:
         click.echo(result.interrupt.message, err=True)
         sys.exit(result.interrupt.exit_code)

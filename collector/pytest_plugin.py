@@ -31,10 +31,12 @@ import pytest
 
 from collector import __version__
 from collector.capture import Capture
+from collector.config import load_config
 from collector.deadlines import PROBE_S
 from collector.masking import MASK_COLOR, PASSWORD_FIELDS
+from collector.options import Flags, Options, resolve_options
 from collector.report import Environment, Event, Outcome, StepRecord
-from collector.rules import Rules, load_config
+from collector.rules import Rules
 
 USES_BROWSER = ("page", "context", "new_context")
 # pytest-playwright registers as "playwright", pytest-playwright-asyncio as "playwright-asyncio".
@@ -181,6 +183,7 @@ class TestCapture:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = datetime.now(UTC)
         self.t0 = time.monotonic()
+        self.options = self._options(item.config)
         self.rules = self._rules(item)
         self.recorder = ActionRecorder(
             owns_page=lambda impl: any(p._impl_obj is impl for p in self.capture.pages),
@@ -188,16 +191,23 @@ class TestCapture:
             on_step=self.capture.step_started,
         )
 
+    @staticmethod
+    def _options(config: pytest.Config) -> Options:
+        flags = Flags(
+            out_dir=config.getoption("--collector-output"),
+            linger_s=config.getoption("--collector-linger"),
+            fail_on=config.getoption("--collector-fail-on"),
+            ignore=tuple(config.getoption("--collector-ignore")),
+            ignore_option="--collector-ignore",
+        )
+        return resolve_options(flags, load_config(Path(str(config.rootpath))))
+
     def _rules(self, item: pytest.Item) -> Rules:
-        config = item.config
-        base = load_config(Path(str(config.rootpath))).rules()
         allowed = [str(p) for m in item.iter_markers("allow_console") for p in m.args]
         expected = [str(p) for m in item.iter_markers("expect_console") for p in m.args]
-        return base.with_overrides(
-            fail_on=config.getoption("--collector-fail-on"),
-            # Expected errors must occur, and do not fail the test when they do.
-            ignore=tuple(config.getoption("--collector-ignore")) + tuple(allowed + expected),
-            expect=tuple(expected),
+        # Expected errors must occur, and do not fail the test when they do.
+        return self.options.run.rules.with_overrides(
+            ignore=tuple(allowed + expected), expect=tuple(expected)
         )
 
     def add_context(self, context: Any) -> None:
@@ -321,17 +331,17 @@ class TestCapture:
         verdict: Verdict,
         test_error: BaseException | None,
     ) -> Path | None:
-        from collector.bundle import BundleOptions, new_workspace, write_bundle
+        from collector.bundle import write_run_bundle
         from collector.pytest_recorder import base_url_of
         from collector.runner import RunResult, Shot, _target, _value
-        from collector.scenario import Goto, Scenario
+        from collector.scenario import Goto, Scenario, StepBase
+        from collector.workspace import new_workspace
 
-        config = load_config(Path(str(item.config.rootpath)))
-        out_dir = Path(item.config.getoption("--collector-output"))
+        out_dir = self.options.bundle.out_dir
         workspace = new_workspace(out_dir, name=_free_name(out_dir, bundle_name(item.nodeid)))
         recorded = [r for r in self.recorder.records if r.step is not None]
         first_url = next((p.url for p in self.capture.pages), "about:blank")
-        steps = [r.step for r in recorded] or [Goto(url=first_url)]
+        steps: list[StepBase] = [r.step for r in recorded if r.step is not None]
         # The base URL the test ran against (pytest-playwright's --base-url), so that
         # `collector replay --url` moves the steps to another deployment from there.
         base_url = base_url_of(self.capture.pages[0]._impl_obj) if self.capture.pages else None
@@ -339,19 +349,19 @@ class TestCapture:
             name=item.nodeid,
             url=base_url,
             secrets=list(self.recorder.secret_names),
-            steps=steps,  # type: ignore[arg-type]
+            steps=steps or [Goto(url=first_url)],  # type: ignore[arg-type]
         )
         error_text = _error_text(test_error) if test_error is not None else None
         records = [
             StepRecord(
                 index=i,
-                action=step.action,  # type: ignore[attr-defined]
+                action=step.action,
                 target=_target(step, scenario, None),
                 status="failed" if i <= len(recorded) and recorded[i - 1].error else "ok",
                 error=recorded[i - 1].error if i <= len(recorded) else None,
                 value=_value(step),
             )
-            for i, step in enumerate(steps, 1)
+            for i, step in enumerate(scenario.steps, 1)
         ]
         failed_step = next((r.index for r in records if r.status == "failed"), None)
         if error_text and failed_step is None:
@@ -418,14 +428,7 @@ class TestCapture:
             problems=self.capture.problems + self.recorder.warnings(),
             scenario_comments=self.recorder.comments(),
         )
-        options = BundleOptions(
-            out_dir=out_dir,
-            max_attachment_bytes=config.attachment_budget(),
-            lang=config.lang,
-            redact_patterns=tuple(config.redact),
-            support_email=config.support_email,
-        )
-        return write_bundle(result, workspace, options)
+        return write_run_bundle(result, workspace, self.options.bundle).path
 
 
 def slug(nodeid: str) -> str:

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from collector.assemble import failing_fingerprints, outcome_fingerprint
 from collector.bundle_reader import ReceivedBundle
 from collector.errors import BundleError, ScenarioError
-from collector.fingerprint import compare_fingerprints, group_errors
-from collector.report import Outcome, Report, StepRecord
+from collector.fingerprint import compare_fingerprints
+from collector.report import FAILED_STATUSES, Outcome, Report, StepRecord
 from collector.scenario import (
     SECRET_REF,
     Scenario,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from collector.browser import BrowserOptions
     from collector.bundle import BundleOptions
     from collector.deadlines import Interrupt
-    from collector.repro import Reproduction
     from collector.runner import RunOptions
 
 LOCAL_SCHEMES = {"file", "chrome", "javascript", "data", "chrome-extension", "devtools",
@@ -258,17 +258,6 @@ def refuse_local_urls(scenario: Scenario, label: str) -> None:
         raise BundleError(f"{label}: the scenario's url is local; refused without --allow-local")
 
 
-def original_fingerprints(report: Report) -> dict[str, str]:
-    """The failing fingerprints of the original run (plus its outcome when a step failed)."""
-    found = {g.fingerprint: g.message for g in report.errors if g.fails}
-    outcome = report.outcome
-    if outcome.status in ("step_failed", "crashed", "unreachable"):
-        found[outcome_fingerprint(outcome.status, outcome.failed_step)] = (
-            f"{outcome.status} at step {outcome.failed_step}: {outcome.message}"
-        )
-    return found
-
-
 def first_failure_step(report: Report) -> int | None:
     """The step at which the original's first failing error happened (None: it had none).
 
@@ -277,31 +266,15 @@ def first_failure_step(report: Report) -> int | None:
     """
     steps = [g.first_step or 1 for g in report.errors if g.fails]
     outcome = report.outcome
-    if outcome.status in ("step_failed", "crashed", "unreachable"):
+    if outcome.status in FAILED_STATUSES:
         steps.append(outcome.failed_step or 1)
     return min(steps) if steps else None
-
-
-def outcome_fingerprint(status: str, step: int | None) -> str:
-    return f"outcome:{status}:{step}"
-
-
-def seen_fingerprints(done: Reproduction) -> dict[str, str]:
-    result = done.result
-    groups = group_errors([e for e in result.events if e.fails])
-    found = {g.fingerprint: g.message for g in groups}
-    outcome = result.outcome
-    if outcome.status in ("step_failed", "crashed", "unreachable"):
-        found[outcome_fingerprint(outcome.status, outcome.failed_step)] = (
-            f"{outcome.status} at step {outcome.failed_step}: {outcome.message}"
-        )
-    return found
 
 
 NOTHING = "nothing to reproduce"
 INCONCLUSIVE = "inconclusive"
 # Outcomes that stop a run before its last step.
-STOPPING = ("step_failed", "crashed", "unreachable", "interrupted")
+STOPPING = (*FAILED_STATUSES, "interrupted")
 
 
 def verdict_of(original: set[str], seen: set[str], *, reached: bool = True) -> str:
@@ -374,7 +347,7 @@ async def replay(
     from collector.browser import open_browser
     from collector.repro import StopGuard, reproduce
 
-    original = original_fingerprints(bundle.report)
+    original = failing_fingerprints(bundle.report)
     result = ReplayResult(bundle.report, original_fingerprints=original)
     options = replace(bundle_options, original_reference=bundle.report.reference)
     with StopGuard(max_run_time_s) as guard:
@@ -390,7 +363,7 @@ async def replay(
                     browser=browser,
                     guard=guard,
                 )
-                seen = seen_fingerprints(done)
+                seen = failing_fingerprints(done.report)
                 new = {fp: message for fp, message in seen.items() if fp not in original}
                 for fp, message in new.items():
                     result.new_errors.setdefault(fp, message)

@@ -23,6 +23,8 @@ KIND_RANK = {"crash": 0, "page_error": 1, "console": 2, "http_error": 3, "reques
 
 OutcomeStatus = Literal["clean", "errors", "step_failed", "crashed", "unreachable", "interrupted"]
 StepStatus = Literal["ok", "failed", "skipped"]
+# Outcomes where the page or the site stopped the run before its last step.
+FAILED_STATUSES: tuple[OutcomeStatus, ...] = ("step_failed", "crashed", "unreachable")
 
 
 class _Model(BaseModel):

@@ -23,21 +23,24 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser
 
     from collector.bundle import BundleOptions
+    from collector.options import Options
+    from collector.report import Report
     from collector.runner import RunOptions, RunResult, StepCallback
     from collector.scenario import Scenario
 
 # What a run needs besides a browser: the scenario and the options built from the
 # config and the command line (prepared in a thread while the browser starts).
-Prepared = tuple["Scenario", "RunOptions", "BundleOptions"]
+Prepared = tuple["Scenario", "Options"]
 
 
 @dataclass
 class Reproduction:
-    """A finished reproduction: the bundle folder and what the run found."""
+    """A finished reproduction: the bundle folder, what the run found and its report."""
 
     bundle: Path
     result: RunResult
     reference: str
+    report: Report
 
 
 async def reproduce(
@@ -55,12 +58,15 @@ async def reproduce(
     ``guard`` stops the run on a signal or a time limit (one of its own by default).
     """
     if browser is None:
+        from collector.options import Options
+
         return await reproduce_prepared(
-            lambda: (scenario, run_options, bundle_options),
+            lambda: (scenario, Options(run_options, bundle_options)),
             browser_options=browser_options,
             on_step=on_step,
         )
-    from collector.bundle import discard_workspace, new_workspace, write_bundle
+    from collector.bundle import write_run_bundle
+    from collector.workspace import discard_workspace, new_workspace
 
     with contextlib.ExitStack() as stack:
         if guard is None:
@@ -73,8 +79,8 @@ async def reproduce(
         except BaseException:
             discard_workspace(workspace)
             raise
-        bundle = write_bundle(result, workspace, bundle_options)
-    return Reproduction(bundle, result, workspace.reference)
+        written = write_run_bundle(result, workspace, bundle_options)
+    return Reproduction(written.path, result, workspace.reference, written.report)
 
 
 async def reproduce_prepared(
@@ -86,30 +92,34 @@ async def reproduce_prepared(
 ) -> Reproduction:
     """Prepare the run while the browser starts, run it, write the bundle while the
     browser closes (a bad scenario still wins over a browser problem)."""
-    from collector.bundle import discard_workspace, new_workspace, warm_up_writer, write_bundle
+    from collector.bundle import write_run_bundle
+    from collector.bundle_text import warm_up
+    from collector.workspace import discard_workspace, new_workspace
 
     loop = asyncio.get_running_loop()
     # Installed first: a signal while the browser starts still ends in a bundle.
     with StopGuard(max_run_time_s) as guard:
         starting = await start_while_preparing(prepare, browser_options, survive_signals=True)
         try:
-            scenario, run_options, bundle_options = starting.prepared
-            workspace = new_workspace(bundle_options.out_dir)
+            scenario, options = starting.prepared
+            workspace = new_workspace(options.bundle.out_dir)
             try:
                 browser = await starting.browser()
                 # The run mostly waits on the browser: prepare the bundle writer meanwhile.
-                loop.run_in_executor(None, warm_up_writer, bundle_options.template_dir)
+                loop.run_in_executor(None, warm_up, options.bundle.template_dir)
                 result = await guard.run(
-                    scenario, browser, _in_workspace(run_options, workspace.path), on_step
+                    scenario, browser, _in_workspace(options.run, workspace.path), on_step
                 )
             except BaseException:
                 discard_workspace(workspace)
                 raise
-            writing = loop.run_in_executor(None, write_bundle, result, workspace, bundle_options)
+            writing = loop.run_in_executor(
+                None, write_run_bundle, result, workspace, options.bundle
+            )
         finally:
             await starting.close()
-        bundle = await writing
-    return Reproduction(bundle, result, workspace.reference)
+        written = await writing
+    return Reproduction(written.path, result, workspace.reference, written.report)
 
 
 STOP_SIGNALS = {

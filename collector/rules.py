@@ -5,19 +5,20 @@ uncaught exceptions, failed requests, HTTP errors and crashes fail the run;
 warnings and logs do not; a missing ``/favicon.ico`` is browser noise; the
 browser's own "Failed to load resource" line repeats a network event that
 already counts, so it does not count twice.
+
+Patterns match as a substring or, failing that, as a regex; a pattern that is
+not a valid regex is a ``PatternError`` when the rule is made, never a silent
+substring-only match.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from collector.errors import BadInput, ConfigError
+from collector.errors import BadInput
 from collector.report import Event
 
 FailOn = Literal["error", "warning", "never"]
@@ -33,13 +34,36 @@ ALWAYS_FAILS = {"crash", "disconnect"}
 NEVER_FAILS = {"dialog", "download"}
 
 
+class PatternError(BadInput):
+    """An ignore or expect pattern that is not a valid regex."""
+
+    def __init__(self, pattern: str, reason: str) -> None:
+        super().__init__(f"not a valid regex: {pattern!r} ({reason})")
+        self.pattern = pattern
+        self.reason = reason
+
+
+@lru_cache(maxsize=512)
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled; PatternError naming it when it is not a valid regex."""
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise PatternError(pattern, str(exc)) from None
+
+
 @dataclass(frozen=True)
 class IgnoreRule:
-    """Ignore events whose text (or URL) matches ``pattern`` (regex, else substring)."""
+    """Ignore events whose text (or URL) matches ``pattern`` (substring, else regex)."""
 
     pattern: str
     source: Source = "any"
     url: str | None = None
+
+    def __post_init__(self) -> None:
+        compile_pattern(self.pattern)
+        if self.url is not None:
+            compile_pattern(self.url)
 
     def matches(self, event: Event) -> bool:
         if self.source != "any" and KIND_SOURCE.get(event.kind) != self.source:
@@ -60,6 +84,10 @@ class Rules:
     ignore: tuple[IgnoreRule, ...] = field(default_factory=tuple)
     include_defaults: bool = True
     expect: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for pattern in self.expect:
+            compile_pattern(pattern)
 
     def with_overrides(
         self,
@@ -106,162 +134,4 @@ class Rules:
 
 
 def _search(pattern: str, text: str) -> bool:
-    if pattern in text:
-        return True
-    try:
-        return re.search(pattern, text) is not None
-    except re.error:
-        return False
-
-
-# -- configuration ----------------------------------------------------------------
-
-CONFIG_FILE = "collector.toml"
-
-
-class IgnoreEntry(BaseModel):
-    """An ignore rule as written in config: a pattern, optionally per source and URL."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-    pattern: str = Field(min_length=1)
-    source: Source = "any"
-    url: str | None = None
-
-
-EMAIL_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\\x00-\x1f\x7f]+@[A-Za-z0-9.-]+")
-
-
-class Config(BaseModel):
-    """``collector.toml`` or ``[tool.collector]`` in ``pyproject.toml``."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-    fail_on: FailOn = "error"
-    ignore: list[str | IgnoreEntry] = Field(default_factory=list)
-    expect: list[str] = Field(default_factory=list)
-    reasons: list[str] = Field(default_factory=lambda: list(DEFAULT_REASONS))
-    max_attachment_bytes: int | str = 2_000_000
-    redact: list[str] = Field(default_factory=list)
-    lang: Literal["en", "pt"] = "en"
-    reports_dir: str = "reports"
-    support_email: str | None = None
-    source: str | None = Field(None, exclude=True)
-
-    @field_validator("support_email")
-    @classmethod
-    def _one_address(cls, value: str | None) -> str | None:
-        # It becomes the To: header of .eml tickets: a CR/LF would add headers (Bcc:).
-        if value is not None and not EMAIL_ADDRESS.fullmatch(value):
-            raise ValueError("one e-mail address (name@host), without spaces or CR/LF")
-        return value
-
-    def rules(self) -> Rules:
-        return Rules(
-            fail_on=self.fail_on,
-            ignore=tuple(
-                IgnoreRule(e) if isinstance(e, str) else IgnoreRule(e.pattern, e.source, e.url)
-                for e in self.ignore
-            ),
-            expect=tuple(self.expect),
-        )
-
-    def attachment_budget(self) -> int:
-        from collector.sizes import parse_size
-
-        value = self.max_attachment_bytes
-        return parse_size(str(value)) if isinstance(value, int) else parse_size(value)
-
-
-DEFAULT_REASONS = ("technical", "billing", "account", "other")
-
-
-def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """The nearest collector.toml, or pyproject.toml with [tool.collector], upwards."""
-    folder = (start or Path.cwd()).resolve()
-    for directory in (folder, *folder.parents):
-        candidate = directory / CONFIG_FILE
-        if candidate.is_file():
-            return candidate, _read_toml(candidate)
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file():
-            data = _read_toml(pyproject)
-            tool = data.get("tool", {})
-            section = tool.get("collector") if isinstance(tool, dict) else None
-            if section is not None and not isinstance(section, dict):
-                line = _line_of_key(pyproject, "collector", section="tool")
-                raise ConfigError(f"{pyproject}:{line}: tool.collector: must be a table")
-            if isinstance(section, dict):
-                return pyproject, section
-    return None
-
-
-def load_config(start: Path | None = None) -> Config:
-    """The configuration in force here; defaults when there is none."""
-    found = find_config(start)
-    if found is None:
-        return Config()
-    path, data = found
-    section = "tool.collector" if path.name == "pyproject.toml" else None
-    try:
-        config = Config.model_validate(data)
-        for pattern in config.redact:
-            re.compile(pattern)
-        config.attachment_budget()
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        # An ignore entry written as a table: its own field errors say more than "not a string".
-        err = next(
-            (e for e in errors if "IgnoreEntry" in e["loc"] and e["loc"][-1] != "IgnoreEntry"),
-            errors[0],
-        )
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
-        key = ".".join(str(p) for p in loc) or "config"
-        line = _line_of_key(path, str(loc[0]) if loc else "", section=section)
-        raise ConfigError(f"{path}:{line}: {key}: {err['msg']}") from None
-    except re.error as exc:
-        line = _line_of_key(path, "redact", section=section)
-        raise ConfigError(f"{path}:{line}: redact: not a valid regex: {exc}") from None
-    except BadInput as exc:
-        line = _line_of_key(path, "max_attachment_bytes", section=section)
-        raise ConfigError(f"{path}:{line}: max_attachment_bytes: {exc}") from None
-    return config.model_copy(update={"source": str(path)})
-
-
-_UNION_TAGS = ("str", "int", "IgnoreEntry")
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        where = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ConfigError(f"{path}:{where.group(1) if where else 1}: {message}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def _line_of_key(path: Path, key: str, section: str | None = None) -> int:
-    """The line where ``key =`` is set, inside ``[section]`` when one is given."""
-    if not key:
-        return 1
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-    header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]")
-    inside = section is None
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return 1
-    for number, line in enumerate(lines, 1):
-        match = header.match(line)
-        if match:
-            name = match.group(1)
-            inside = section is None or name == section or name.startswith(f"{section}.")
-            if section is None and name.split(".")[0] == key:
-                return number  # [[ignore]] tables name the key in their header
-            if section and name == f"{section}.{key}":
-                return number
-            continue
-        if inside and pattern.match(line):
-            return number
-    return 1
+    return pattern in text or compile_pattern(pattern).search(text) is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import platform
+import tempfile
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -74,6 +75,8 @@ OPEN_S = 30.0
 # Stopping a page is a browser-side round trip; only a frozen browser takes longer.
 STOP_LOADING_S = 2.0
 DEFAULT_VIEWPORT = {"width": 1280, "height": 800}
+# Seconds to wait after the last step for late errors (timers, responses).
+DEFAULT_LINGER_S = 2.0
 UNREACHABLE_ERRORS = (
     "ERR_CONNECTION_REFUSED",
     "ERR_NAME_NOT_RESOLVED",
@@ -92,8 +95,11 @@ class RunOptions:
 
     base_url: str | None = None
     timeout_ms: int | None = None
-    linger_s: float = 2.0
-    work_dir: Path = Path(".")
+    linger_s: float = DEFAULT_LINGER_S
+    # Where screenshots, the trace and the HAR go. None: a new temporary folder
+    # (never the working folder); the result's paths point into it, and it is the
+    # caller's to remove.
+    work_dir: Path | None = None
     trace: bool = False
     har: bool = False
     rules: Rules = field(default_factory=Rules)
@@ -188,7 +194,8 @@ class _Run:
         self.capture = Capture(options.limits)
         self.records: list[StepRecord] = []
         self.shots: list[Shot] = []
-        self.shot_dir = options.work_dir / "screenshots"
+        self.work_dir = options.work_dir or Path(tempfile.mkdtemp(prefix="collector-run-"))
+        self.shot_dir = self.work_dir / "screenshots"
         self.context: BrowserContext | None = None
         self.page: Page | None = None
         self.outcome: Outcome | None = None
@@ -214,8 +221,8 @@ class _Run:
     async def execute(self) -> RunResult:
         started = datetime.now(UTC)
         t0 = time.monotonic()
-        har_path = self.options.work_dir / "network.har" if self.options.har else None
-        trace_path = self.options.work_dir / "trace.zip" if self.options.trace else None
+        har_path = self.work_dir / "network.har" if self.options.har else None
+        trace_path = self.work_dir / "trace.zip" if self.options.trace else None
         try:
             await self._open_context(har_path)
             await self._steps()

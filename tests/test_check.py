@@ -44,11 +44,12 @@ from collector.check import (
     parse_shard,
     read_sitemap,
     shard,
+    summary_table,
     url_target,
 )
+from collector.config import load_config
 from collector.errors import BadInput, CollectorError
 from collector.report import Event, Outcome
-from collector.rules import load_config
 
 CHECK_PAGES = Path(__file__).parent / "pages" / "check"
 PAGES = sorted(p.name for p in CHECK_PAGES.glob("*.html") if not p.name.startswith("_"))
@@ -926,3 +927,11 @@ def test_check_through_a_remote_playwright_server(
     assert failing_names(summary) == {urls[1]}
     expected = expand(FAILING_LINES["fail-uncaught-exception.html"][0], pages_url)
     assert f"FAIL {urls[1]}: {expected}" in proc.stdout.splitlines()
+
+
+def test_the_summary_table_has_no_trailing_spaces_when_a_page_takes_10_s() -> None:
+    slow = PageResult(url_target("http://a.test/"), None, duration_ms=12_000)
+    fast = PageResult(url_target("http://b.test/"), None, duration_ms=1_000)
+    lines = summary_table(CheckReport([slow, fast], 13_000)).splitlines()
+    assert lines[0] == "page            result  errors  time"
+    assert [line for line in lines if line != line.rstrip()] == []

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from run_collector import Ran, invoke
 
+from collector.config import DEFAULT_REASONS, Config, load_config
 from collector.report import Outcome, Report
-from collector.rules import DEFAULT_REASONS, Config, load_config
 
 
 def write(path: Path, text: str) -> Path:
@@ -236,3 +236,71 @@ def test_toml_syntax_error_exits_2_with_one_line(tmp_path):
     result = collector("ticket", tmp_path / "nope", cwd=tmp_path)
     line = one_error_line(result)
     assert line.startswith(f"Error: {path}:2: ")
+
+
+# -- a pattern that is not a regex: exit 2 naming it, before any page is opened ---------
+
+UNTERMINATED = "missing ), unterminated subpattern at position 0"
+BAD_PATTERNS = [
+    pytest.param(
+        "repro",
+        'ignore = ["ok", "("]\n',
+        (),
+        f"{{config}}:1: ignore.1: not a valid regex: '(' ({UNTERMINATED})",
+        id="repro-config-ignore",
+    ),
+    pytest.param(
+        "repro",
+        '[[ignore]]\npattern = "a[b"\n',
+        (),
+        "{config}:1: ignore.0.pattern: not a valid regex: 'a[b' "
+        "(unterminated character set at position 1)",
+        id="repro-config-ignore-table",
+    ),
+    pytest.param(
+        "repro",
+        'lang = "en"\nexpect = ["x)"]\n',
+        (),
+        "{config}:2: expect.0: not a valid regex: 'x)' (unbalanced parenthesis at position 1)",
+        id="repro-config-expect",
+    ),
+    pytest.param(
+        "check",
+        "",
+        ("--ignore", "fine", "--ignore", "("),
+        f"--ignore: not a valid regex: '(' ({UNTERMINATED})",
+        id="check-flag",
+    ),
+    pytest.param(
+        "check",
+        'ignore = [{pattern = "x", url = "*.js"}]\n',
+        (),
+        "{config}:1: ignore.0.url: not a valid regex: '*.js' (nothing to repeat at position 0)",
+        id="check-config-url",
+    ),
+]
+
+
+@pytest.mark.parametrize(("command", "config", "flags", "message"), BAD_PATTERNS)
+def test_bad_regex_exits_2_naming_it(tmp_path, command, config, flags, message):
+    path = write(tmp_path / "collector.toml", config) if config else tmp_path / "none"
+    scenario = write(tmp_path / "s.yaml", "url: http://127.0.0.1:9/\nsteps:\n  - goto: /\n")
+    out = tmp_path / "out"
+    target = [scenario, "--out", out] if command == "repro" else ["http://127.0.0.1:9/"]
+    result = collector(command, *target, *flags, cwd=tmp_path)
+    assert one_error_line(result) == "Error: " + message.format(config=path)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_pattern_matches_as_substring_or_regex_and_a_bad_one_is_refused():
+    from collector.report import Event
+    from collector.rules import IgnoreRule, PatternError, Rules
+
+    event = Event(kind="console", level="error", text="Uncaught (in promise) boom")
+    assert IgnoreRule("(in promise)").matches(event)  # a valid regex that matches as text
+    assert IgnoreRule(r"boo+m$").matches(event)
+    with pytest.raises(PatternError) as caught:
+        Rules().with_overrides(ignore=("ok", "(in promise"))
+    assert caught.value.pattern == "(in promise"
+    with pytest.raises(PatternError):
+        Rules(expect=("[",))

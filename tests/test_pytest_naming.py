@@ -99,7 +99,7 @@ def test_new_workspace_draws_again_when_another_process_took_the_reference(
 ) -> None:
     # Two xdist workers can draw the same reference in the same tick: both see it free,
     # one mkdir wins. The other must draw again, not fail.
-    from collector import bundle
+    from collector import workspace as bundle
 
     drawn = iter(["CR-20260101-AAAAAA", "CR-20260101-BBBBBB"])
     monkeypatch.setattr(bundle, "new_reference", lambda exists: next(drawn))

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from collector.assemble import failing_fingerprints, outcome_fingerprint
 from collector.replay import (
     NOTHING,
     ReplayResult,
     RunVerdict,
-    original_fingerprints,
-    outcome_fingerprint,
     verdict_of,
 )
 from collector.report import ErrorGroup, Outcome, Report
@@ -142,7 +141,7 @@ def test_no_runs_is_never_as_expected() -> None:
 
 
 def test_original_fingerprints_are_the_failing_errors() -> None:
-    assert original_fingerprints(report((A, True), (B, False), (C, True))) == {
+    assert failing_fingerprints(report((A, True), (B, False), (C, True))) == {
         A: "message fp-a",
         C: "message fp-c",
     }
@@ -150,7 +149,7 @@ def test_original_fingerprints_are_the_failing_errors() -> None:
 
 def test_a_failed_step_of_the_original_is_part_of_the_bug() -> None:
     failed = Outcome(status="step_failed", message="Timeout 5000ms exceeded.", failed_step=3)
-    found = original_fingerprints(report((A, True), outcome=failed))
+    found = failing_fingerprints(report((A, True), outcome=failed))
     assert found == {
         A: "message fp-a",
         outcome_fingerprint("step_failed", 3): "step_failed at step 3: Timeout 5000ms exceeded.",

@@ -29,7 +29,7 @@ from test_repro_cli import (
     write_scenario,
 )
 
-from collector.bundle import partial_name, remove_orphans
+from collector.workspace import partial_name, remove_orphans
 
 pytestmark = pytest.mark.browser
 

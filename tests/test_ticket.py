@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from run_collector import Ran, invoke
 
-from collector.bundle import _events_by_step
+from collector.bundle_text import events_by_step
 from collector.labels import LABELS
 from collector.report import (
     Attachment,
@@ -476,7 +476,7 @@ def render_html(report: Report, lang: str = "en") -> str:
         report=report,
         ticket=context,
         t=context.t,
-        events_by_step=_events_by_step(report.events, report.steps),
+        events_by_step=events_by_step(report.events, report.steps),
     )
 
 

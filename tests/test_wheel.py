@@ -81,7 +81,7 @@ RENDER = textwrap.dedent(
     """
     import json, sys
     import collector
-    from collector.bundle import _events_by_step
+    from collector.bundle_text import events_by_step
     from collector.report import Report
     from collector.ticket import build_context, builtin_template_dir, render, render_ticket
 
@@ -89,7 +89,7 @@ RENDER = textwrap.dedent(
     context = build_context(report)
     html = render(
         "report.html.j2", report=report, ticket=context, t=context.t,
-        events_by_step=_events_by_step(report.events, report.steps),
+        events_by_step=events_by_step(report.events, report.steps),
     )
     print(json.dumps({
         "file": collector.__file__,

@@ -19,22 +19,21 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from collector.bundle import (
+from collector.bundle import BundleOptions, Contents, write_bundle, write_run_bundle
+from collector.report import Environment, ErrorGroup, Outcome, Report, StepRecord
+from collector.runner import RunResult, Shot
+from collector.scenario import Goto, Scenario, Screenshot
+from collector.workspace import new_workspace
+from collector.zipplan import (
     ZIP_FULL_NOTE,
-    BundleOptions,
     ZipEntry,
     ZipPlan,
-    new_workspace,
     next_to_leave_out,
     over_limit_note,
     pack_within_budget,
     plan_zip,
-    write_bundle,
     zip_entry_overhead,
 )
-from collector.report import Environment, Outcome, StepRecord
-from collector.runner import RunResult, Shot
-from collector.scenario import Goto, Scenario, Screenshot
 
 # -- plan_zip (pure) -------------------------------------------------------------------
 
@@ -224,7 +223,8 @@ def test_eight_incompressible_screenshots_never_make_an_oversize_zip(
 ) -> None:
     workspace = new_workspace(tmp_path / "out")
     result = run_with_shots(workspace.path, 8)
-    bundle = write_bundle(result, workspace, BundleOptions(out_dir=tmp_path / "out", max_attachment_bytes=budget))
+    options = BundleOptions(out_dir=tmp_path / "out", max_attachment_bytes=budget)
+    bundle = write_run_bundle(result, workspace, options).path
     zip_path = bundle / f"{bundle.name}.zip"
     assert zip_path.stat().st_size <= budget
     with zipfile.ZipFile(zip_path) as zf:
@@ -255,3 +255,24 @@ def test_eight_incompressible_screenshots_never_make_an_oversize_zip(
         assert len(kept_shots) == 3  # 3 x 262 kB + the texts; a fourth would not fit
     with zipfile.ZipFile(io.BytesIO(zip_path.read_bytes())) as zf:
         assert zf.testzip() is None
+
+
+def test_the_writer_writes_the_report_it_is_given(tmp_path: Path) -> None:
+    """The writer takes an assembled Report: it lists files, it never regroups errors."""
+    workspace = new_workspace(tmp_path / "out")
+    given = ErrorGroup(
+        fingerprint="fp-given", kind="console", message="given", count=3, first_step=1
+    )
+    report = Report(
+        reference=workspace.reference,
+        created="2026-11-30T00:00:00Z",
+        outcome=Outcome(status="errors", message="1 error"),
+        steps=[StepRecord(index=1, action="goto", target="http://x/", status="ok")],
+        errors=[given],  # no events behind it: recomputing would lose it
+    )
+    yaml_text = "name: given\nsteps:\n  - goto: http://x/\n"
+    bundle = write_bundle(Contents(report, yaml_text), workspace, BundleOptions(out_dir=tmp_path / "out"))
+    written = json.loads((bundle / "report.json").read_text(encoding="utf-8"))
+    assert written["errors"] == [given.model_dump(mode="json")]
+    assert (bundle / "scenario.yaml").read_text(encoding="utf-8") == yaml_text
+    assert {a["path"] for a in written["attachments"]} >= {"console.log", "report.html"}

@@ -1,0 +1,87 @@
+"""The texts a bundle renders from its report: report.html, ticket.md and console.log.
+
+One place that knows which templates make a bundle and what they are given;
+the writer only redacts and writes what comes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from collector.report import Event, Report, StepRecord
+
+if TYPE_CHECKING:
+    from collector.ticket import TicketContext
+
+BUNDLE_TEMPLATES = ("report.html.j2", "report_event.html.j2", "ticket.md.j2", "ticket.txt.j2")
+
+
+def ticket_context(
+    report: Report, *, lang: str, reason: str | None, support_email: str | None
+) -> TicketContext:
+    from collector.ticket import build_context
+
+    return build_context(report, lang=lang, reason=reason, support_email=support_email)
+
+
+def report_html(report: Report, context: TicketContext, template_dir: str | None) -> str:
+    from collector.ticket import render
+
+    return render(
+        "report.html.j2",
+        template_dir,
+        report=report,
+        ticket=context,
+        t=context.t,
+        events_by_step=events_by_step(report.events, report.steps),
+    )
+
+
+def ticket_md(context: TicketContext, template_dir: str | None) -> str:
+    from collector.ticket import render_ticket
+
+    return render_ticket(context, "md", template_dir)
+
+
+def warm_up(template_dir: str | None = None) -> None:
+    """Import and compile what rendering needs (run in a thread while a run goes on)."""
+    from collector import images  # noqa: F401 - Pillow is the slow part of this import
+    from collector.ticket import environment
+
+    env = environment(template_dir)
+    for name in BUNDLE_TEMPLATES:
+        env.get_template(name)
+
+
+def console_log(events: Iterable[Event], steps: list[StepRecord]) -> str:
+    """One event a line: time, step, level, kind, source, location, text (escaped)."""
+    from collector.text import printable
+
+    lines = []
+    for e in events:
+        step = f"step {e.step}" if e.step is not None else "before steps"
+        where = e.url or ""
+        if where and e.line:
+            where += f":{e.line}" + (f":{e.column}" if e.column else "")
+        count = f" (×{e.count})" if e.count > 1 else ""
+        flag = " [fails]" if e.fails else ""
+        text = printable(e.text).replace("\n", "\n    ")
+        head = f"+{e.time_ms / 1000:7.3f}s  {step:<12} {e.level.upper():<7} {e.kind:<14}"
+        lines.append(f"{head} {e.source or '-':<16} {where or '-'}{count}{flag}\n    {text}")
+        if e.stack and e.kind == "page_error":
+            lines.extend("      " + printable(s.strip()) for s in e.stack.splitlines()[1:13])
+    if not lines:
+        lines.append("(no events captured)")
+    header = f"# {len(steps)} steps; times are seconds since the run started\n"
+    return header + "\n".join(lines) + "\n"
+
+
+def events_by_step(events: list[Event], steps: list[StepRecord]) -> dict[int | None, list[Event]]:
+    """The events under the step they happened in (None: before the first step)."""
+    grouped: dict[int | None, list[Event]] = {None: []}
+    for s in steps:
+        grouped[s.index] = []
+    for e in events:
+        grouped.setdefault(e.step, []).append(e)
+    return grouped

@@ -1,0 +1,93 @@
+"""One meaning per option: flags + config -> the options of a run and of its bundle.
+
+Every front door (repro, demo, check, replay, the pytest plugin) turns what it
+was told into ``Flags`` and gets its ``Options`` from ``resolve_options``, so
+the linger default, the attachment budget, the language, the reason and the
+templates mean the same wherever a bundle is written. A flag left unset
+(None) leaves the decision to the config, then to the default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from collector.errors import BadInput
+from collector.rules import FailOn, PatternError, compile_pattern
+
+if TYPE_CHECKING:
+    from collector.bundle import BundleOptions
+    from collector.config import Config
+    from collector.runner import RunOptions
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What one front door was told; None: not said, the config or the default decides."""
+
+    out_dir: str | None = None
+    base_url: str | None = None
+    timeout_ms: int | None = None
+    linger_s: float | None = None
+    trace: bool = False
+    har: bool = False
+    max_attachment_size: str | None = None
+    lang: str | None = None
+    reason: str | None = None
+    template_dir: str | None = None
+    fail_on: FailOn | None = None
+    ignore: tuple[str, ...] = ()
+    max_run_time_s: float | None = None
+    # The name users typed the ignore patterns under, for the error that names a bad one.
+    ignore_option: str = "--ignore"
+
+    def __post_init__(self) -> None:
+        for pattern in self.ignore:
+            try:
+                compile_pattern(pattern)
+            except PatternError as exc:
+                raise BadInput(f"{self.ignore_option}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run and how to write the bundle, decided once."""
+
+    run: RunOptions
+    bundle: BundleOptions
+
+
+def resolve_options(flags: Flags, config: Config) -> Options:
+    """The options ``flags`` ask for under ``config``.
+
+    Where the run writes (``work_dir``), its environment and which pictures it
+    takes are the front door's own business: it sets them on ``Options.run``.
+    """
+    from collector.bundle import BundleOptions
+    from collector.runner import DEFAULT_LINGER_S, RunOptions
+    from collector.sizes import parse_size
+
+    run = RunOptions(
+        base_url=flags.base_url,
+        timeout_ms=flags.timeout_ms,
+        linger_s=DEFAULT_LINGER_S if flags.linger_s is None else flags.linger_s,
+        trace=flags.trace,
+        har=flags.har,
+        rules=config.rules().with_overrides(fail_on=flags.fail_on, ignore=flags.ignore),
+    )
+    budget = (
+        parse_size(flags.max_attachment_size)
+        if flags.max_attachment_size
+        else config.attachment_budget()
+    )
+    bundle = BundleOptions(
+        out_dir=Path(flags.out_dir or config.reports_dir),
+        max_attachment_bytes=budget,
+        lang=flags.lang or config.lang,
+        reason=flags.reason,
+        template_dir=flags.template_dir,
+        redact_patterns=tuple(config.redact),
+        support_email=config.support_email,
+    )
+    return Options(run, bundle)
