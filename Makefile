@@ -28,9 +28,14 @@ $(ASYNC_VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/collector demo
 
+# Most tests wait on a page, a timer or a process more than they compute: four workers
+# on two cores keep both busy. Modules with an expensive shared setup stay on one worker
+# each (see tests/conftest.py).
+TEST_WORKERS ?= 4
+
 test: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -175,3 +175,26 @@ def playwright_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+
+
+# Modules whose module-scoped fixtures run a browser, a build or a reference run cost
+# seconds each time a worker sets them up. Under `--dist loadgroup` (as `make test`
+# runs) one xdist worker takes each of these modules whole, so its fixtures run once;
+# every other test is spread on its own.
+MODULES_SHARING_SETUP = {
+    "test_check",
+    "test_pytest_projects",
+    "test_recorder_reference",
+    "test_redaction_e2e",
+    "test_replay",
+    "test_replay_verdicts",
+    "test_secret_pixels",
+    "test_wheel",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+        if module in MODULES_SHARING_SETUP:
+            item.add_marker(pytest.mark.xdist_group(module))
