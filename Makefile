@@ -28,8 +28,10 @@ $(ASYNC_VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/collector demo
 
+# The type check runs before the tests: a type error fails `make test` (and CI) like a test.
 test: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 lint: setup
