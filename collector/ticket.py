@@ -322,7 +322,7 @@ def environment(template_dir: str | None = None) -> jinja2.Environment:
     search.append(str(builtin_template_dir()))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
-        autoescape=lambda name: bool(name) and name.endswith((".html", ".html.j2")),
+        autoescape=lambda name: name is not None and name.endswith((".html", ".html.j2")),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
