@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import yaml
@@ -52,6 +52,11 @@ class StepBase(_Strict):
     frame: list[Annotated[int, Field(ge=0)]] | None = Field(
         None, description="Child-frame index path from the page's main frame, e.g. [0, 1]."
     )
+
+    if TYPE_CHECKING:
+        # Every concrete step declares its kind as a Literal `action` field; code holding
+        # any step reads it. Not a field here, so pydantic's field order stays the subclass's.
+        action: str
 
 
 class Goto(StepBase):
