@@ -33,8 +33,10 @@ demo: setup
 # each (see tests/conftest.py).
 TEST_WORKERS ?= 4
 
+# The type check runs before the tests: a type error fails `make test` (and CI) like a test.
 test: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: setup

@@ -10,7 +10,17 @@ The small public API, imported lazily so that `collector --help` stays fast:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # What type checkers see for the lazy names below; at run time __getattr__ imports them.
+    from collector.errors import CollectorError as CollectorError
+    from collector.loader import load_any as load_any
+    from collector.report import Report as Report
+    from collector.repro import reproduce as reproduce
+    from collector.runner import RunOptions as RunOptions
+    from collector.runner import run_scenario as run_scenario
+    from collector.scenario import load_scenario as load_scenario
 
 __version__ = "0.1.0"
 

@@ -211,9 +211,9 @@ def _read_zip(path: Path, label: str, need_scenario: bool) -> dict[str, str | No
             check_members(infos, label)
             wanted: dict[str, zipfile.ZipInfo] = {}
             for info in infos:
-                name = PurePosixPath(info.filename)
-                if len(name.parts) <= 2 and name.name in ("report.json", "scenario.yaml"):
-                    wanted.setdefault(name.name, info)
+                entry = PurePosixPath(info.filename)
+                if len(entry.parts) <= 2 and entry.name in ("report.json", "scenario.yaml"):
+                    wanted.setdefault(entry.name, info)
             if "report.json" not in wanted:
                 raise BundleError(f"{label}: report.json is missing from the zip")
             if need_scenario and "scenario.yaml" not in wanted:

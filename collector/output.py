@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from collector.check import PageResult
     from collector.report import StepRecord
     from collector.repro import Reproduction
 
@@ -114,7 +115,7 @@ class CheckProgress:
         self._last_line_at = self._started
         self._last_line_done = 0
 
-    def page_done(self, page: Any) -> None:
+    def page_done(self, page: PageResult) -> None:
         self.done += 1
         self.failed += int(page.failed)
         if not self.enabled:
@@ -133,8 +134,8 @@ class CheckProgress:
         if self.enabled and self.terminal and self.done:
             print(file=self._stream())
 
-    def _page_line(self, page: Any) -> str:
-        from collector.ticket import printable
+    def _page_line(self, page: PageResult) -> str:
+        from collector.text import printable
 
         mark = "FAIL" if page.failed else "ok"
         seconds = page.duration_ms / 1000

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,13 +33,16 @@ from collector.scenario import (
     Scenario,
     Scroll,
     SetViewport,
-    StepBase,
+    Step,
     Viewport,
     WaitFor,
     WaitForExpression,
     WaitForUrl,
 )
 from collector.yamlsource import PathKey, SourceDocument
+
+# Builds the error naming the recording's line for a path; the caller raises it.
+Fail = Callable[[PathKey, str], ScenarioError]
 
 STEP_TYPES = {
     "setViewport", "navigate", "click", "doubleClick", "change", "keyDown", "keyUp", "hover",
@@ -87,7 +91,7 @@ def convert_recording(doc: SourceDocument) -> Conversion:
         raise fail(("title",), "Field required (a Recorder export has a title)")
     flow_timeout = _timeout(data.get("timeout"), ("timeout",), fail)
     warnings: list[str] = []
-    steps: list[StepBase] = []
+    steps: list[Step] = []
     viewport: Viewport | None = None
     left_main = False  # once a step acts on a popup, later main-page steps must say so
     raw_steps: list[Any] = data["steps"]
@@ -149,8 +153,8 @@ def convert_recording(doc: SourceDocument) -> Conversion:
                     steps.append(Press(key=key, **common))
                     i += 1
                 else:
-                    model = KeyDown if kind == "keyDown" else KeyUp
-                    steps.append(model(key=key, **common))
+                    key_model = KeyDown if kind == "keyDown" else KeyUp
+                    steps.append(key_model(key=key, **common))
             elif kind == "hover":
                 steps.append(Hover(selector=convert_selectors(raw["selectors"]), **common))
             elif kind == "scroll":
@@ -260,7 +264,7 @@ def _part_alternatives(part: str) -> list[str]:
 
 
 def _wait_for_element(
-    raw: dict[str, Any], common: dict[str, Any], path: PathKey, fail: Any
+    raw: dict[str, Any], common: dict[str, Any], path: PathKey, fail: Fail
 ) -> WaitFor:
     # As the Recorder's replay library checks it: a count of the elements matching
     # (visible or not), their attributes and DOM properties; `visible: false` waits
@@ -301,7 +305,7 @@ def _wait_for_element(
     )
 
 
-def _common(raw: dict[str, Any], path: PathKey, fail: Any) -> dict[str, Any]:
+def _common(raw: dict[str, Any], path: PathKey, fail: Fail) -> dict[str, Any]:
     common: dict[str, Any] = {}
     timeout = _timeout(raw.get("timeout"), (*path, "timeout"), fail)
     if timeout is not None:
@@ -317,7 +321,7 @@ def _common(raw: dict[str, Any], path: PathKey, fail: Any) -> dict[str, Any]:
     return common
 
 
-def _timeout(value: Any, path: PathKey, fail: Any) -> int | None:
+def _timeout(value: Any, path: PathKey, fail: Fail) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -327,7 +331,7 @@ def _timeout(value: Any, path: PathKey, fail: Any) -> int | None:
     return int(value)
 
 
-def _required(raw: dict[str, Any], key: str, path: PathKey, fail: Any) -> str:
+def _required(raw: dict[str, Any], key: str, path: PathKey, fail: Fail) -> str:
     value = raw.get(key)
     if not isinstance(value, str) or not value:
         raise fail((*path, key), "Field required")

@@ -15,11 +15,11 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from collector.errors import ScenarioError
 from collector.yamlsource import PathKey, SourceDocument, parse_document, read_text
@@ -52,6 +52,11 @@ class StepBase(_Strict):
     frame: list[Annotated[int, Field(ge=0)]] | None = Field(
         None, description="Child-frame index path from the page's main frame, e.g. [0, 1]."
     )
+
+    if TYPE_CHECKING:
+        # Every concrete step declares its kind as a Literal `action` field; code holding
+        # any step reads it. Not a field here, so pydantic's field order stays the subclass's.
+        action: str
 
 
 class Goto(StepBase):
@@ -320,9 +325,6 @@ class Scenario(_Strict):
         return urljoin(base, target)
 
 
-_STEP_ADAPTER: TypeAdapter[Any] = TypeAdapter(Step)
-
-
 def load_scenario(
     path: str | os.PathLike[str],
     *,
@@ -369,7 +371,7 @@ def scenario_from_document(
     return scenario
 
 
-def _normalise_step(doc: SourceDocument, index: int, raw: Any) -> Any:
+def _normalise_step(doc: SourceDocument, index: int, raw: Any) -> dict[str, Any]:
     here: PathKey = ("steps", index)
 
     def fail(message: str, path: PathKey = here) -> ScenarioError:
@@ -529,7 +531,7 @@ def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
     return data
 
 
-def step_to_data(step: StepBase) -> Any:
+def step_to_data(step: StepBase) -> str | dict[str, Any]:
     """A step as written by hand: shorthand where it allows, `name` etc. beside the kind."""
     args = step.model_dump(mode="python", exclude_defaults=True)
     kind = args.pop("action", None) or type(step).model_fields["action"].default

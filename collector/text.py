@@ -5,17 +5,15 @@ Imported by the command line before anything heavy, so it stays dependency-free.
 
 from __future__ import annotations
 
-from typing import Any
 
-
-def printable(text: Any) -> str:
+def printable(text: object) -> str:
     """Control characters shown as escapes, so logs cannot rewrite a terminal or file."""
     return "".join(
         ch if ch in "\n\t" or not _is_control(ord(ch)) else f"\\u{ord(ch):04x}" for ch in str(text)
     )
 
 
-def one_line(text: Any) -> str:
+def one_line(text: object) -> str:
     """``printable`` on a single line: for error messages and headers."""
     return " ".join(printable(text).split())
 

@@ -322,7 +322,7 @@ def environment(template_dir: str | None = None) -> jinja2.Environment:
     search.append(str(builtin_template_dir()))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
-        autoescape=lambda name: bool(name) and name.endswith((".html", ".html.j2")),
+        autoescape=lambda name: name is not None and name.endswith((".html", ".html.j2")),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -382,7 +382,7 @@ def ticket_json(context: TicketContext, template_dir: str | None = None) -> dict
 # -- filters: page text is data --------------------------------------------------
 
 
-def md_code(text: Any) -> str:
+def md_code(text: object) -> str:
     """Inline code that no backtick inside ``text`` can close early."""
     value = " ".join(printable(text).split())
     fence = "`"
@@ -392,7 +392,7 @@ def md_code(text: Any) -> str:
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
-def md_text(text: Any) -> str:
+def md_text(text: object) -> str:
     """Plain Markdown text with HTML and Markdown syntax neutralised.
 
     Only what can start markup is escaped: HTML, emphasis, code, links, table

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http import HTTPStatus
@@ -30,7 +31,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 Variant = Literal["buggy", "fixed"]
@@ -39,6 +40,8 @@ VARIANTS: tuple[Variant, ...] = ("buggy", "fixed")
 PAY_ERROR: dict[str, Any] = {"error": "card processor unavailable"}
 PAY_OK: dict[str, Any] = {"data": {"card": "visa", "receipt": "R-1"}}
 MAX_BODY_BYTES = 1_000_000
+# What socketserver hands a handler: a TCP connection (a UDP server's datagram never comes here).
+_Request = socket.socket | tuple[bytes, socket.socket]
 
 
 @contextlib.contextmanager
@@ -62,14 +65,17 @@ class _ShopHandler(SimpleHTTPRequestHandler):
 
     server: _ShopHTTPServer
     # Explicit types (with charset) so the pages never depend on the host's mimetypes table.
-    extensions_map: ClassVar[dict[str, str]] = {
+    # Not a ClassVar: typeshed declares the stdlib's attribute an instance one.
+    extensions_map: dict[str, str] = {  # noqa: RUF012
         **SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript",
         ".css": "text/css",
         ".html": "text/html; charset=utf-8",
     }
 
-    def __init__(self, request: Any, client_address: Any, server: _ShopHTTPServer) -> None:
+    def __init__(
+        self, request: _Request, client_address: Any, server: _ShopHTTPServer
+    ) -> None:
         super().__init__(request, client_address, server, directory=str(server.root))
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -134,7 +140,7 @@ class _ShopHTTPServer(ThreadingHTTPServer):
         with self._lock:
             self.payments += 1
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, request: _Request, client_address: Any) -> None:
         return  # browsers drop connections all the time; that is not the demo's bug
 
 
@@ -167,7 +173,9 @@ class DemoServer:
             raise RuntimeError(
                 "DemoServer is not running; use it as a context manager or call start()"
             )
-        host, port = self._server.server_address[:2]
+        # The bound socket's own name (what server_address holds): a str host, where
+        # server_address's declared type also admits bytes.
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}/"
 
     @property
