@@ -11,6 +11,7 @@ same verdicts. Every callback only appends to the bounded store.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,15 +44,10 @@ class Capture(CaptureStore):
     def __init__(
         self,
         limits: CaptureLimits | None = None,
-        clock: Callable[[], float] | None = None,
-        wall_clock: Callable[[], float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        kwargs: dict[str, Callable[[], float]] = {}
-        if clock is not None:
-            kwargs["clock"] = clock
-        if wall_clock is not None:
-            kwargs["wall_clock"] = wall_clock
-        super().__init__(limits, **kwargs)
+        super().__init__(limits, clock, wall_clock)
         self._pending: set[Request] = set()
         self._page_labels: dict[Page, str] = {}
         self.pages: list[Page] = []

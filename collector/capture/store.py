@@ -163,24 +163,13 @@ class CaptureStore:
         self._kept_per_kind[kind] = kept + 1
         self._entries[key] = [1, self.elapsed_ms(), stack, extra]
 
-    def page_error(
-        self,
-        text: str,
-        *,
-        name: str,
-        rejection: bool,
-        url: str | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        stack: str | None = None,
-        source: str = "",
-        at: float | None = None,
-    ) -> None:
-        """An uncaught exception, or (``rejection``) a promise rejection nobody handled."""
-        self.record(
-            "page_error", "error", f"{REJECTION}{text}" if rejection else text, url=url,
-            line=line, column=column, stack=stack, source=source, at=at, name=name,
-        )  # fmt: skip
+    def page_error(self, text: str, *, name: str, rejection: bool, **where: Any) -> None:
+        """An uncaught exception, or (``rejection``) a promise rejection nobody handled.
+
+        ``where`` takes ``record``'s keywords: url, line, column, stack, source, at.
+        """
+        text = f"{REJECTION}{text}" if rejection else text
+        self.record("page_error", "error", text, name=name, **where)
 
     def events(self) -> list[Event]:
         """Build the kept events, texts cut to the limits and made valid UTF-8."""
