@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import os
 import shutil
@@ -105,31 +106,62 @@ async def start_playwright(survive_signals: bool = False) -> AsyncIterator[Playw
     SIGHUP sent to the process group (see below)."""
     from playwright.async_api import async_playwright
 
-    if survive_signals:
-        _preload_keepalive()
+    # The driver is spawned by a task that the manager creates now, and that task
+    # inherits this context: only this start's driver gets the option.
+    token = _DRIVER_NODE_OPTIONS.set(_keepalive_option() if survive_signals else None)
     try:
+        _hook_driver_env()
         manager = async_playwright()
         pw = await manager.__aenter__()
     except Exception as exc:
         raise BrowserLaunchError(f"cannot start the Playwright driver: {first_line(exc)}") from exc
+    finally:
+        _DRIVER_NODE_OPTIONS.reset(token)
     try:
         yield pw
     finally:
         await manager.__aexit__(None, None, None)
 
 
-def _preload_keepalive() -> None:
+def _keepalive_option() -> str:
     """Make the driver (a child in our process group) outlive the signals that stop us.
 
     Ctrl-C, and `kill -TERM`/`kill -HUP` of the group (CI runners, systemd, a
     closed terminal), reach the driver too; collector still needs it to take the
     last screenshots and close the browser in order.
     """
-    script = Path(__file__).with_name("driver_keepalive.js")
-    option = f"--require={script}"
-    current = os.environ.get("NODE_OPTIONS", "")
-    if option not in current:
-        os.environ["NODE_OPTIONS"] = f"{current} {option}".strip()
+    return f"--require={Path(__file__).with_name('driver_keepalive.js')}"
+
+
+# NODE_OPTIONS to add for the driver the current task starts (None: none).
+_DRIVER_NODE_OPTIONS: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "collector_driver_node_options", default=None
+)
+
+
+def _hook_driver_env() -> None:
+    """Let each start of the driver add its own NODE_OPTIONS, for that driver only.
+
+    Playwright offers no argument for its driver's environment; it builds it with
+    ``get_driver_env()`` from a copy of ``os.environ``. Wrapping that function
+    (once) and reading a context variable keeps the option out of ``os.environ``,
+    where every thread and every other child process of ours would see it.
+    """
+    from playwright._impl import transport
+
+    original = transport.get_driver_env  # type: ignore[attr-defined]
+    if getattr(original, "collector_hook", False):
+        return
+
+    def get_driver_env() -> dict[str, str]:
+        env: dict[str, str] = original()
+        option = _DRIVER_NODE_OPTIONS.get()
+        if option and option not in env.get("NODE_OPTIONS", ""):
+            env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} {option}".strip()
+        return env
+
+    get_driver_env.collector_hook = True  # type: ignore[attr-defined]
+    transport.get_driver_env = get_driver_env  # type: ignore[attr-defined]
 
 
 async def get_browser(pw: Playwright, options: BrowserOptions) -> tuple[Browser, str]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from collector.errors import EXIT_FAILED
 
@@ -56,14 +56,23 @@ async def within(awaitable: Awaitable[T], seconds: float, what: str) -> T:
         raise NoAnswer(f"{what}: no answer within {seconds:g} s") from None
 
 
-async def answers(page: Page, seconds: float = PROBE_S) -> bool:
+# Evaluates an expression in a page within some seconds; NoAnswer when the page is silent.
+Evaluate = Callable[[Any, str, float], Awaitable[Any]]
+
+
+async def evaluate_within(page: Page, expression: str, seconds: float) -> Any:
+    """``page.evaluate(expression)`` of the async API, bounded by ``within``."""
+    return await within(page.evaluate(expression), seconds, f"evaluating {expression}")
+
+
+async def answers(page: Any, seconds: float = PROBE_S, evaluate: Evaluate = evaluate_within) -> bool:
     """Whether ``page``'s script can still run: False when it is busy forever.
 
     Any reply counts, an error included (a page between two documents answers
     that its context is gone): only silence means a hung renderer.
     """
     try:
-        await within(page.evaluate("0"), seconds, "probe")
+        await evaluate(page, "0", seconds)
     except NoAnswer:
         return False
     except Exception:
@@ -71,7 +80,7 @@ async def answers(page: Page, seconds: float = PROBE_S) -> bool:
     return True
 
 
-def ignore_result(task: asyncio.Future[object]) -> None:
+def ignore_result(task: asyncio.Future[Any]) -> None:
     """Done-callback of an abandoned task: its outcome no longer matters to anyone."""
     if not task.cancelled():
         task.exception()

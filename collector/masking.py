@@ -13,7 +13,7 @@ here, and the page only gets back the indexes of the elements to mark.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from collector.deadlines import within
 from collector.errors import first_line
@@ -88,15 +88,21 @@ class Masks:
     marked: bool
 
 
+def password_masks(page: Any) -> list[Any]:
+    """The password fields of every frame of ``page`` (either Playwright API), to paint over."""
+    return [frame.locator(PASSWORD_FIELDS) for frame in page.frames if not frame.is_detached()]
+
+
 async def masks_for(page: Page, secrets: list[str]) -> Masks:
     """What to paint over in a screenshot of ``page``; MaskFailed when unsure."""
     values = [s for s in secrets if s]
-    masks = Masks([], marked=False)
+    masks = Masks(password_masks(page), marked=False)
+    if not values:
+        return masks
     for frame in page.frames:
         if frame.is_detached():
             continue
-        masks.locators.append(frame.locator(PASSWORD_FIELDS))
-        if values and await _mark_secrets(frame, values):
+        if await _mark_secrets(frame, values):
             masks.locators.append(frame.locator(f"[{MASK_ATTRIBUTE}]"))
             masks.marked = True
     return masks

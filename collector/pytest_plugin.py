@@ -16,36 +16,34 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import inspect
-import platform
 import re
 import time
-from collections.abc import Generator
+from collections.abc import Coroutine, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
-from collector import __version__
-from collector.capture import Capture
+from collector.capture import Capture, wait_quiet
 from collector.config import load_config
-from collector.deadlines import PROBE_S
-from collector.masking import MASK_COLOR, PASSWORD_FIELDS
+from collector.deadlines import NoAnswer
+from collector.either_api import drive, settled
+from collector.environment import describe_environment
+from collector.masking import MASK_COLOR, password_masks
 from collector.options import Flags, Options, resolve_options
-from collector.report import Environment, Event, Outcome, StepRecord
+from collector.report import Event, Outcome, StepRecord
 from collector.rules import Rules
 
 USES_BROWSER = ("page", "context", "new_context")
 # pytest-playwright registers as "playwright", pytest-playwright-asyncio as "playwright-asyncio".
 PLAYWRIGHT_PLUGINS = ("playwright", "playwright-asyncio")
 SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-QUIET_MS = 25
 SCREENSHOT_TIMEOUT_MS = 10_000
 BUNDLE_POLICIES = ("on-error", "on-failure", "never")
 SECTION = "collector"
+T = TypeVar("T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -219,76 +217,32 @@ class TestCapture:
         await self.capture.attach_test(context)
         self.contexts.append(context)
 
-    def _call(self, result: Any) -> Any:
-        """The value of a Playwright call of either API (an awaitable runs on the test's loop)."""
-        if inspect.isawaitable(result):
-            if self.loop is None or self.loop.is_running():
-                # Not pytest-asyncio's idle loop (another runner drives this test): skip.
-                if inspect.iscoroutine(result):
-                    result.close()
-                raise RuntimeError("the test's event loop is not available after the test")
-            return self.loop.run_until_complete(result)
-        return result
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run code written once for both APIs (``collector.either_api``) on the test's API.
+
+        With the async API the test body ran on pytest-asyncio's loop, idle once the
+        body is done; with the sync API nothing suspends, and no loop is needed.
+        """
+        if self.loop is None:
+            return drive(coroutine)
+        if self.loop.is_running():
+            # Not pytest-asyncio's idle loop (another runner drives this test): skip.
+            coroutine.close()
+            raise RuntimeError("the test's event loop is not available after the test")
+        return self.loop.run_until_complete(coroutine)
 
     def open_pages(self) -> list[Any]:
         """The pages still open and answering (a hung one is left alone)."""
-        return [
-            p for p in self.capture.pages if not p.is_closed() and p not in self.capture.unresponsive
-        ]
+        return self.capture.open_pages()
 
     def linger(self, seconds: float) -> None:
         """Give late errors (timers, responses) a chance to arrive, but stop once quiet."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            pages = self.open_pages()
-            if not pages:
-                return
-            quiet = self.capture.idle_for_ms() >= QUIET_MS and not self.capture.pending_requests
-            if quiet and not self._timers_pending(pages, deadline):
-                return
-            self._call(pages[0].wait_for_timeout(10))  # lets Playwright dispatch pending events
-
-    def _timers_pending(self, pages: list[Any], deadline: float) -> bool:
-        for page in pages:
-            remaining_ms = max((deadline - time.monotonic()) * 1000, 50)
-            try:
-                # Through a locator: its timeout also bounds a page whose script hangs,
-                # which page.evaluate would wait on forever.
-                if self._evaluate(page, "window.__collectorPendingTimers || 0", remaining_ms):
-                    return True
-            except TimeoutError:
-                if not self._answers(page):
-                    self.capture.stopped_responding(page)
-            except Exception:  # navigating or closed: nothing to wait for on it
-                continue
-        return False
+        self._run(wait_quiet(self.capture, seconds, evaluate=_evaluate, pause=_pause))
 
     def abandon(self) -> None:
         """A skipped test: nothing to judge."""
         self.recorder.active = False
         self.capture.detach()
-
-    def _evaluate(self, page: Any, expression: str, timeout_ms: float) -> Any:
-        """Evaluate in ``page`` within ``timeout_ms``; TimeoutError when its script is busy."""
-        # One class for both APIs: async_api.TimeoutError is sync_api.TimeoutError.
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-        try:
-            return self._call(
-                page.locator(":root").evaluate(f"() => {expression}", timeout=timeout_ms)
-            )
-        except PlaywrightTimeout:
-            raise TimeoutError(expression) from None
-
-    def _answers(self, page: Any) -> bool:
-        """Whether ``page``'s script still runs (any reply counts, an error included)."""
-        try:
-            self._evaluate(page, "0", PROBE_S * 1000)
-        except TimeoutError:
-            return False
-        except Exception:
-            return True
-        return True
 
     def finish(self, item: pytest.Item, test_error: BaseException | None = None) -> Verdict:
         """Judge the captured events; write a bundle when ``--collector-bundles`` asks."""
@@ -382,15 +336,13 @@ class TestCapture:
         for number, page in enumerate(self.open_pages(), 1):
             path = workspace.path / "screenshots" / f"page-{number}.png"
             try:
-                masks = [frame.locator(PASSWORD_FIELDS) for frame in page.frames]
-                self._call(
-                    page.screenshot(
-                        path=str(path),
-                        mask=masks,
-                        mask_color=MASK_COLOR,
-                        timeout=SCREENSHOT_TIMEOUT_MS,
-                    )
+                shot = page.screenshot(
+                    path=str(path),
+                    mask=password_masks(page),
+                    mask_color=MASK_COLOR,
+                    timeout=SCREENSHOT_TIMEOUT_MS,
                 )
+                self._run(settled(shot))
                 shots.append(Shot(path, last, "final" if number == 1 else "step"))
             except Exception as exc:  # a closed or crashed page: the bundle goes on without it
                 self.capture.problems.append(f"screenshot of page {number}: {exc}")
@@ -415,14 +367,7 @@ class TestCapture:
             totals=self.capture.totals,
             dropped=self.capture.dropped,
             outcome=outcome,
-            environment=Environment(
-                browser_version=self.browser.version,
-                os=platform.platform(),
-                collector_version=__version__,
-                python=platform.python_version(),
-                playwright_version=_version("playwright"),
-                url=base_url,
-            ),
+            environment=describe_environment(self.browser.version, base_url),
             screenshots=shots,
             secrets=list(self.recorder.secrets),
             problems=self.capture.problems + self.recorder.warnings(),
@@ -470,8 +415,25 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"[:500]
 
 
-def _version(package: str) -> str:
+async def _evaluate(page: Any, expression: str, seconds: float) -> Any:
+    """Evaluate in ``page`` of either API within ``seconds``; NoAnswer when its script is busy."""
+    # One class for both APIs: async_api.TimeoutError is sync_api.TimeoutError.
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    # Through a locator: its timeout also bounds a page whose script hangs, which
+    # page.evaluate would wait on forever (and the sync API has no other deadline).
     try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return ""
+        return await settled(
+            page.locator(":root").evaluate(f"() => {expression}", timeout=seconds * 1000)
+        )
+    except PlaywrightTimeout:
+        raise NoAnswer(f"evaluating {expression}: no answer within {seconds:g} s") from None
+
+
+async def _pause(pages: list[Any]) -> bool:
+    """Let Playwright dispatch the events that came meanwhile (the sync API only does so
+    during a call); without an open page there is nothing left to wait on."""
+    if not pages:
+        return False
+    await settled(pages[0].wait_for_timeout(10))
+    return True

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from collector.either_api import drive, settled
 from collector.scenario import (
     MAX_TIMEOUT_MS,
     Back,
@@ -273,10 +274,10 @@ def _wrap(recorder: ActionRecorder, kind: str, method: str, original: Any) -> An
                 if record is not None:
                     record.error = _first_line(exc)
                     if isinstance(exc, Exception):  # a failed fill may still name a password
-                        await _probe_async(recorder, record)
+                        await _probe(recorder, record)
                 raise
             if record is not None:
-                await _probe_async(recorder, record)
+                await _probe(recorder, record)
             return result
 
         return async_wrapper
@@ -291,35 +292,22 @@ def _wrap(recorder: ActionRecorder, kind: str, method: str, original: Any) -> An
             if record is not None:
                 record.error = _first_line(exc)
                 if isinstance(exc, Exception):  # a failed fill may still name a password
-                    _probe_sync(recorder, record)
+                    drive(_probe(recorder, record))
             raise
         if record is not None:
-            _probe_sync(recorder, record)
+            drive(_probe(recorder, record))
         return result
 
     return wrapper
 
 
-def _probe_sync(recorder: ActionRecorder, record: Recorded) -> None:
+async def _probe(recorder: ActionRecorder, record: Recorded) -> None:
+    """Ask whether the field just typed into is a password field (either API)."""
     if record.probe is None:
         return
     token = _PROBING.set(True)
     try:
-        if record.probe():
-            recorder.typed_into_password(record)
-    except Exception:
-        # Unsure whether it was a password field: the value is kept as a secret.
-        recorder.typed_into_password(record)
-    finally:
-        _PROBING.reset(token)
-
-
-async def _probe_async(recorder: ActionRecorder, record: Recorded) -> None:
-    if record.probe is None:
-        return
-    token = _PROBING.set(True)
-    try:
-        if await record.probe():
+        if await settled(record.probe()):
             recorder.typed_into_password(record)
     except Exception:
         # Unsure whether it was a password field: the value is kept as a secret.
@@ -357,9 +345,9 @@ def _wrapper_of(impl: Any, like: Any) -> Any:
     """The public object (sync or async, as ``like``) of a Playwright impl object."""
     module = type(like).__module__
     if module.startswith("playwright.async_api"):
-        from playwright.async_api._generated import mapping
+        from playwright.async_api._generated import mapping  # type: ignore[attr-defined]
     else:
-        from playwright.sync_api._generated import mapping  # type: ignore[no-redef]
+        from playwright.sync_api._generated import mapping  # type: ignore[attr-defined]
     return mapping.from_impl(impl)
 
 

@@ -11,20 +11,17 @@ context or page can be created) raise.
 from __future__ import annotations
 
 import asyncio
-import platform
 import tempfile
 import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from collector import __version__
-from collector.capture import UNRESPONSIVE, Capture, CaptureLimits
+from collector.capture import UNRESPONSIVE, Capture, CaptureLimits, wait_quiet
 from collector.deadlines import (
     CLOSE_S,
     CTRL_C,
@@ -34,6 +31,7 @@ from collector.deadlines import (
     ignore_result,
     within,
 )
+from collector.environment import describe_environment
 from collector.errors import BrowserLaunchError, first_line, step_error
 from collector.masking import MASK_COLOR, MaskFailed, clear_marks, masks_for
 from collector.redact import Redactor
@@ -205,17 +203,12 @@ class _Run:
         self._redacted_secrets = 0
         self._seen_entries = 0
         self._failures_seen = False
-        self.environment = Environment(
-            browser="chromium",
-            browser_version=browser.version,
-            os=platform.platform(),
+        self.environment = describe_environment(
+            browser.version,
+            options.base_url or scenario.url,
             viewport=(scenario.viewport.model_dump() if scenario.viewport else DEFAULT_VIEWPORT),
             locale=scenario.locale,
             timezone=scenario.timezone,
-            url=options.base_url or scenario.url,
-            collector_version=__version__,
-            python=platform.python_version(),
-            playwright_version=_playwright_version(),
         )
 
     async def execute(self) -> RunResult:
@@ -227,7 +220,7 @@ class _Run:
             await self._open_context(har_path)
             await self._steps()
             await self.capture.settle()
-            await self.capture.wait_quiet(self.options.linger_s)
+            await wait_quiet(self.capture, self.options.linger_s)
         except asyncio.CancelledError:
             self._interrupted()
         await self._finish(trace_path)
@@ -491,6 +484,7 @@ class _Run:
             resolve_url=lambda url: self.resolved.resolve_url(url, self.options.base_url),
             scenario_dir=self.options.scenario_dir,
             learn_secret=self.secrets.append,
+            note=self.capture.note,
             screenshot=self._screenshot,
         )
         await perform(step, context)
@@ -738,7 +732,7 @@ _USER_AGENTS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 async def _user_agent(browser: Browser, page: Page) -> str:
     agent = _USER_AGENTS.get(browser)
     if agent is None:
-        agent = await within(page.evaluate("navigator.userAgent"), CLOSE_S, "user agent")
+        agent = str(await within(page.evaluate("navigator.userAgent"), CLOSE_S, "user agent"))
         _USER_AGENTS[browser] = agent
     return agent
 
@@ -763,9 +757,3 @@ async def _frame_at(root: Page | Frame, path: list[int], timeout: int) -> Any:
 def _same_target(url: str, target: str) -> bool:
     return url == target or url.rstrip("/") == target.rstrip("/") or url.startswith(target)
 
-
-def _playwright_version() -> str:
-    try:
-        return metadata.version("playwright")
-    except metadata.PackageNotFoundError:
-        return ""

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from collector.errors import first_line
 from collector.report import StepRecord
@@ -74,6 +74,7 @@ class StepContext:
     scenario_dir: Path
     learn_secret: Callable[[str], None]
     screenshot: Callable[..., Awaitable[str | None]]
+    note: Callable[[str], None]  # what the step could not do, for the report's capture notes
     # time.monotonic() when the step's budget runs out: every wait and fallback of the
     # step shares it, so a 15 s step never takes 30 s.
     deadline: float = 0.0
@@ -168,7 +169,7 @@ async def perform(step: StepBase, ctx: StepContext) -> None:
     elif isinstance(step, EmulateNetwork):
         await _emulate_network(page, step)
     else:  # pragma: no cover - the scenario model admits no other kind
-        raise StepFailed(f"unsupported step {step.action}")
+        raise StepFailed(f"unsupported step {type(step).__name__}")
 
 
 async def locate(ctx: StepContext, selector: str | list[str]) -> Locator:
@@ -217,13 +218,15 @@ async def _click(ctx: StepContext, step: Click | Dblclick) -> None:
     if step.button in CDP_BUTTONS:
         await _cdp_click(ctx, x, y, step.button, clicks, step.delay)
         return
+    # The buttons Playwright's mouse does not know went through DevTools above.
+    button: Literal["left", "middle", "right"] = step.button  # type: ignore[assignment]
     mouse = ctx.page.mouse
     await mouse.move(x, y)
     for count in range(1, clicks + 1):
-        await mouse.down(button=step.button, click_count=count)
+        await mouse.down(button=button, click_count=count)
         if step.delay and count == clicks:
             await asyncio.sleep(step.delay / 1000)
-        await mouse.up(button=step.button, click_count=count)
+        await mouse.up(button=button, click_count=count)
 
 
 BORDER_BOX = """e => {
@@ -357,18 +360,16 @@ async def _change(ctx: StepContext, step: Change) -> None:
 async def _type_text(ctx: StepContext, step: Fill | Type) -> None:
     locator = await locate(ctx, step.selector)
     text = step.value if isinstance(step, Fill) else step.text
+    unsure: Exception | None = None
     try:
         tag, kind = await locator.evaluate(
             "e => [e.tagName, (e.getAttribute('type') || '').toLowerCase()]",
             timeout=ctx.left(),
         )
-    except Exception:  # the fill itself reports a missing or detached element
-        tag, kind = "", ""
+    except Exception as exc:  # the fill below says why when the element is missing
+        tag, kind, unsure = "", "", exc
     if kind == "password" and text:
-        # Values typed into password fields are secrets, declared or not.
-        ctx.learn_secret(text)
-        if "${" not in (ctx.record.value or ""):
-            ctx.record.value = REDACTED
+        _typed_a_secret(ctx, text)
     if tag == "SELECT":
         # Chrome Recorder writes a choice in a <select> as a "change" with its value.
         await _select(locator, [text], ctx)
@@ -376,6 +377,20 @@ async def _type_text(ctx: StepContext, step: Fill | Type) -> None:
         await locator.fill(text, timeout=ctx.left())
     else:
         await locator.press_sequentially(text, delay=step.delay, timeout=ctx.left())
+    if unsure is not None and text:
+        # Typed into a field whose kind is unknown: it may have been a password.
+        _typed_a_secret(ctx, text)
+        ctx.note(
+            f"step {ctx.index}: could not tell whether the field is a password field "
+            f"({first_line(unsure)}); its value is kept as a secret"
+        )
+
+
+def _typed_a_secret(ctx: StepContext, text: str) -> None:
+    """Values typed into password fields are secrets, declared or not."""
+    ctx.learn_secret(text)
+    if "${" not in (ctx.record.value or ""):
+        ctx.record.value = REDACTED
 
 
 async def _select(locator: Locator, values: list[str], ctx: StepContext) -> None:
@@ -419,7 +434,7 @@ async def _wait_for(ctx: StepContext, step: WaitFor) -> None:
         return
     selectors = [step.selector] if isinstance(step.selector, str) else step.selector
     count = 1 if step.count is None else step.count
-    compare = {">=": lambda n: n >= count, "==": lambda n: n == count,
+    compare: Callable[[int], bool] = {">=": lambda n: n >= count, "==": lambda n: n == count,
                "<=": lambda n: n <= count}[step.operator]  # fmt: skip
     wanted = [step.attributes, step.properties]
     while True:

@@ -293,3 +293,42 @@ def test_shared_browser_opens_a_local_page(browser_loop: Any, pages_url: str) ->
         (200, '{"error": "status 200"}'),
         (404, '{"error": "status 404"}'),
     ]
+
+
+def _drivers() -> dict[int, str]:
+    """Our child processes that are Playwright drivers, with their NODE_OPTIONS."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid != os.getpid() or b"run-driver" not in (entry / "cmdline").read_bytes():
+                continue
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+        options = [v for v in env if v.startswith(b"NODE_OPTIONS=")]
+        found[int(entry.name)] = options[0].decode()[len("NODE_OPTIONS=") :] if options else ""
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_the_driver_keepalive_reaches_the_driver_only_not_our_environment() -> None:
+    import asyncio
+
+    from collector.browser import start_playwright
+
+    before_env = dict(os.environ)
+    before = set(_drivers())
+
+    async def start(survive: bool) -> str:
+        async with start_playwright(survive_signals=survive):
+            [new] = [options for pid, options in _drivers().items() if pid not in before]
+            assert dict(os.environ) == before_env  # not even while the driver runs
+            return new
+
+    keeping, plain = asyncio.run(start(True)), asyncio.run(start(False))
+    assert "driver_keepalive.js" in keeping
+    assert "driver_keepalive.js" not in plain
+    assert dict(os.environ) == before_env

@@ -1,6 +1,6 @@
 """The capture store as a pure object: DevTools-shaped messages in, events out, no browser.
 
-A fake clock stands for both of Capture's clocks (monotonic for the run's time line,
+A fake clock stands for both of the store's clocks (monotonic for the run's time line,
 wall for DevTools timestamps), so attribution depends on the times written here and
 on nothing the machine does. Steps start the way the runner starts them
 (``starts_attribution``), so a break in either place fails a test here.
@@ -8,11 +8,14 @@ on nothing the machine does. Steps start the way the runner starts them
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import pytest
 
-from collector.capture import Capture, CaptureLimits, _ConsoleTarget
+from collector.capture.devtools import ConsoleTarget
+from collector.capture.store import CaptureLimits, CaptureStore
 from collector.report import Event
 from collector.runner import PASSIVE_STEPS, starts_attribution
 from collector.scenario import (
@@ -49,10 +52,10 @@ class FakeClock:
         return EPOCH_MS + t * 1000
 
 
-def new_capture(limits: CaptureLimits | None = None) -> tuple[Capture, FakeClock, _ConsoleTarget]:
+def new_capture(limits: CaptureLimits | None = None) -> tuple[CaptureStore, FakeClock, ConsoleTarget]:
     clock = FakeClock()
-    capture = Capture(limits, clock=clock.monotonic, wall_clock=clock.wall)
-    return capture, clock, _ConsoleTarget(capture, "page 1")
+    capture = CaptureStore(limits, clock=clock.monotonic, wall_clock=clock.wall)
+    return capture, clock, ConsoleTarget(capture, "page 1")
 
 
 def console_called(text: str, at: float | None, kind: str = "error") -> dict[str, Any]:
@@ -99,7 +102,7 @@ def log_entry(text: str, at: float, level: str = "error") -> dict[str, Any]:
     }  # fmt: skip
 
 
-def start(capture: Capture, clock: FakeClock, steps: list[StepBase], t: float, index: int) -> None:
+def start(capture: CaptureStore, clock: FakeClock, steps: list[StepBase], t: float, index: int) -> None:
     """Step ``index`` (1-based) starts at run time ``t``, as the runner starts it."""
     clock.t = t
     if starts_attribution(steps[index - 1], capture.current_step):
@@ -123,7 +126,7 @@ STEPS: list[StepBase] = [
 ]
 
 
-def run_steps(capture: Capture, clock: FakeClock) -> None:
+def run_steps(capture: CaptureStore, clock: FakeClock) -> None:
     for index, t in enumerate([0, 1, 2, 4, 5, 6, 7], start=1):
         start(capture, clock, STEPS, t, index)
 
@@ -285,3 +288,167 @@ def test_devtools_messages_become_events_with_locations() -> None:
     assert rejection.stack and "at pay" in rejection.stack
     assert (native.kind, native.level, native.native) == ("console", "error", True)
     assert all(e.source == "page 1" for e in (log, rejection, native))
+
+
+# -- one text for an unhandled rejection, whichever front end saw it -----------------------
+
+
+def test_every_front_end_words_an_unhandled_rejection_the_same() -> None:
+    from types import SimpleNamespace
+
+    from collector.capture import Capture
+
+    capture, clock, page = new_capture()
+    start(capture, clock, STEPS, 0, 1)
+    page.exception_thrown(exception_thrown("not paid", clock.at_ms(0.1), rejection=True))
+    page.log_entry({"entry": {"source": "worker", "level": "error", "workerId": "w1",
+                              "text": "Uncaught (in promise) TypeError: not paid",
+                              "url": "http://127.0.0.1/app.js", "timestamp": clock.at_ms(0.1)}})  # fmt: skip
+    # Playwright's own page error (tests' contexts), in the shape its WebError carries.
+    listening = Capture()
+    listening._on_page_error(
+        None,
+        SimpleNamespace(name="TypeError", message="not paid",
+                        stack="Uncaught (in promise) TypeError: not paid\n    at pay (app.js:3:7)"),
+    )  # fmt: skip
+    texts = [e.text for e in capture.events() + listening.events()]
+    assert texts == ["Unhandled rejection: TypeError: not paid"] * 3
+
+
+# -- what capture could not do is said, not swallowed ----------------------------------------
+
+
+class SilentSession:
+    """A DevTools session whose child targets never answer (the shape ConsoleTarget uses)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def on(self, _event: str, _handler: Any) -> None:
+        pass
+
+    def send(self, method: str, params: dict[str, Any]) -> Any:
+        self.sent.append((method, params))
+        return asyncio.get_running_loop().create_future()  # never resolved
+
+
+def attach_silent_child(capture: Any) -> ConsoleTarget:
+    console = ConsoleTarget(capture, "page 1")
+    console.listen(SilentSession(), lambda handler: handler)
+    capture.consoles.append(console)
+    console.child_attached({"sessionId": "child-1",
+                            "targetInfo": {"type": "iframe", "url": "http://127.0.0.1/f"}})  # fmt: skip
+    return console
+
+
+def test_a_child_target_that_never_answers_is_noted_once_and_not_waited_for_again() -> None:
+    from collector.capture import Capture
+
+    async def scenario() -> Capture:
+        capture = Capture()
+        attach_silent_child(capture)
+        assert not capture.attached()  # "quiet" waits for the child's replay
+        await capture.settle(timeout_s=0.05)
+        assert capture.attached()  # given up on: the next settle and quiet do not wait
+        await capture.settle(timeout_s=3600)
+        return capture
+
+    capture = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert capture.problems == [
+        "console of child targets (frames, workers): 2 request(s) unanswered within 0.05 s; "
+        "their early messages may be missing"
+    ]
+
+
+def test_a_child_that_answers_with_an_error_or_goes_away_is_noted_and_not_waited_for() -> None:
+    from collector.capture import Capture
+
+    async def scenario() -> Capture:
+        capture = Capture()
+        console = attach_silent_child(capture)
+        reply = {"id": 1, "error": {"code": -32000, "message": "Runtime.enable refused"}}
+        console.child_message({"sessionId": "child-1", "message": json.dumps(reply)})
+        assert not capture.attached()  # Log.enable (id 2) is still to come
+        console.child_detached({"sessionId": "child-1"})
+        assert capture.attached()
+        return capture
+
+    capture = asyncio.run(scenario())
+    assert capture.problems == [
+        "console of page 1 frame http://127.0.0.1/f: enabling failed: Runtime.enable refused"
+    ]
+
+
+def test_capture_notes_are_bounded() -> None:
+    store = CaptureStore()
+    for i in range(200):
+        store.note(f"listener failed {i}")
+    assert len(store.problems) == 50 and store.problems[0] == "listener failed 0"
+
+
+# -- quiet: one wait for runs and tests --------------------------------------------------------
+
+
+class StillPage:
+    """A page as "quiet" sees it: open, answering or not, with some short timers."""
+
+    def __init__(self, timers: int = 0, answers: bool = True) -> None:
+        self.timers, self.answering, self.url = timers, answers, "http://127.0.0.1/"
+
+    def is_closed(self) -> bool:
+        return False
+
+
+def quiet_capture(clock: FakeClock, *pages: StillPage) -> Any:
+    from collector.capture import Capture
+
+    capture = Capture(clock=clock.monotonic, wall_clock=clock.wall)
+    capture.pages.extend(pages)  # type: ignore[arg-type]
+    return capture
+
+
+async def fake_evaluate(page: Any, expression: str, _seconds: float) -> Any:
+    from collector.deadlines import NoAnswer
+
+    if not page.answering:
+        raise NoAnswer(expression)
+    return page.timers if "Pending" in expression else 0
+
+
+def test_quiet_waits_for_short_timers_then_ends_without_an_event_loop() -> None:
+    """The sync API's way: driven without a loop, since nothing in it suspends."""
+    from collector.capture import wait_quiet
+    from collector.either_api import drive
+
+    clock = FakeClock()
+    page = StillPage(timers=1)
+    capture = quiet_capture(clock, page)
+    looks: list[float] = []
+
+    async def pause(pages: list[Any]) -> bool:
+        looks.append(clock.t)
+        clock.t += 0.1
+        if clock.t >= 0.5:
+            page.timers = 0  # the timer fired
+        return True
+
+    drive(wait_quiet(capture, 10, evaluate=fake_evaluate, pause=pause))
+    assert looks == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+    assert capture.events() == []
+
+
+def test_quiet_names_a_page_that_stopped_responding_and_stops_waiting_on_it() -> None:
+    from collector.capture import UNRESPONSIVE, wait_quiet
+    from collector.either_api import drive
+
+    clock = FakeClock()
+    hung = StillPage(answers=False)
+    capture = quiet_capture(clock, hung)
+
+    async def pause(pages: list[Any]) -> bool:
+        clock.t += 0.1
+        return bool(pages)
+
+    drive(wait_quiet(capture, 10, evaluate=fake_evaluate, pause=pause))
+    assert [e.text for e in capture.events()] == [UNRESPONSIVE]
+    assert capture.open_pages() == []

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from collector.either_api import drive
 from collector.pytest_plugin import _free_name, bundle_name, slug
 from collector.pytest_recorder import (
     ActionRecorder,
     Recorded,
-    _probe_async,
-    _probe_sync,
+    _probe,
     _timeout_ms,
 )
 from collector.scenario import Click, Fill, Goto, Scenario, scenario_to_yaml
@@ -138,9 +138,9 @@ def test_a_value_whose_field_cannot_be_probed_is_kept_as_a_secret() -> None:
     sync = Recorded(Fill(selector="#pw", value="hunter2"), probe=gone)
     later = Recorded(Fill(selector="#pw", value="hunter3"), probe=gone_async)
     plain = Recorded(Fill(selector="#name", value="Ana"), probe=text_field)
-    _probe_sync(recorder, sync)
-    asyncio.run(_probe_async(recorder, later))
-    asyncio.run(_probe_async(recorder, plain))
+    drive(_probe(recorder, sync))  # the sync API: nothing suspends
+    asyncio.run(_probe(recorder, later))
+    asyncio.run(_probe(recorder, plain))
     assert [r.step.value for r in (sync, later, plain)] == [  # type: ignore[union-attr]
         "${COLLECTOR_PASSWORD_1}",
         "${COLLECTOR_PASSWORD_2}",

@@ -79,7 +79,7 @@ def test_make_test_runs_mypy_after_ruff_and_before_pytest() -> None:
     commands = result.stdout.splitlines()
     ruff = commands.index(".venv/bin/ruff check .")
     mypy = commands.index(".venv/bin/mypy")
-    pytest = commands.index(".venv/bin/python -m pytest")
+    [pytest] = [i for i, c in enumerate(commands) if c.startswith(".venv/bin/python -m pytest")]
     assert ruff < mypy < pytest
 
 

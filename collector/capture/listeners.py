@@ -1,0 +1,413 @@
+"""The Playwright front end: context-level listeners that feed the capture store.
+
+Listening on the BrowserContext (not on each page) from before the first
+navigation is what covers iframes, popups (their very first message included)
+and workers. A run of collector takes each page's console through DevTools
+(``collector.capture.devtools``); a test's context (pytest plugin) takes it
+through Playwright's own console events, so sync and async tests get the
+same verdicts. Every callback only appends to the bounded store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from collector.capture.devtools import PLAYWRIGHT_MARKER, ConsoleTarget, one_based
+from collector.capture.quiet import TIMER_TRACKER
+from collector.capture.store import UNRESPONSIVE, CaptureLimits, CaptureStore
+from collector.errors import first_line
+
+if TYPE_CHECKING:
+    from playwright.async_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Dialog,
+        Download,
+        Page,
+        Request,
+        Response,
+        WebError,
+    )
+
+NATIVE_PREFIXES = ("Failed to load resource",)
+CONSOLE_LEVELS = {"warning": "warning", "assert": "error", "trace": "log"}
+SETTLE_S = 5.0
+
+
+class Capture(CaptureStore):
+    """Collects events from one BrowserContext and attributes them to steps."""
+
+    def __init__(
+        self,
+        limits: CaptureLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(limits, clock, wall_clock)
+        self._pending: set[Request] = set()
+        self._page_labels: dict[Page, str] = {}
+        self.pages: list[Page] = []
+        self.crashed = False
+        self.disconnected = False
+        # Set when a page crashes or the browser goes away: a running step stops at once.
+        self.broken = asyncio.Event()
+        # Pages whose script never answered again: nothing may wait on them any more.
+        self.unresponsive: set[Page] = set()
+        self.closed = False
+        self._browser: Browser | None = None
+        self._context: BrowserContext | None = None
+        self._console_via_cdp = True
+        # Each page's DevTools console being attached, and the label of its page.
+        self._attaching: dict[asyncio.Future[None], str] = {}
+        self._given_up: set[asyncio.Future[None]] = set()
+        # The DevTools console of each page (collector's own runs).
+        self.consoles: list[ConsoleTarget] = []
+        self._cdp_sessions: list[Any] = []
+        self._disconnect_listener: Callable[[Any], Any] = lambda _arg: None
+
+    # -- attaching -----------------------------------------------------------
+
+    async def attach(self, context: BrowserContext, browser: Browser | None = None) -> None:
+        """Listen on ``context`` (call before the first page opens)."""
+        await context.add_init_script(TIMER_TRACKER)
+        self._context = context
+        self._listen(context)
+        # Dialogs block the page until answered: a reproduction dismisses and records them.
+        context.on("dialog", self._guard(self._on_dialog))
+        if browser is not None:
+            self._browser = browser
+            self._disconnect_listener = self._guard(self._on_disconnected)
+            browser.on("disconnected", self._disconnect_listener)
+
+    def attach_sync(self, context: Any) -> None:
+        """Listen on a context of Playwright's sync API (pytest-playwright's fixtures).
+
+        The console comes through Playwright's own context-level event there, and
+        dialogs are left to the test, which may answer them itself.
+        """
+        context.add_init_script(TIMER_TRACKER)
+        self._listen_like_a_test(context)
+
+    async def attach_test(self, context: BrowserContext) -> None:
+        """``attach_sync`` for a context of the async API (pytest-playwright-asyncio):
+        the same listeners, so sync and async tests get the same verdicts."""
+        await context.add_init_script(TIMER_TRACKER)
+        self._listen_like_a_test(context)
+
+    def _listen_like_a_test(self, context: Any) -> None:
+        self._console_via_cdp = False
+        self._listen(context)
+        context.on("console", self._guard(self._on_console))
+        context.on("weberror", self._guard(self._on_web_error))
+
+    def _listen(self, context: Any) -> None:
+        context.on("request", self._guard(self._on_request))
+        context.on("response", self._guard(self._on_response))
+        context.on("requestfailed", self._guard(self._on_request_failed))
+        context.on("requestfinished", self._guard(self._on_request_done))
+        context.on("page", self._guard(self._on_page))
+
+    def detach(self) -> None:
+        """Stop recording: what a closing browser reports is not part of the run."""
+        self.closed = True
+        if self._browser is not None:
+            self._browser.remove_listener("disconnected", self._disconnect_listener)
+
+    def _guard(self, handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """A failing listener must not lose the run: record the failure instead."""
+
+        def call(arg: Any) -> Any:
+            if self.closed:
+                return None
+            try:
+                return handler(arg)
+            except Exception as exc:
+                self.note(f"{handler.__name__}: {type(exc).__name__}: {exc}")
+                return None
+
+        return call
+
+    # -- what the run asks ---------------------------------------------------
+
+    @property
+    def pending_requests(self) -> int:
+        return len(self._pending)
+
+    def open_pages(self) -> list[Page]:
+        """The pages still open and answering (a hung one is left alone)."""
+        return [p for p in self.pages if not p.is_closed() and p not in self.unresponsive]
+
+    def attached(self) -> bool:
+        """Whether every console session is attached and has replayed what came before."""
+        return not self._still_attaching()
+
+    def navigating(self, page: Page) -> bool:
+        """Whether ``page``'s main frame waits for a document that has not arrived.
+
+        DevTools holds every message to such a page until the navigation commits,
+        so it does not answer an evaluate either: waiting on a server is not a
+        hung script, and must not be taken for one.
+        """
+        return any(
+            r.is_navigation_request() and _has_frame(r) and r.frame == page.main_frame
+            for r in list(self._pending)
+        )
+
+    def pages_navigating(self) -> list[Page]:
+        """Pages whose main frame still waits for a navigation's answer.
+
+        A server that accepts the connection and never answers leaves the page
+        here for good; screenshots and evaluations of such a page wait for the
+        navigation to commit, so the runner stops it before taking its picture.
+        """
+        pages: list[Page] = []
+        for request in list(self._pending):
+            if not request.is_navigation_request() or not _has_frame(request):
+                continue
+            frame = request.frame
+            if frame.parent_frame is None and frame.page not in pages:
+                pages.append(frame.page)
+        return pages
+
+    def stopped_responding(self, page: Page) -> None:
+        """``page``'s script is busy for good: record it once, against the running step."""
+        if page in self.unresponsive:
+            return
+        self.unresponsive.add(page)
+        self.record(
+            "crash", "error", UNRESPONSIVE, url=page.url, source=self.source_of(page),
+            at_step=self.running_step,
+        )  # fmt: skip
+
+    def source_of(self, page: Page | None) -> str:
+        if page is None:
+            return ""
+        return self._page_labels.get(page, "page")
+
+    # -- DevTools consoles ---------------------------------------------------
+
+    def _on_page(self, page: Page) -> None:
+        number = len(self.pages) + 1
+        label = f"page {number}" if number == 1 else f"page {number} (popup)"
+        self.pages.append(page)
+        self._page_labels[page] = label
+        page.on("crash", self._guard(self._on_crash))
+        page.on("download", self._guard(self._on_download))
+        if self._console_via_cdp:
+            self._attaching[asyncio.ensure_future(self._attach_console(page, label))] = label
+
+    async def _attach_console(self, page: Page, label: str) -> None:
+        """Console messages through a CDP session of the page (see ``capture.devtools``)."""
+        if self._context is None:
+            return
+        try:
+            session = await self._context.new_cdp_session(page)
+        except Exception as exc:
+            # Not Chromium, or the page is already gone: Playwright's listener still works.
+            self.note(f"console via CDP for {label}: {first_line(exc)}; using Playwright's")
+            page.on("console", self._guard(self._on_console))
+            page.on("pageerror", self._guard(lambda error: self._on_page_error(page, error)))
+            return
+        console = ConsoleTarget(self, label)
+        self.consoles.append(console)
+        self._cdp_sessions.append(session)
+        console.listen(session, self._guard)
+        try:
+            # One round trip: frames are labelled when their messages arrive, by then
+            # the frame tree has (almost always) answered.
+            tree: dict[str, Any]
+            tree, *_ = await asyncio.gather(
+                session.send("Page.getFrameTree"),
+                session.send("Runtime.enable"),
+                session.send("Log.enable"),
+                session.send(
+                    "Target.setAutoAttach",
+                    {"autoAttach": True, "waitForDebuggerOnStart": False, "flatten": False},
+                ),
+            )
+            console.main_frame = tree["frameTree"]["frame"]["id"]
+        except Exception as exc:
+            if not page.is_closed():
+                self.note(f"console via CDP for {label}: {first_line(exc)}")
+
+    def _still_attaching(self) -> list[asyncio.Future[None]]:
+        waits = [t for t in self._attaching if not t.done() and t not in self._given_up]
+        return waits + [f for console in self.consoles for f in console.unanswered()]
+
+    async def settle(self, timeout_s: float = SETTLE_S) -> None:
+        """Wait until every page's console session is attached (and has replayed).
+
+        What has not answered within ``timeout_s`` is named in the capture notes
+        and not waited for again.
+        """
+        pending = self._still_attaching()
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=timeout_s)
+        children = 0
+        for waiting in self._still_attaching():
+            self._given_up.add(waiting)
+            label = self._attaching.get(waiting)
+            if label is not None:
+                self.note(f"console via CDP for {label}: not attached within {timeout_s:g} s")
+            else:
+                waiting.set_result(None)  # a child target's answer that never came
+                children += 1
+        if children:
+            self.note(
+                f"console of child targets (frames, workers): {children} request(s) "
+                f"unanswered within {timeout_s:g} s; their early messages may be missing"
+            )
+
+    def close_sessions(self) -> None:
+        """Forget the DevTools sessions: closing the context ends them (no round trip)."""
+        self._cdp_sessions.clear()
+        for task in self._attaching:
+            task.cancel()
+
+    # -- Playwright events ---------------------------------------------------
+
+    def _on_console(self, msg: ConsoleMessage) -> None:
+        """Playwright's console event: for sync-API contexts, or when CDP is unavailable."""
+        level = CONSOLE_LEVELS.get(msg.type, msg.type)
+        location = msg.location
+        text = msg.text
+        if text.startswith(PLAYWRIGHT_MARKER):
+            return
+        worker = getattr(msg, "worker", None)
+        source = f"worker {worker.url}" if worker is not None else self.source_of(msg.page)
+        self.record(
+            "console",
+            level,
+            text,
+            url=location.get("url") or None,
+            line=one_based(location.get("lineNumber")),
+            column=one_based(location.get("columnNumber")),
+            source=source,
+            native=text.startswith(NATIVE_PREFIXES) and not msg.args,
+        )
+
+    def _on_web_error(self, web_error: WebError) -> None:
+        self._on_page_error(web_error.page, web_error.error)
+
+    def _on_page_error(self, page: Page | None, error: Any) -> None:
+        """Playwright's view of an uncaught exception (sync-API contexts, CDP fallback)."""
+        stack = error.stack or ""
+        name = error.name or "Error"
+        message = error.message or ""
+        url, line, column = _top_location(stack)
+        self.page_error(
+            f"{name}: {message}" if name and not message.startswith(name) else message,
+            name=name,
+            rejection="rejection" in name.lower() or stack.startswith("Uncaught (in promise)"),
+            url=url, line=line, column=column, stack=stack or None, source=self.source_of(page),
+        )  # fmt: skip
+
+    def _on_request(self, request: Request) -> None:
+        self._pending.add(request)
+        self.touch()
+
+    def _on_request_done(self, request: Request) -> None:
+        self._pending.discard(request)
+        self.touch()
+
+    def _on_response(self, response: Response) -> None:
+        # A response settles its request for "quiet": pages that never read a
+        # failed response's body never get a requestfinished for it.
+        request = response.request
+        self._pending.discard(request)
+        self.touch()
+        status = response.status
+        if status < 400:
+            return
+        frame = request.frame if _has_frame(request) else None
+        self.record(
+            "http_error",
+            "error",
+            f"HTTP {status} {response.status_text or ''} {request.method} {request.url}".replace(
+                "  ", " "
+            ),
+            url=request.url,
+            source=self.source_of(frame.page if frame else None),
+            status=status,
+            method=request.method,
+        )
+
+    def _on_request_failed(self, request: Request) -> None:
+        self._pending.discard(request)
+        failure = request.failure or "failed"
+        # Navigations cancel in-flight requests; that is not an error of the page.
+        level = "warning" if "ERR_ABORTED" in failure else "error"
+        frame = request.frame if _has_frame(request) else None
+        self.record(
+            "request_failed",
+            level,
+            f"{request.method} {request.url} failed: {failure}",
+            url=request.url,
+            source=self.source_of(frame.page if frame else None),
+            method=request.method,
+        )
+
+    def _on_dialog(self, dialog: Dialog) -> None:
+        source = self.source_of(dialog.page)
+        self.record("dialog", "info", f"{dialog.type}: {dialog.message}", source=source)
+        # Dialogs block the page until answered; a reproduction must not hang on one.
+        dismissing = asyncio.ensure_future(dialog.dismiss())
+
+        def dismissed(task: asyncio.Future[None]) -> None:
+            failure = None if task.cancelled() else task.exception()
+            page = dialog.page
+            if failure is not None and not (page is not None and page.is_closed()):
+                self.note(f"dialog of {source or 'a page'} not dismissed: {first_line(failure)}")
+
+        dismissing.add_done_callback(dismissed)
+
+    def _on_crash(self, page: Page) -> None:
+        self.crashed = True
+        self.broken.set()
+        self.record(
+            "crash", "error", "The page crashed", url=page.url, source=self.source_of(page),
+            at_step=self.running_step,
+        )  # fmt: skip
+
+    def _on_download(self, download: Download) -> None:
+        self.record(
+            "download",
+            "info",
+            f"download {download.suggested_filename} from {download.url}",
+            url=download.url,
+            source=self.source_of(download.page),
+        )
+
+    def _on_disconnected(self, _browser: Browser) -> None:
+        self.disconnected = True
+        self.broken.set()
+        self.record(
+            "disconnect", "error", "The browser disconnected (closed or killed)",
+            at_step=self.running_step,
+        )  # fmt: skip
+
+
+def _has_frame(request: Request) -> bool:
+    try:
+        request.frame  # noqa: B018 - raises for service-worker requests
+    except Exception:
+        return False
+    return True
+
+
+def _top_location(stack: str) -> tuple[str | None, int | None, int | None]:
+    """URL, line and column of the first frame of a V8 stack that has them."""
+    for raw in stack.splitlines()[1:12]:
+        line = raw.strip()
+        if not line.startswith("at "):
+            continue
+        where = line[line.rfind("(") + 1 : -1] if line.endswith(")") else line[3:]
+        parts = where.rsplit(":", 2)
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            return parts[0], int(parts[1]), int(parts[2])
+    return None, None, None

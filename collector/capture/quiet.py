@@ -1,0 +1,114 @@
+""""Quiet": the one wait for late errors, for the runner and for the pytest plugin alike.
+
+Quiet means no request pending, no console session still replaying, no event
+for ``quiet_ms``, and no short timer scheduled in any open page; the wait ends
+then, or when the linger is over. The page calls are arguments (``evaluate``,
+``pause``), so the same code serves Playwright's async API and its sync one
+(driven by ``collector.either_api.drive``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from collector.deadlines import Evaluate, NoAnswer, answers, evaluate_within
+
+if TYPE_CHECKING:
+    from collector.capture.listeners import Capture
+
+# Wraps setTimeout so that "quiet" can wait for short timers already scheduled:
+# an exception thrown by a timer 1-2 s after a click must land in the report.
+# Long timers and intervals (heartbeats, polling) are not counted. A dedicated
+# worker counts as a short timer for its first seconds: its script is fetched and
+# run after the page looks quiet, and what it logs comes later still.
+TIMER_TRACKER_JS = """
+(() => {
+  if (window.__collectorPendingTimers !== undefined) return;
+  // Only the due time of each short timer is noted; callbacks are not wrapped, so
+  // stack traces of errors thrown by timers stay exactly as the page made them.
+  const set = window.setTimeout, clear = window.clearTimeout, due = new Map();
+  window.setTimeout = function (fn, delay, ...rest) {
+    const id = set.call(window, fn, delay, ...rest);
+    const ms = Number(delay) || 0;
+    if (typeof fn === 'function' && ms <= %(max_ms)d) due.set(id, performance.now() + ms);
+    return id;
+  };
+  window.clearTimeout = function (id) { due.delete(id); return clear.call(window, id); };
+  const workers = [];
+  if (typeof window.Worker === 'function') {
+    window.Worker = new Proxy(window.Worker, {construct(target, args, newTarget) {
+      workers.push(performance.now() + %(worker_ms)d);
+      return Reflect.construct(target, args, newTarget);
+    }});
+  }
+  Object.defineProperty(window, '__collectorPendingTimers', {get: () => {
+    const now = performance.now();
+    for (const [id, at] of due) if (at + 50 < now) due.delete(id);
+    while (workers.length && workers[0] < now) workers.shift();
+    return due.size + workers.length;
+  }});
+})();
+"""
+TRACKED_TIMER_MAX_MS = 5000
+WORKER_START_MS = 2000
+TIMER_TRACKER = TIMER_TRACKER_JS % {"max_ms": TRACKED_TIMER_MAX_MS, "worker_ms": WORKER_START_MS}
+PENDING_TIMERS = "window.__collectorPendingTimers || 0"
+QUIET_MS = 25
+# Whatever is left of the linger, a page gets at least this long to say how many timers it has.
+MIN_EVALUATE_S = 0.05
+
+# Lets events arrive between two looks; False: there is nothing to wait on any more.
+Pause = Callable[[list[Any]], Awaitable[bool]]
+
+
+async def sleep_briefly(_pages: list[Any]) -> bool:
+    await asyncio.sleep(0.01)
+    return True
+
+
+async def wait_quiet(
+    capture: Capture,
+    linger_s: float,
+    *,
+    evaluate: Evaluate = evaluate_within,
+    pause: Pause = sleep_briefly,
+    quiet_ms: int = QUIET_MS,
+) -> None:
+    """Wait until ``capture``'s pages are quiet, or until ``linger_s`` has passed."""
+    clock = capture.clock
+    deadline = clock() + linger_s
+    while clock() < deadline:
+        if capture.disconnected:
+            return
+        pages = capture.open_pages()
+        idle = (
+            capture.idle_for_ms() >= quiet_ms
+            and capture.attached()
+            and not capture.pending_requests
+        )
+        if idle and not await _timers_pending(capture, pages, deadline, evaluate):
+            return
+        if not await pause(pages):
+            return
+
+
+async def _timers_pending(
+    capture: Capture, pages: list[Any], deadline: float, evaluate: Evaluate
+) -> bool:
+    for page in pages:
+        try:
+            pending = await evaluate(
+                page, PENDING_TIMERS, max(deadline - capture.clock(), MIN_EVALUATE_S)
+            )
+        except NoAnswer:
+            # Still busy when the linger ends: working hard, or hung for good.
+            if not await answers(page, evaluate=evaluate):
+                capture.stopped_responding(page)
+            continue
+        except Exception:  # navigating or crashed: nothing more to wait for here
+            continue
+        if pending:
+            return True
+    return False
