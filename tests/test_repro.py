@@ -251,7 +251,8 @@ def test_failed_expectation(browser_loop, pages_url, tmp_path):
             "url": pages_url,
             "steps": [
                 {"goto": "clean.html"},
-                {"expect_text": {"selector": "#out", "text": "never", "timeout": 300}},
+                # Long enough for #out to be found on a loaded machine: the text is what fails.
+                {"expect_text": {"selector": "#out", "text": "never", "timeout": 1500}},
             ],
         },
     )
