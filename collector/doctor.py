@@ -5,9 +5,9 @@ from __future__ import annotations
 import platform
 import sys
 from dataclasses import dataclass, field
-from importlib import metadata
 
 from collector.browser import BrowserOptions, get_browser, start_playwright
+from collector.environment import playwright_version
 from collector.errors import CollectorError
 
 
@@ -38,9 +38,8 @@ class Diagnosis:
 async def diagnose(options: BrowserOptions) -> Diagnosis:
     """Find the browser, launch it and load a page; never raises for what it finds."""
     found = Diagnosis()
-    try:
-        found.playwright = metadata.version("playwright")
-    except metadata.PackageNotFoundError:
+    found.playwright = playwright_version()
+    if not found.playwright:
         found.problem = CollectorError(
             f"Playwright is not installed; install it with `{sys.executable} -m pip install playwright`"
         )

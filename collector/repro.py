@@ -106,10 +106,14 @@ async def reproduce_prepared(
             try:
                 browser = await starting.browser()
                 # The run mostly waits on the browser: prepare the bundle writer meanwhile.
-                loop.run_in_executor(None, warm_up, options.bundle.template_dir)
+                warming = loop.run_in_executor(None, warm_up, options.bundle.template_dir)
                 result = await guard.run(
                     scenario, browser, _in_workspace(options.run, workspace.path), on_step
                 )
+                # A template that fails to load fails the writer the same way, and the
+                # writer reports it with the run's bundle: nothing to add here.
+                with contextlib.suppress(Exception):
+                    await warming
             except BaseException:
                 discard_workspace(workspace)
                 raise

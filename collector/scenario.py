@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from collector.errors import ScenarioError
 from collector.yamlsource import PathKey, SourceDocument, parse_document, read_text
@@ -290,6 +290,18 @@ class Viewport(_Strict):
     height: int = Field(ge=200, le=20_000)
 
 
+def _regex(pattern: str) -> str:
+    # Checked on load, so a typo is a line of the file, not a failure after Chromium starts.
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regex: {pattern!r} ({exc})") from None
+    return pattern
+
+
+Pattern = Annotated[str, AfterValidator(_regex)]
+
+
 class Scenario(_Strict):
     """A steps file: what to open, what to do, and what the user expected."""
 
@@ -304,10 +316,10 @@ class Scenario(_Strict):
     fail_on: Literal["error", "warning", "never"] | None = Field(
         None, description="Overrides the config's fail_on for this scenario."
     )
-    ignore: list[str] = Field(
+    ignore: list[Pattern] = Field(
         default_factory=list, description="Extra ignore patterns (regex or substring)."
     )
-    expect: list[str] = Field(
+    expect: list[Pattern] = Field(
         default_factory=list, description="Errors that must occur (regex or substring)."
     )
     secrets: list[Annotated[str, Field(pattern=ENV_NAME.pattern)]] = Field(
@@ -430,6 +442,8 @@ def _first_error(doc: SourceDocument, exc: ValidationError) -> ScenarioError:
     if line is None:
         line = doc.line_of(loc)
     message = err["msg"]
+    if err["type"] == "value_error":
+        message = str(err["ctx"]["error"])  # our own words, without pydantic's "Value error, "
     if err["type"] == "extra_forbidden" and loc:
         known = _known_keys(loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), known, n=1)

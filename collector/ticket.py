@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from collector.labels import LABELS, phrase
-from collector.report import KIND_RANK, ErrorGroup, Report, StepRecord
+from collector.report import FAILED_STATUSES, KIND_RANK, ErrorGroup, Report, StepRecord
 from collector.text import has_control, one_line, printable
 
 SUBJECT_MAX = 120
@@ -190,7 +190,7 @@ def make_subject(report: Report, lang: str = "en") -> str:
             where = where[:1].lower() + where[1:]
     if first is not None:
         head = " ".join(first.message.split())
-    elif report.outcome.status in ("step_failed", "crashed", "unreachable", "interrupted"):
+    elif report.outcome.status in (*FAILED_STATUSES, "interrupted"):
         head = t[f"outcome_{report.outcome.status}"]
         if report.outcome.message:
             head += f": {' '.join(report.outcome.message.split())}"
@@ -233,7 +233,7 @@ def _what_happened(report: Report, lang: str) -> str:
 def _actual(report: Report, lang: str) -> str:
     t = LABELS[lang]
     failing = [g for g in ranked_errors(report.errors) if g.fails]
-    if report.outcome.status in ("step_failed", "crashed", "unreachable", "interrupted"):
+    if report.outcome.status in (*FAILED_STATUSES, "interrupted"):
         text = t[f"outcome_{report.outcome.status}"]
         return f"{text}: {report.outcome.message}" if report.outcome.message else text
     if failing:

@@ -108,7 +108,10 @@ def test_pages_of_a_server_that_never_answers_cost_timeout_plus_linger(
     clean_ok = [p for p in clean if not p["failed"]]
     assert clean_ok, [p["reason"] for p in clean]
     for page in clean:
-        assert not page["failed"] or page["reason"].startswith("step_failed: Timeout"), page
+        # Playwright's own timeout, or the runner's hard bound on a step that overran it.
+        assert not page["failed"] or page["reason"].startswith(
+            ("step_failed: Timeout", "step_failed: the step did not finish within")
+        ), page
     for page in hanging:
         assert page["outcome"] == "step_failed"
         assert page["reason"].startswith(f"step_failed: Timeout {TIMEOUT_MS}ms exceeded"), page

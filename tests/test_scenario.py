@@ -135,6 +135,19 @@ BAD_SCENARIOS = [
     ),
     pytest.param(
         "s.yaml",
+        "url: http://a/\nignore:\n  - fine\n  - 'a(b'\nsteps:\n  - goto: /\n",
+        "Error: s.yaml:4: ignore.1: not a valid regex: 'a(b' "
+        "(missing ), unterminated subpattern at position 1)",
+        id="bad-ignore-regex",
+    ),
+    pytest.param(
+        "s.yaml",
+        "url: http://a/\nexpect: ['[z-a]']\nsteps:\n  - goto: /\n",
+        "Error: s.yaml:2: expect.0: not a valid regex: '[z-a]' (bad character range z-a at position 1)",
+        id="bad-expect-regex",
+    ),
+    pytest.param(
+        "s.yaml",
         "nmae: x\nurl: http://a/\nsteps:\n  - goto: /\n",
         "Error: s.yaml:1: nmae: unknown key (did you mean 'name'?)",
         id="misspelt-top-level-name",
