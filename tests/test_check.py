@@ -131,7 +131,7 @@ def test_the_page_set_is_the_designed_one() -> None:
 # ---------------------------------------------------------------- helpers
 
 
-def run_check(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_check(*args: str, cwd: Path, timeout: float = 280) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR")}
     env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8")
     return subprocess.run(

@@ -35,6 +35,9 @@ PAGES = 24  # half of them hang: three rounds of eight
 RUN_SLACK_S = 90.0
 # A page's own overheads (a context, a screenshot, closing) beyond those of a clean page.
 PAGE_SLACK_S = 5.0
+# How a step that ran out of time is reported: Playwright's timeout, or, when Playwright
+# itself is late (a busy machine), the runner's hard bound a second later.
+TIMED_OUT = ("step_failed: Timeout", "step_failed: the step did not finish within")
 
 
 class HoldServer:
@@ -108,13 +111,10 @@ def test_pages_of_a_server_that_never_answers_cost_timeout_plus_linger(
     clean_ok = [p for p in clean if not p["failed"]]
     assert clean_ok, [p["reason"] for p in clean]
     for page in clean:
-        # Playwright's own timeout, or the runner's hard bound on a step that overran it.
-        assert not page["failed"] or page["reason"].startswith(
-            ("step_failed: Timeout", "step_failed: the step did not finish within")
-        ), page
+        assert not page["failed"] or page["reason"].startswith(TIMED_OUT), page
     for page in hanging:
         assert page["outcome"] == "step_failed"
-        assert page["reason"].startswith(f"step_failed: Timeout {TIMEOUT_MS}ms exceeded"), page
+        assert page["reason"].startswith(TIMED_OUT), page
     assert elapsed <= bound_s, f"{elapsed:.1f}s for {PAGES} pages (bound {bound_s:.0f}s)"
     # Per page, against clean pages of the same run (they see the same load): a hanging
     # page costs its timeout and linger more, not a screenshot timeout on top (10 s).
