@@ -134,14 +134,18 @@ def test_the_page_set_is_the_designed_one() -> None:
 def run_check(*args: str, cwd: Path, timeout: float = 280) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR")}
     env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "collector", "check", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "collector", "check", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        progress = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
+        pytest.fail(f"check ran over {timeout} s; its progress so far:\n{progress[-4000:]}")
 
 
 def page_url(pages_url: str, name: str) -> str:
@@ -225,10 +229,11 @@ def full_run(pages_url: str, tmp_path_factory: pytest.TempPathFactory) -> FullRu
     urls = [page_url(pages_url, n) for n in sorted(PAGES, key=lambda n: (n != HANG, n))]
     write_url_list(cwd / "pages.txt", urls)
     scenarios = write_scenarios(cwd, pages_url)
+    # Not quiet: the progress lines on stderr say which page a run that overran was on.
     proc = run_check(
         *scenarios,
         "pages.txt",
-        *FAST_FLAGS,
+        *(f for f in FAST_FLAGS if f != "--quiet"),
         "--json", "summary.json",
         "--junit", "junit.xml",
         "--github",
