@@ -29,8 +29,8 @@ demo: setup
 	$(VENV)/bin/collector demo
 
 # Two workers on two cores: measured idle, -n 2 took 6 min 45 s, -n 4 7 min 20 s (the
-# suite is CPU-bound: Chromium's own processes do most of the work). Modules with an expensive shared setup stay on one worker
-# each (see tests/conftest.py).
+# suite is CPU-bound: Chromium's own processes do most of the work). Modules with an
+# expensive shared setup stay whole on one worker each (see tests/conftest.py).
 TEST_WORKERS ?= 2
 
 # The type check runs before the tests: a type error fails `make test` (and CI) like a test.
