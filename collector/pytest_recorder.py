@@ -399,7 +399,7 @@ def base_url_of(page: Any) -> str | None:
     """The ``base_url`` of a page's context (an impl object), if the test set one."""
     try:
         base = page.context._options.get("baseURL")
-    except Exception:
+    except AttributeError:  # a Playwright without this private field: no base URL known
         return None
     return base if isinstance(base, str) else None
 

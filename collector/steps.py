@@ -176,12 +176,14 @@ async def locate(ctx: StepContext, selector: str | list[str]) -> Locator:
     """A locator for ``selector``; with alternatives, the first that matches (recorded)."""
     if isinstance(selector, str):
         return ctx.scope.locator(selector)
+    unusable: dict[str, str] = {}
     while True:
         for candidate in selector:
             locator = ctx.scope.locator(candidate)
             try:
                 found = await locator.count()
-            except Exception:  # a selector this engine cannot parse: try the next one
+            except Exception as exc:  # a selector this engine cannot parse: try the next one
+                unusable[candidate] = first_line(exc)
                 continue
             if found:
                 ctx.record.matched_selector = candidate
@@ -190,8 +192,16 @@ async def locate(ctx: StepContext, selector: str | list[str]) -> Locator:
             raise StepFailed(
                 f"none of the {len(selector)} selectors matched within {ctx.timeout} ms: "
                 + ", ".join(selector[:5])
+                + _unusable(unusable)
             )
         await asyncio.sleep(POLL_S)
+
+
+def _unusable(reasons: dict[str, str]) -> str:
+    """Why alternatives could not even be tried, for the step's error."""
+    if not reasons:
+        return ""
+    return "; not usable: " + "; ".join(f"{sel} ({why})" for sel, why in list(reasons.items())[:3])
 
 
 # Chrome's own names for the buttons Playwright's click has no name for, and the
@@ -437,6 +447,7 @@ async def _wait_for(ctx: StepContext, step: WaitFor) -> None:
     compare: Callable[[int], bool] = {">=": lambda n: n >= count, "==": lambda n: n == count,
                "<=": lambda n: n <= count}[step.operator]  # fmt: skip
     wanted = [step.attributes, step.properties]
+    unusable: dict[str, str] = {}
     while True:
         for candidate in selectors:
             locator = ctx.scope.locator(candidate)
@@ -444,7 +455,8 @@ async def _wait_for(ctx: StepContext, step: WaitFor) -> None:
                 locator = locator.locator("visible=true")
             try:
                 found, ok = await locator.evaluate_all(ELEMENTS_MATCH, wanted)
-            except Exception:
+            except Exception as exc:  # unparsable here, or the page navigated: next poll
+                unusable[candidate] = first_line(exc)
                 continue
             if compare(found) and ok:
                 ctx.record.matched_selector = candidate
@@ -453,7 +465,7 @@ async def _wait_for(ctx: StepContext, step: WaitFor) -> None:
             extra = " with the attributes/properties asked for" if any(wanted) else ""
             raise StepFailed(
                 f"expected {step.operator} {count} element(s){extra} for {selectors[0]} "
-                f"within {ctx.timeout} ms"
+                f"within {ctx.timeout} ms" + _unusable(unusable)
             )
         await asyncio.sleep(POLL_S)
 

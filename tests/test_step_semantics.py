@@ -142,6 +142,22 @@ def test_select_by_label_or_value_in_one_call(
     assert {s["status"] for s in steps_of(run(browser_loop, tmp_path, data))} == {"ok"}
 
 
+def test_an_alternative_that_cannot_be_used_says_why(
+    browser_loop: Any, pages_url: str, tmp_path: Path
+) -> None:
+    data = {
+        "url": pages_url,
+        "steps": [
+            {"goto": "hidden-select.html"},
+            {"click": {"selector": ["#nothing", "[unclosed"], "timeout": 1000}},
+        ],
+    }
+    missing = steps_of(run(browser_loop, tmp_path, data))[1]
+    assert missing["status"] == "failed"
+    assert "none of the 2 selectors matched" in missing["error"]
+    assert "not usable: [unclosed (" in missing["error"], missing["error"]
+
+
 def test_the_alternative_that_matched_is_the_one_named(
     browser_loop: Any, pages_url: str, tmp_path: Path
 ) -> None:

@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from playwright.async_api import Error as PlaywrightError
+
 from collector.deadlines import Evaluate, NoAnswer, answers, evaluate_within
 
 if TYPE_CHECKING:
@@ -107,7 +109,7 @@ async def _timers_pending(
             if not await answers(page, evaluate=evaluate):
                 capture.stopped_responding(page)
             continue
-        except Exception:  # navigating or crashed: nothing more to wait for here
+        except PlaywrightError:  # navigating or crashed (the crash is its own event)
             continue
         if pending:
             return True
