@@ -28,16 +28,18 @@ $(ASYNC_VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/collector demo
 
-# Two workers on two cores: measured idle, -n 2 took 6 min 45 s, -n 4 7 min 20 s (the
-# suite is CPU-bound: Chromium's own processes do most of the work). Modules with an
-# expensive shared setup stay whole on one worker each (see tests/conftest.py).
+# Two workers on two cores (the suite is CPU-bound: Chromium's own processes do most of
+# the work). Each module runs whole on one worker (`--dist loadfile`), so a module's
+# expensive shared fixture runs once; tests/conftest.py starts the longest modules first.
+# (`--dist loadgroup` does not work with pytest 9: xdist 3.8 sets a node-id attribute
+# pytest no longer reads, so groups were spread over both workers and set up twice.)
 TEST_WORKERS ?= 2
 
 # The type check runs before the tests: a type error fails `make test` (and CI) like a test.
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(VENV)/bin/ruff check .

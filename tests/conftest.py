@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -11,17 +10,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from shared_browser import BrowserLoop, close_shared_browser, shared_browser
 
 PAGES = Path(__file__).parent / "pages"
-T = TypeVar("T")
 
 
 class PageHandler(SimpleHTTPRequestHandler):
@@ -89,56 +87,14 @@ def pages_url() -> Iterator[str]:
     server.server_close()
 
 
-class BrowserLoop:
-    """One Playwright driver and Chromium on a background event loop, shared by tests.
-
-    Tests call ``run(lambda browser: some_coroutine(browser, ...))`` from sync code.
-    """
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self._pw_manager: Any = None
-        self.browser: Any = None
-        self.run_sync(self._start)
-
-    async def _start(self) -> None:
-        from playwright.async_api import async_playwright
-
-        from collector.browser import BrowserOptions, get_browser
-
-        self._pw_manager = async_playwright()
-        pw = await self._pw_manager.__aenter__()
-        self.browser, _ = await get_browser(pw, BrowserOptions())
-
-    async def _stop(self) -> None:
-        await self.browser.close()
-        await self._pw_manager.__aexit__(None, None, None)
-
-    def run_sync(self, factory: Callable[[], Awaitable[T]], timeout: float = 120) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(_call(factory), self.loop)
-        return future.result(timeout)
-
-    def run(self, factory: Callable[[Any], Awaitable[T]], timeout: float = 120) -> T:
-        return self.run_sync(lambda: factory(self.browser), timeout)
-
-    def close(self) -> None:
-        self.run_sync(self._stop)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-async def _call(factory: Callable[[], Awaitable[T]]) -> T:
-    return await factory()
-
-
 @pytest.fixture(scope="session")
-def browser_loop() -> Iterator[BrowserLoop]:
+def browser_loop() -> BrowserLoop:
     """The session's shared real Chromium, driven from a background event loop."""
-    shared = BrowserLoop()
-    yield shared
-    shared.close()
+    return shared_browser()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    close_shared_browser()
 
 
 @pytest.fixture(scope="session")
@@ -177,24 +133,27 @@ def playwright_server() -> Iterator[str]:
             proc.wait(10)
 
 
-# Modules whose module-scoped fixtures run a browser, a build or a reference run cost
-# seconds each time a worker sets them up. Under `--dist loadgroup` (as `make test`
-# runs) one xdist worker takes each of these modules whole, so its fixtures run once;
-# every other test is spread on its own.
-MODULES_SHARING_SETUP = {
+# `make test` runs `--dist loadfile`: one xdist worker takes each module whole, so a
+# module-scoped fixture (a browser run, a build, a reference run) runs once. The modules
+# that take longest start first, so that no long one is left to run alone at the end.
+LONGEST_FIRST = (
+    "test_robustness",
     "test_check",
-    "test_pytest_projects",
     "test_recorder_reference",
-    "test_redaction_e2e",
-    "test_replay",
+    "test_pytest_projects",
     "test_replay_verdicts",
-    "test_secret_pixels",
-    "test_wheel",
-}
+    "test_replay",
+    "test_pytest_plugin",
+    "test_check_slow_servers",
+    "test_repro_cli",
+    "test_repro",
+)
+
+
+def module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
-        if module in MODULES_SHARING_SETUP:
-            item.add_marker(pytest.mark.xdist_group(module))
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(module_of(item), len(rank)))  # stable: order kept within

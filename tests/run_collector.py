@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from click.testing import CliRunner
+from shared_browser import attached
 
 from collector.cli import cli
 
@@ -54,7 +55,7 @@ def invoke(
     with chdir(cwd):
         result = CliRunner().invoke(
             cli,
-            [str(a) for a in args],
+            attached(args),
             env={**unset, **BASE_ENV, **(env or {})},
             input=input,
             prog_name="collector",
@@ -73,7 +74,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m collector ARGS` as a real process."""
     return subprocess.run(
-        [sys.executable, "-m", "collector", *map(str, args)],
+        [sys.executable, "-m", "collector", *attached(args)],
         cwd=cwd,
         env=process_env(env),
         capture_output=True,

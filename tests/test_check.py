@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from shared_browser import attached
 
 from collector.check import (
     CheckReport,
@@ -136,7 +137,7 @@ def run_check(*args: str, cwd: Path, timeout: float = 280) -> subprocess.Complet
     env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8")
     try:
         return subprocess.run(
-            [sys.executable, "-m", "collector", "check", *args],
+            [sys.executable, "-m", "collector", *attached(["check", *args])],
             cwd=cwd,
             capture_output=True,
             text=True,

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_browser import attached
 
 from collector.config import Config
 from collector.errors import BadInput
@@ -62,8 +63,9 @@ def test_check_bundles_honour_lang_and_reason(tmp_path: Path, pages_url: str) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR")}
     env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "collector", "check", f"{pages_url}check/fail-known-bug.html",
-         "--bundles", "b", "--lang", "pt", "--reason", "billing", "--linger", "0.5", "--quiet"],
+        [sys.executable, "-m", "collector", *attached(["check",
+         f"{pages_url}check/fail-known-bug.html", "--bundles", "b", "--lang", "pt",
+         "--reason", "billing", "--linger", "0.5", "--quiet"])],
         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr

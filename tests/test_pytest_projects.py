@@ -21,7 +21,9 @@ import pytest
 
 from collector.pytest_plugin import bundle_name
 
-pytestmark = pytest.mark.browser
+# Each test runs whole pytest projects (their own interpreters and browsers), with
+# subprocess timeouts of 300 s: the test's own bound must not be shorter.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[1]
 ASYNC_PYTHON = ROOT / ".venv-async" / "bin" / "python"

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from shared_browser import attached
 
 from collector.bundle import BundleOptions
 from collector.cli import cli
@@ -706,12 +707,7 @@ def test_conformance_recording_replays_every_step(pages_url: str, tmp_path: Path
             sys.executable,
             "-m",
             "collector",
-            "repro",
-            str(recording),
-            "--out",
-            str(out),
-            "--linger",
-            "0.5",
+            *attached(["repro", str(recording), "--out", str(out), "--linger", "0.5"]),
         ],
         capture_output=True,
         text=True,

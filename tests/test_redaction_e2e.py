@@ -25,6 +25,7 @@ import markupsafe
 import pytest
 import yaml
 from PIL import Image
+from shared_browser import attached
 
 pytestmark = pytest.mark.browser
 
@@ -99,8 +100,8 @@ def run_cli(folder: Path, scenario: dict, env: dict[str, str]) -> subprocess.Com
     path.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
     clean_env = {k: v for k, v in os.environ.items() if k != "SHOP_PW"}
     return subprocess.run(
-        [sys.executable, "-m", "collector", "repro", str(path), "--har", "--trace",
-         "--linger", "5", "--out", str(folder / "OUT")],  # generous: ends once quiet
+        [sys.executable, "-m", "collector", *attached(["repro", str(path), "--har", "--trace",
+         "--linger", "5", "--out", str(folder / "OUT")])],  # generous: ends once quiet
         cwd=folder,
         env={**clean_env, **env},
         capture_output=True,

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from shared_browser import attached
 
 from collector.bundle import BundleOptions
 from collector.bundle_reader import open_bundle
@@ -47,7 +48,7 @@ def collector(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "collector", *args],
+        [sys.executable, "-m", "collector", *attached(args)],
         cwd=cwd,
         env=env if env is not None else os.environ.copy(),
         capture_output=True,

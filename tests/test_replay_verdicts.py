@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_browser import attached
 
 from collector.replay import (
     INCONCLUSIVE,
@@ -47,7 +48,7 @@ document.getElementById('pay').addEventListener('click', () => {{
 
 def collector(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "collector", *args],
+        [sys.executable, "-m", "collector", *attached(args)],
         cwd=cwd,
         env=os.environ.copy(),
         capture_output=True,

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from PIL import Image
+from shared_browser import attached
 
 pytestmark = pytest.mark.browser
 
@@ -68,8 +69,8 @@ def run(folder: Path, scenario: dict, env: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "echo.yaml").write_text(yaml.safe_dump(scenario, sort_keys=False))
     proc = subprocess.run(
-        [sys.executable, "-m", "collector", "repro", "echo.yaml", "--trace", "--linger", "0.3",
-         "--out", "out", "--quiet"],
+        [sys.executable, "-m", "collector", *attached(["repro", "echo.yaml", "--trace",
+         "--linger", "0.3", "--out", "out", "--quiet"])],
         cwd=folder, env={**os.environ, **env}, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr  # the console.error fails the run
