@@ -434,6 +434,12 @@ def _flags(params: dict[str, Any]) -> Flags:
     """The command's click parameters as typed flags (those it has; the rest unset)."""
     from collector.options import Flags
 
+    if params.get("reason") is not None:
+        # Checked before a browser starts: a bad --reason is bad input, said at once.
+        from collector.config import load_config
+        from collector.options import check_reason
+
+        check_reason(params["reason"], load_config())
     return Flags(**{field: params[name] for name, field in FLAG_PARAMS.items() if name in params})
 
 
