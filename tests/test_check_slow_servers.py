@@ -37,7 +37,13 @@ RUN_SLACK_S = 90.0
 PAGE_SLACK_S = 5.0
 # How a step that ran out of time is reported: Playwright's timeout, or, when Playwright
 # itself is late (a busy machine), the runner's hard bound a second later.
-TIMED_OUT = ("step_failed: Timeout", "step_failed: the step did not finish within")
+# On a machine loaded to a load average of 50, a clean page's timeout may be told as a busy
+# page's ("The page stopped responding (its script is busy): Timeout …"): still a timeout.
+TIMED_OUT = (
+    "step_failed: Timeout",
+    "step_failed: the step did not finish within",
+    "step_failed: The page stopped responding (its script is busy): Timeout",
+)
 
 
 class HoldServer:
