@@ -32,7 +32,8 @@ class Flags:
     linger_s: float | None = None
     trace: bool = False
     har: bool = False
-    max_attachment_size: str | None = None
+    # One name with config's max_attachment_bytes; takes a size like 2MB as the config does.
+    max_attachment_bytes: str | None = None
     lang: str | None = None
     reason: str | None = None
     template_dir: str | None = None
@@ -76,9 +77,10 @@ def resolve_options(flags: Flags, config: Config) -> Options:
         har=flags.har,
         rules=config.rules().with_overrides(fail_on=flags.fail_on, ignore=flags.ignore),
     )
+    check_reason(flags.reason, config)
     budget = (
-        parse_size(flags.max_attachment_size)
-        if flags.max_attachment_size
+        parse_size(flags.max_attachment_bytes)
+        if flags.max_attachment_bytes
         else config.attachment_budget()
     )
     bundle = BundleOptions(
@@ -91,3 +93,13 @@ def resolve_options(flags: Flags, config: Config) -> Options:
         support_email=config.support_email,
     )
     return Options(run, bundle)
+
+
+def check_reason(reason: str | None, config: Config) -> None:
+    """A ``--reason`` must be one of the support desk's reasons (config ``reasons``)."""
+    if reason is not None and config.reasons and reason not in config.reasons:
+        where = f" in {config.source}" if config.source else " (the default list)"
+        raise BadInput(
+            f"--reason {reason!r}: not one of the reasons configured{where}: "
+            + ", ".join(config.reasons)
+        )

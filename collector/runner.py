@@ -349,7 +349,16 @@ class _Run:
                     # hold the screenshot and the quiet wait until their own timeouts.
                     navigating = isinstance(step, Goto | Reload | Back)
                     await self._stop_loading(self.page if navigating else None)
-                    shot = await self._screenshot(f"step-{index:02d}-failed", index, "failed_step")
+                    # A page whose first document never came shows nothing: no picture,
+                    # so that a server that never answers costs its timeout and no more.
+                    blank = self.page is not None and self.page.url == "about:blank"
+                    shot = (
+                        None
+                        if blank
+                        else await self._screenshot(
+                            f"step-{index:02d}-failed", index, "failed_step"
+                        )
+                    )
                     record.screenshot = shot
                     self.outcome = self._outcome_for_failure(index, exc, self._timeout(step))
                 self._skip_rest(steps)

@@ -1,4 +1,4 @@
-"""Human sizes for options like ``--max-attachment-size 2MB``."""
+"""Human sizes for options like ``--max-attachment-bytes 2MB``."""
 
 from __future__ import annotations
 

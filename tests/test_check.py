@@ -235,10 +235,10 @@ def full_run(pages_url: str, tmp_path_factory: pytest.TempPathFactory) -> FullRu
         *scenarios,
         "pages.txt",
         *(f for f in FAST_FLAGS if f != "--quiet"),
-        "--json", "summary.json",
+        "--json-file", "summary.json",
         "--junit", "junit.xml",
         "--github",
-        "--bundles", "bundles",
+        "--out", "bundles",
         cwd=cwd,
     )  # fmt: skip
     assert "Traceback" not in proc.stderr, proc.stderr
@@ -429,7 +429,7 @@ def test_ignore_rules_from_flags_and_config_pass_every_page(pages_url: str, tmp_
     urls = [page_url(pages_url, n) for n in sorted(FAILING_PAGES - {HANG})]
     write_url_list(tmp_path / "pages.txt", urls)
     ignores = [arg for pattern in CLI_IGNORES for arg in ("--ignore", pattern)]
-    proc = run_check("pages.txt", *FAST_FLAGS, *ignores, "--json", "s.json", cwd=tmp_path)
+    proc = run_check("pages.txt", *FAST_FLAGS, *ignores, "--json-file", "s.json", cwd=tmp_path)
     assert not proc.stderr, proc.stderr
     summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     assert failing_names(summary) == set(), [p["errors"] for p in summary["pages"] if p["failed"]]
@@ -461,7 +461,9 @@ def test_config_ignore_rules_are_scoped_by_source_and_url(tmp_path: Path) -> Non
 def test_fail_on_warning_fails_the_warning_page(pages_url: str, tmp_path: Path) -> None:
     names = ["warn-only.html", "clean-console-log.html", "clean-console-info.html"]
     urls = [page_url(pages_url, n) for n in names]
-    proc = run_check(*urls, *FAST_FLAGS, "--fail-on", "warning", "--json", "s.json", cwd=tmp_path)
+    # Not quiet: -q leaves only the summary line, and this test reads the FAIL lines.
+    loud = (f for f in FAST_FLAGS if f != "--quiet")
+    proc = run_check(*urls, *loud, "--fail-on", "warning", "--json-file", "s.json", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     assert failing_names(summary) == {urls[0]}
@@ -477,7 +479,9 @@ def test_fail_on_never_passes_pages_with_errors(pages_url: str, tmp_path: Path) 
         "fail-fetch-500.html", "fail-connection-refused.html",
     ]  # fmt: skip
     urls = [page_url(pages_url, n) for n in names]
-    proc = run_check(*urls, *FAST_FLAGS, "--fail-on", "never", "--json", "s.json", cwd=tmp_path)
+    proc = run_check(
+        *urls, *FAST_FLAGS, "--fail-on", "never", "--json-file", "s.json", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     assert failing_names(summary) == set()
@@ -543,7 +547,7 @@ def test_shard_runs_split_the_pages(pages_url: str, tmp_path: Path) -> None:
     seen = []
     for i in (1, 2):
         proc = run_check(
-            "pages.txt", *FAST_FLAGS, "--shard", f"{i}/2", "--json", f"{i}.json", cwd=tmp_path
+            "pages.txt", *FAST_FLAGS, "--shard", f"{i}/2", "--json-file", f"{i}.json", cwd=tmp_path
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         summary = json.loads((tmp_path / f"{i}.json").read_text(encoding="utf-8"))
@@ -714,7 +718,7 @@ def test_sitemap_option_checks_the_listed_pages(pages_url: str, tmp_path: Path) 
     with serve(documents) as base:
         documents["/index.xml"] = sitemap_index(f"{base}/pages.xml")
         proc = run_check(
-            "--sitemap", f"{base}/index.xml", *FAST_FLAGS, "--json", "s.json", cwd=tmp_path
+            "--sitemap", f"{base}/index.xml", *FAST_FLAGS, "--json-file", "s.json", cwd=tmp_path
         )
     assert proc.returncode == 1, proc.stderr
     summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
@@ -931,8 +935,9 @@ def test_check_through_a_remote_playwright_server(
 ) -> None:
     urls = [page_url(pages_url, n) for n in ("clean-plain.html", "fail-uncaught-exception.html")]
     proc = run_check(
-        *urls, *FAST_FLAGS, "--connect", playwright_server, "--json", "s.json", cwd=tmp_path
-    )
+        *urls, *(f for f in FAST_FLAGS if f != "--quiet"), "--connect", playwright_server,
+        "--json-file", "s.json", cwd=tmp_path,
+    )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     assert failing_names(summary) == {urls[1]}

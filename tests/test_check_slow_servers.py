@@ -25,7 +25,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from collector.capture import UNRESPONSIVE
 from collector.output import CheckProgress
 
 TIMEOUT_MS = 3000  # as in the issue; a clean page loads well within it, even under load
@@ -38,8 +37,13 @@ RUN_SLACK_S = 90.0
 PAGE_SLACK_S = 5.0
 # How a step that ran out of time is reported: Playwright's timeout, or, when Playwright
 # itself is late (a busy machine), the runner's hard bound a second later.
-TIMED_OUT = ("step_failed: Timeout", "step_failed: the step did not finish within")
-LOADED_OUT = (f"step_failed: {UNRESPONSIVE}: Timeout",)
+# On a machine loaded to a load average of 50, a clean page's timeout may be told as a busy
+# page's ("The page stopped responding (its script is busy): Timeout …"): still a timeout.
+TIMED_OUT = (
+    "step_failed: Timeout",
+    "step_failed: the step did not finish within",
+    "step_failed: The page stopped responding (its script is busy): Timeout",
+)
 
 
 class HoldServer:
@@ -98,7 +102,7 @@ def test_pages_of_a_server_that_never_answers_cost_timeout_plus_linger(
     proc = run_check(
         "--urls-file", "urls.txt",
         "--timeout", str(TIMEOUT_MS), "--linger", str(LINGER_S),
-        "--concurrency", str(CONCURRENCY), "--json", "summary.json",
+        "--concurrency", str(CONCURRENCY), "--json-file", "summary.json",
         cwd=tmp_path, timeout=bound_s + 60,
     )  # fmt: skip
     elapsed = time.monotonic() - started
@@ -108,13 +112,12 @@ def test_pages_of_a_server_that_never_answers_cost_timeout_plus_linger(
     pages = {p["name"]: p for p in summary["pages"]}
     hanging = [pages[u] for u in urls if u.startswith(hold_url)]
     clean = [pages[u] for u in urls if not u.startswith(hold_url)]
-    # A clean page passes; on a very busy machine it may miss the timeout too (its
-    # renderer may then even miss the liveness probe and be called busy), but fail for
-    # no other reason. The ones that passed calibrate the per-page bound below.
+    # A clean page passes; on a very busy machine it may miss the timeout too, but fail
+    # for no other reason. The ones that passed calibrate the per-page bound below.
     clean_ok = [p for p in clean if not p["failed"]]
     assert clean_ok, [p["reason"] for p in clean]
     for page in clean:
-        assert not page["failed"] or page["reason"].startswith(TIMED_OUT + LOADED_OUT), page
+        assert not page["failed"] or page["reason"].startswith(TIMED_OUT), page
     for page in hanging:
         assert page["outcome"] == "step_failed"
         assert page["reason"].startswith(TIMED_OUT), page

@@ -35,7 +35,7 @@ def test_unset_flags_leave_it_to_the_config_then_the_defaults() -> None:
 def test_flags_win_over_the_config() -> None:
     config = Config(lang="pt", fail_on="warning", ignore=["from-config"])
     flags = Flags(
-        out_dir="mine", linger_s=0, max_attachment_size="500kB", lang="en", reason="billing",
+        out_dir="mine", linger_s=0, max_attachment_bytes="500kB", lang="en", reason="billing",
         template_dir="tpl", fail_on="never", ignore=("from-flag",),
     )  # fmt: skip
     options = resolve_options(flags, config)
@@ -64,7 +64,7 @@ def test_check_bundles_honour_lang_and_reason(tmp_path: Path, pages_url: str) ->
     env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "collector", *attached(["check",
-         f"{pages_url}check/fail-known-bug.html", "--bundles", "b", "--lang", "pt",
+         f"{pages_url}check/fail-known-bug.html", "--out", "b", "--lang", "pt",
          "--reason", "billing", "--linger", "0.5", "--quiet"])],
         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip

@@ -618,7 +618,9 @@ def test_convert_writes_yaml_that_validates_and_loads_to_the_same_scenario(in_tm
 
     validated = runner.invoke(cli, ["validate", "rec.yaml", "rec.json"])
     assert validated.exit_code == 0, validated.output
-    assert validated.stdout.splitlines() == ["rec.yaml: ok (20 steps)", "rec.json: ok (20 steps)"]
+    assert validated.stdout.splitlines() == [
+        "rec.yaml: ok (20 steps)", "rec.json: ok (20 steps)", "2 files valid"
+    ]
 
     from_json = load_steps(in_tmp / "rec.json").scenario
     from_yaml = load_steps(in_tmp / "rec.yaml")

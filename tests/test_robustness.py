@@ -135,7 +135,7 @@ def test_replay_and_check_of_a_hung_page_end(tmp_path, pages_url):
     assert not list((tmp_path / "replays").glob(".*partial"))
 
     proc = collector(
-        "check", str(path), "--linger", "0.5", "--bundles", "bundles", "--quiet", cwd=tmp_path
+        "check", str(path), "--linger", "0.5", "--out", "bundles", cwd=tmp_path
     )
     out, err = finish(proc, timeout=2 + SLACK_S)
     assert proc.returncode == 1, err

@@ -385,10 +385,15 @@ def test_validate_prints_ok(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "s.yaml: ok (2 steps)\n", "")
 
 
-def test_validate_quiet_prints_nothing(tmp_path: Path) -> None:
+def test_validate_quiet_prints_only_the_last_line(tmp_path: Path) -> None:
     write(tmp_path, "s.yaml", "url: http://a/\nsteps:\n  - goto: /\n")
+    write(tmp_path, "t.yaml", "url: http://a/\nsteps:\n  - goto: /\n  - goto: /b\n")
     result = run_cli(tmp_path, "validate", "--quiet", "s.yaml")
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "s.yaml: ok (1 step)\n", "")
+    both = run_cli(tmp_path, "validate", "-q", "s.yaml", "t.yaml")
+    assert (both.returncode, both.stdout, both.stderr) == (0, "2 files valid\n", "")
+    loud = run_cli(tmp_path, "validate", "s.yaml", "t.yaml")
+    assert loud.stdout == "s.yaml: ok (1 step)\nt.yaml: ok (2 steps)\n2 files valid\n"
 
 
 def test_validate_url_option_is_the_base_for_relative_goto(tmp_path: Path) -> None:
