@@ -395,6 +395,63 @@ def ticket(
         sys.stdout.flush()
 
 
+def ci_options(fn: F) -> F:
+    """The outputs CI reads, on `check` and `merge` alike."""
+    for decorator in reversed(
+        [
+            click.option("--junit", metavar="FILE", help="Write JUnit XML (a testcase per page)."),
+            click.option("--json", "as_json", is_flag=True, help="Print the JSON results."),
+            click.option(
+                "--json-file", metavar="FILE", help="Write the JSON results (what merge reads)."
+            ),
+            click.option(
+                "--github",
+                is_flag=True,
+                help="GitHub Actions: error annotations, and the job summary "
+                "when $GITHUB_STEP_SUMMARY is set.",
+            ),
+            click.option(
+                "--source-root",
+                "source_roots",
+                multiple=True,
+                metavar="URL_PREFIX=PATH",
+                help="Annotate files: URLs under URL_PREFIX are files under PATH "
+                "(repeatable).",
+            ),
+        ]
+    ):
+        fn = decorator(fn)
+    return fn
+
+
+def _source_roots(params: dict[str, Any]) -> list[Any]:
+    """--source-root values, parsed before any work starts (a typo is exit 2 at once)."""
+    from collector.github import parse_source_root
+
+    return [parse_source_root(r) for r in params["source_roots"]]
+
+
+def _ci_outputs(results: Any, params: dict[str, Any], title: str, roots: list[Any]) -> None:
+    """Annotations, job summary, JUnit and JSON of check (or merged) results."""
+    from pathlib import Path
+
+    from collector import github
+    from collector.junit import junit_xml
+    from collector.results import write_text
+
+    if params["github"]:
+        # With --json, stdout is the JSON alone; the runner reads commands on stderr too.
+        for line in github.annotation_lines(results, roots, cwd=Path.cwd()):
+            click.echo(line, err=params["as_json"])
+        github.append_job_summary(github.job_summary(results, title))
+    if params["junit"]:
+        write_text(params["junit"], junit_xml(results, title))
+    if params["json_file"]:
+        write_text(params["json_file"], results.to_json())
+    if params["as_json"]:
+        click.echo(results.to_json())
+
+
 @cli.command()
 @click.argument("items", nargs=-1, metavar="URL_OR_FILE...")
 @click.option("--urls-file", metavar="FILE", help="A text file of URLs, one a line.")
@@ -417,9 +474,7 @@ def ticket(
     metavar="PATTERN",
     help="Ignore errors matching PATTERN (regex or substring); repeatable.",
 )
-@click.option("--junit", metavar="FILE", help="Write JUnit XML.")
-@click.option("--json", "json_file", metavar="FILE", help="Write a JSON report.")
-@click.option("--github", is_flag=True, help="Print GitHub Actions annotations.")
+@ci_options
 @click.option("--bundles", metavar="DIR", help="Write a bundle per failing page here.")
 @click.option("--lang", type=click.Choice(["en", "pt"]), help="Ticket language of the bundles.")
 @click.option("--reason", help="Ticket reason of the bundles.")
@@ -436,9 +491,11 @@ def check(items: tuple[str, ...], **params: Any) -> None:
 
     from collector import check as checking
     from collector.output import CheckProgress
+    from collector.results import results_of
 
     flags = _flags(params)
     browser = _browser(params)
+    roots = _source_roots(params)
     quiet = params["quiet"]
     # Lines instead of a bar when stderr is a CI log or a file, so that the log moves.
     progress = CheckProgress(0, enabled=not quiet, terminal=sys.stderr.isatty())
@@ -455,6 +512,7 @@ def check(items: tuple[str, ...], **params: Any) -> None:
                 base_url=flags.base_url, env=dict(os.environ),
             )  # fmt: skip
             shard = checking.parse_shard(params["shard"]) if params["shard"] else None
+            all_targets = [t.name for t in targets]
             if shard:
                 targets = checking.shard(targets, *shard)
             bundles = flags.out_dir is not None
@@ -470,6 +528,7 @@ def check(items: tuple[str, ...], **params: Any) -> None:
                 concurrency=params["concurrency"] or checking.default_concurrency(),
                 shard=shard,
                 bundle_options=options.bundle if bundles else None,
+                all_targets=all_targets,
             )
 
         def on_start(plan: checking.CheckPlan) -> None:
@@ -481,18 +540,43 @@ def check(items: tuple[str, ...], **params: Any) -> None:
             )
         )
     progress.finish()
+    # With --json, stdout holds the JSON alone: the lines for people go to stderr.
+    to_stderr = params["as_json"]
     for page in report.pages:
         for line in checking.error_lines(page) if page.failed else []:
-            click.echo(line)
-    if params["github"]:
-        for line in checking.github_annotations(report):
-            click.echo(line)
-    click.echo(checking.summary_table(report))
-    if params["junit"]:
-        Path(params["junit"]).write_bytes(checking.junit_xml(report))
-    if params["json_file"]:
-        Path(params["json_file"]).write_text(checking.json_summary(report), encoding="utf-8")
+            click.echo(line, err=to_stderr)
+    click.echo(checking.summary_table(report), err=to_stderr)
+    _ci_outputs(results_of(report), params, "collector check", roots)
     sys.exit(1 if report.failed else 0)
+
+
+@cli.command()
+@click.argument("results_files", nargs=-1, required=True, metavar="RESULTS.json...")
+@ci_options
+@click.option("--quiet", "-q", is_flag=True, help="Only print the summary line.")
+def merge(results_files: tuple[str, ...], **params: Any) -> None:
+    """Merge the results of `check --shard I/N --json-file FILE` into one report.
+
+    \b
+    Examples:
+      collector merge shard-*.json --junit junit.xml
+      collector merge shard-1.json shard-2.json --json-file all.json --github
+    """
+    from collector.junit import detail_lines
+    from collector.merge import merge_files
+    from collector.results import summary_line
+
+    roots = _source_roots(params)
+    merged = merge_files(list(results_files))
+    human = not params["as_json"]
+    if human and not params["quiet"]:
+        for page in merged.failed:
+            for line in detail_lines(page):
+                click.echo(f"FAIL {page.name}: {line}")
+    _ci_outputs(merged, params, "collector check", roots)
+    if human:
+        click.echo(summary_line(merged))
+    sys.exit(1 if merged.failed else 0)
 
 
 @cli.command()
