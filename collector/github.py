@@ -27,7 +27,7 @@ MAX_MESSAGE = 1000
 MAX_SUMMARY_BYTES = 64_000
 MAX_CELL = 200
 _CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!~>-])")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!~-])")
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,9 @@ def _row(page: PageRecord) -> str:
     if page.reason and page.outcome != "errors":  # the stop says more than its errors
         first = page.reason
     bundle = f"`{cell(page.bundle, code=True)}`" if page.bundle else ""
-    return f"| `{cell(page.name, code=True)}` | {cell(', '.join(kinds))} | {cell(first)} | {bundle} |"
+    return (
+        f"| `{cell(page.name, code=True)}` | {cell(', '.join(kinds))} | {cell(first)} | {bundle} |"
+    )
 
 
 def cell(text: str, code: bool = False) -> str:
@@ -175,8 +177,8 @@ def cell(text: str, code: bool = False) -> str:
         flat = flat[: MAX_CELL - 1] + "…"
     if code:  # inside a code span only the backtick and the pipe mean anything
         return flat.replace("`", "'").replace("|", "\\|")
-    escaped = html.escape(flat, quote=True).replace("|", "&#124;")
-    return _MARKDOWN.sub(r"\\\1", escaped)
+    escaped = _MARKDOWN.sub(r"\\\1", flat)  # then HTML: entities must stay as they are
+    return html.escape(escaped, quote=True).replace("|", "&#124;")
 
 
 def append_job_summary(text: str, environ: dict[str, str] | None = None) -> Path | None:

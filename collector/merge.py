@@ -82,7 +82,9 @@ def merge_results(parts: list[tuple[str, CheckResults]]) -> CheckResults:
             seen_pages[page.name] = name
     missing = [str(i) for i in range(1, count + 1) if i not in seen_shards]
     if missing:
-        raise BadInput(f"shard{'s' if len(missing) > 1 else ''} {', '.join(missing)} of {count} missing")
+        raise BadInput(
+            f"shard{'s' if len(missing) > 1 else ''} {', '.join(missing)} of {count} missing"
+        )
     pages = sorted((page for _, part in parts for page in part.pages), key=lambda p: p.index)
     if len(pages) != first.targets:
         raise BadInput(f"the shards hold {len(pages)} pages, their run has {first.targets} targets")

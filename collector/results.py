@@ -136,7 +136,9 @@ def verdict_of(
     if outcome in ERROR_OUTCOMES:
         return Verdict(element="error", type=ERROR_OUTCOMES[outcome])
     if outcome == "step_failed":
-        return Verdict(element="failure", type="timeout" if _TIMEOUT.search(message) else "step_failed")
+        return Verdict(
+            element="failure", type="timeout" if _TIMEOUT.search(message) else "step_failed"
+        )
     types = {KIND_TYPES.get(kind, kind) for kind in kinds}
     for name in TYPE_RANK:
         if name in types:
@@ -170,8 +172,14 @@ def page_record(page: PageResult, index: int) -> PageRecord:
         duration_ms=page.duration_ms,
         errors=[
             ErrorRecord(
-                kind=e.kind, level=e.level, text=e.text, url=e.url, line=e.line,
-                column=e.column, count=e.count, step=e.step,
+                kind=e.kind,
+                level=e.level,
+                text=e.text,
+                url=e.url,
+                line=e.line,
+                column=e.column,
+                count=e.count,
+                step=e.step,
             )
             for e in page.failing
         ],

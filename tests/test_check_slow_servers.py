@@ -96,7 +96,7 @@ def test_pages_of_a_server_that_never_answers_cost_timeout_plus_linger(
     proc = run_check(
         "--urls-file", "urls.txt",
         "--timeout", str(TIMEOUT_MS), "--linger", str(LINGER_S),
-        "--concurrency", str(CONCURRENCY), "--json", "summary.json",
+        "--concurrency", str(CONCURRENCY), "--json-file", "summary.json",
         cwd=tmp_path, timeout=bound_s + 60,
     )  # fmt: skip
     elapsed = time.monotonic() - started
