@@ -431,8 +431,14 @@ def _source_roots(params: dict[str, Any]) -> list[Any]:
     return [parse_source_root(r) for r in params["source_roots"]]
 
 
-def _ci_outputs(results: Any, params: dict[str, Any], title: str, roots: list[Any]) -> None:
-    """Annotations, job summary, JUnit and JSON of check (or merged) results."""
+def _ci_outputs(
+    results: Any, params: dict[str, Any], title: str, roots: list[Any], closing: str
+) -> None:
+    """Annotations, job summary, JUnit and JSON of check (or merged) results.
+
+    ``closing`` (the summary) is printed after the annotations, so that it stays the
+    last line; with --json on stderr, as stdout is the JSON alone.
+    """
     from pathlib import Path
 
     from collector import github
@@ -448,6 +454,7 @@ def _ci_outputs(results: Any, params: dict[str, Any], title: str, roots: list[An
         write_text(params["junit"], junit_xml(results, title))
     if params["json_file"]:
         write_text(params["json_file"], results.to_json())
+    click.echo(closing, err=params["as_json"])
     if params["as_json"]:
         click.echo(results.to_json())
 
@@ -545,8 +552,8 @@ def check(items: tuple[str, ...], **params: Any) -> None:
     for page in report.pages:
         for line in checking.error_lines(page) if page.failed else []:
             click.echo(line, err=to_stderr)
-    click.echo(checking.summary_table(report), err=to_stderr)
-    _ci_outputs(results_of(report), params, "collector check", roots)
+    table = checking.summary_table(report)
+    _ci_outputs(results_of(report), params, "collector check", roots, closing=table)
     sys.exit(1 if report.failed else 0)
 
 
@@ -568,14 +575,11 @@ def merge(results_files: tuple[str, ...], **params: Any) -> None:
 
     roots = _source_roots(params)
     merged = merge_files(list(results_files))
-    human = not params["as_json"]
-    if human and not params["quiet"]:
+    if not params["quiet"]:
         for page in merged.failed:
             for line in detail_lines(page):
-                click.echo(f"FAIL {page.name}: {line}")
-    _ci_outputs(merged, params, "collector check", roots)
-    if human:
-        click.echo(summary_line(merged))
+                click.echo(f"FAIL {page.name}: {line}", err=params["as_json"])
+    _ci_outputs(merged, params, "collector check", roots, closing=summary_line(merged))
     sys.exit(1 if merged.failed else 0)
 
 
