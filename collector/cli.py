@@ -432,7 +432,12 @@ def _source_roots(params: dict[str, Any]) -> list[Any]:
 
 
 def _ci_outputs(
-    results: Any, params: dict[str, Any], title: str, roots: list[Any], closing: str
+    results: Any,
+    params: dict[str, Any],
+    title: str,
+    roots: list[Any],
+    closing: str,
+    lang: str = "en",
 ) -> None:
     """Annotations, job summary, JUnit and JSON of check (or merged) results.
 
@@ -449,7 +454,7 @@ def _ci_outputs(
         # With --json, stdout is the JSON alone; the runner reads commands on stderr too.
         for line in github.annotation_lines(results, roots, cwd=Path.cwd()):
             click.echo(line, err=params["as_json"])
-        github.append_job_summary(github.job_summary(results, title))
+        github.append_job_summary(github.job_summary(results, title, lang))
     if params["junit"]:
         write_text(params["junit"], junit_xml(results, title))
     if params["json_file"]:
@@ -506,6 +511,7 @@ def check(items: tuple[str, ...], **params: Any) -> None:
     quiet = params["quiet"]
     # Lines instead of a bar when stderr is a CI log or a file, so that the log moves.
     progress = CheckProgress(0, enabled=not quiet, terminal=sys.stderr.isatty())
+    resolved: dict[str, str] = {}  # what prepare() read from the config
     with tempfile.TemporaryDirectory(prefix="collector-check-") as scratch:
 
         def prepare() -> checking.CheckPlan:
@@ -514,6 +520,7 @@ def check(items: tuple[str, ...], **params: Any) -> None:
             from collector.options import resolve_options
 
             options = resolve_options(flags, load_config())
+            resolved["lang"] = options.bundle.lang
             targets = checking.collect_targets(
                 items, urls_file=params["urls_file"], sitemap_urls=params["sitemaps"],
                 base_url=flags.base_url, env=dict(os.environ),
@@ -553,7 +560,8 @@ def check(items: tuple[str, ...], **params: Any) -> None:
         for line in checking.error_lines(page) if page.failed else []:
             click.echo(line, err=to_stderr)
     table = checking.summary_table(report)
-    _ci_outputs(results_of(report), params, "collector check", roots, closing=table)
+    lang = resolved.get("lang", "en")
+    _ci_outputs(results_of(report), params, "collector check", roots, closing=table, lang=lang)
     sys.exit(1 if report.failed else 0)
 
 
@@ -561,6 +569,7 @@ def check(items: tuple[str, ...], **params: Any) -> None:
 @click.argument("results_files", nargs=-1, required=True, metavar="RESULTS.json...")
 @ci_options
 @click.option("--quiet", "-q", is_flag=True, help="Only print the summary line.")
+@click.option("--lang", type=click.Choice(["en", "pt"]), help="Language of the job summary.")
 def merge(results_files: tuple[str, ...], **params: Any) -> None:
     """Merge the results of `check --shard I/N --json-file FILE` into one report.
 
@@ -569,6 +578,7 @@ def merge(results_files: tuple[str, ...], **params: Any) -> None:
       collector merge shard-*.json --junit junit.xml
       collector merge shard-1.json shard-2.json --json-file all.json --github
     """
+    from collector.config import load_config
     from collector.junit import detail_lines
     from collector.merge import merge_files
     from collector.results import summary_line
@@ -579,7 +589,9 @@ def merge(results_files: tuple[str, ...], **params: Any) -> None:
         for page in merged.failed:
             for line in detail_lines(page):
                 click.echo(f"FAIL {page.name}: {line}", err=params["as_json"])
-    _ci_outputs(merged, params, "collector check", roots, closing=summary_line(merged))
+    lang = params["lang"] or load_config().lang
+    closing = summary_line(merged)
+    _ci_outputs(merged, params, "collector check", roots, closing=closing, lang=lang)
     sys.exit(1 if merged.failed else 0)
 
 

@@ -115,38 +115,41 @@ def prop(text: str) -> str:
 # -- job summary -------------------------------------------------------------------
 
 
-def job_summary(results: CheckResults, title: str = "collector check") -> str:
+def job_summary(results: CheckResults, title: str = "collector check", lang: str = "en") -> str:
     """Markdown: totals, then a table of failing pages, within MAX_SUMMARY_BYTES."""
+    from collector.labels import CI_LABELS
+
+    t = CI_LABELS.get(lang, CI_LABELS["en"])
     s = results.summary
     kinds = {"failure": 0, "error": 0}
     for page in results.failed:
         if page.verdict:
             kinds[page.verdict.element] += 1
     head = [
-        f"## {cell(title)}: {'failed' if s.failed else 'passed'}",
+        f"## {cell(title)}: {t['failed'] if s.failed else t['passed']}",
         "",
-        "| pages | passed | failed | could not check | time |",
+        f"| {t['pages']} | {t['passed_count']} | {t['failed_count']} | {t['not_checked']} "
+        f"| {t['time']} |",
         "| ---: | ---: | ---: | ---: | ---: |",
         f"| {s.pages} | {s.passed} | {kinds['failure']} | {kinds['error']} "
         f"| {s.duration_ms / 1000:.1f} s |",
         "",
     ]
     if results.shards:
-        head.insert(2, f"Merged from {len(results.shards)} shards.\n")
+        head.insert(2, t["merged"].format(count=len(results.shards)) + "\n")
     if not results.failed:
         return "\n".join(head)
     head += [
-        "### Failing pages",
+        f"### {t['failing_pages']}",
         "",
-        "| page | kinds | first error | bundle |",
+        f"| {t['page']} | {t['kinds']} | {t['first_error']} | {t['bundle']} |",
         "| --- | --- | --- | --- |",
     ]
     text = "\n".join(head) + "\n"
     failed = sorted(results.failed, key=lambda p: p.index)
     for shown, page in enumerate(failed):
         row = _row(page) + "\n"
-        more = len(failed) - shown
-        tail = f"\n… and {more} more failing pages (see the JUnit or JSON results).\n"
+        tail = "\n" + t["more"].format(count=len(failed) - shown) + "\n"
         if len((text + row + tail).encode("utf-8")) > MAX_SUMMARY_BYTES:
             return text + tail
         text += row

@@ -621,3 +621,33 @@ def test_job_summary_appends_only_when_asked(tmp_path: Path) -> None:
     assert github.append_job_summary("## mine", {"GITHUB_STEP_SUMMARY": str(target)}) == target
     assert target.read_text(encoding="utf-8") == "earlier step\n## mine\n\n"
     assert github.append_job_summary("## mine", {}) is None
+
+
+def test_ci_labels_have_both_languages() -> None:
+    from string import Formatter
+
+    from collector.labels import CI_LABELS
+
+    assert set(CI_LABELS) == {"en", "pt"}
+    assert set(CI_LABELS["en"]) == set(CI_LABELS["pt"])
+    for key, english in CI_LABELS["en"].items():
+        fields = {f for _, f, _, _ in Formatter().parse(english) if f}
+        assert {f for _, f, _, _ in Formatter().parse(CI_LABELS["pt"][key]) if f} == fields, key
+        assert CI_LABELS["pt"][key] != english or key in {"time"}, key
+
+
+def test_merge_writes_the_job_summary_in_portuguese(tmp_path: Path) -> None:
+    files = write_shards(tmp_path)
+    summary = tmp_path / "summary.md"
+    ran = invoke(
+        "merge", *files, "--github", "--lang", "pt", cwd=tmp_path,
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )  # fmt: skip
+    assert ran.returncode == 1, ran.stderr
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("## collector check: falhou\n\nJunção de 2 partes (shards).\n")
+    assert "| página | o que falhou | primeiro erro | pacote |" in text
+    assert "| `https://a.test/1` | console 1 | console boom |  |" in text
+    # Without --github nothing is appended, even with the variable set.
+    invoke("merge", *files, cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert summary.read_text(encoding="utf-8") == text
