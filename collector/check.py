@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import re
 import time
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
     from collector.workspace import Workspace
 
 MAX_SITEMAP_BYTES = 10_000_000
-ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -85,6 +83,12 @@ class CheckReport:
     pages: list[PageResult]
     duration_ms: int
     shard: tuple[int, int] | None = None
+    # The whole run's target names, all shards (what a shard's results are merged against).
+    all_targets: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.all_targets:
+            self.all_targets = [p.target.name for p in self.pages]
 
     @property
     def failed(self) -> list[PageResult]:
@@ -313,6 +317,7 @@ class CheckPlan:
     concurrency: int
     shard: tuple[int, int] | None = None
     bundle_options: BundleOptions | None = None  # None: no bundles
+    all_targets: list[str] = field(default_factory=list)  # before sharding
 
 
 async def run_check(
@@ -332,7 +337,7 @@ async def run_check(
         if on_start is not None:
             on_start(plan)
         if not plan.targets:  # an empty shard: the browser is dropped half-started
-            return CheckReport([], 0, plan.shard)
+            return CheckReport([], 0, plan.shard, plan.all_targets)
         pages = await check_targets(
             plan.targets,
             await starting.browser(),
@@ -344,7 +349,8 @@ async def run_check(
         )
     finally:
         await starting.close()
-    return CheckReport(pages, int((time.monotonic() - started) * 1000), plan.shard)
+    elapsed = int((time.monotonic() - started) * 1000)
+    return CheckReport(pages, elapsed, plan.shard, plan.all_targets)
 
 
 # -- outputs --------------------------------------------------------------------
@@ -387,121 +393,9 @@ def summary_table(report: CheckReport) -> str:
     return "\n".join(lines)
 
 
-def junit_xml(report: CheckReport) -> bytes:
-    """JUnit XML: one testsuite, a testcase per page, a failure element per failing page."""
-    suite = ET.Element(
-        "testsuite",
-        name="collector check",
-        tests=str(len(report.pages)),
-        failures=str(len(report.failed)),
-        errors="0",
-        skipped="0",
-        time=f"{report.duration_ms / 1000:.3f}",
-    )
-    for page in report.pages:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname="collector.check",
-            name=_xml_text(page.target.name),
-            time=f"{page.duration_ms / 1000:.3f}",
-        )
-        if page.failed:
-            failure = ET.SubElement(
-                case, "failure", message=_xml_text(page.reason[:500]), type="ConsoleErrors"
-            )
-            failure.text = _xml_text("\n".join(error_lines(page)))
-            if page.bundle:
-                out = ET.SubElement(case, "system-out")
-                out.text = _xml_text(f"bundle: {page.bundle}")
-    root = ET.Element(
-        "testsuites",
-        tests=str(len(report.pages)),
-        failures=str(len(report.failed)),
-        errors="0",
-        time=f"{report.duration_ms / 1000:.3f}",
-    )
-    root.append(suite)
-    body: bytes = ET.tostring(root, encoding="utf-8")
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
-
-
-def json_summary(report: CheckReport) -> str:
-    return json.dumps(
-        {
-            "pages": [
-                {
-                    "name": p.target.name,
-                    "failed": p.failed,
-                    "reason": p.reason if p.failed else None,
-                    "outcome": p.result.outcome.status if p.result else "crashed",
-                    "duration_ms": p.duration_ms,
-                    "errors": [
-                        {
-                            "kind": e.kind,
-                            "level": e.level,
-                            "text": e.text,
-                            "url": e.url,
-                            "line": e.line,
-                            "column": e.column,
-                            "count": e.count,
-                            "step": e.step,
-                        }
-                        for e in p.failing
-                    ],
-                    "missing_expected": p.missing_expected,
-                    "bundle": str(p.bundle) if p.bundle else None,
-                }
-                for p in report.pages
-            ],
-            "summary": {
-                "pages": len(report.pages),
-                "failed": len(report.failed),
-                "passed": len(report.pages) - len(report.failed),
-                "duration_ms": report.duration_ms,
-                "shard": list(report.shard) if report.shard else None,
-            },
-        },
-        indent=2,
-        ensure_ascii=False,
-    )
-
-
-def github_annotations(report: CheckReport) -> list[str]:
-    """`::error file=…,line=…,col=…::message` workflow commands, one per failing error."""
-    lines = []
-    for page in report.failed:
-        if page.problem or not page.failing or _stopped(page) or page.missing_expected:
-            lines.append(f"::error title={_gh_prop('collector check')}::"
-                         f"{_gh_msg(page.target.name + ': ' + page.reason)}")
-        for event in page.failing:
-            props = []
-            if event.url:
-                props.append(f"file={_gh_prop(urlsplit(event.url).path.lstrip('/') or event.url)}")
-                if event.line:
-                    props.append(f"line={event.line}")
-                if event.column:
-                    props.append(f"col={event.column}")
-            props.append(f"title={_gh_prop(f'{event.kind} on {page.target.name}')}")
-            lines.append(f"::error {','.join(props)}::{_gh_msg(event.text)}")
-    return lines
-
-
 def _stopped(page: PageResult) -> bool:
     """Whether the page did not run to the end (its reason is more than its errors)."""
     return page.result is not None and page.result.outcome.status in FAILED_STATUSES
-
-
-def _gh_msg(text: str) -> str:
-    return text[:1000].replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_prop(text: str) -> str:
-    return _gh_msg(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def _xml_text(text: str) -> str:
-    return ILLEGAL_XML.sub("\ufffd", text)
 
 
 def _location(event: Event) -> str:

@@ -91,6 +91,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "collector check urls.txt --junit junit.xml --github --out failures/",
         "collector check urls.txt --shard 1/3 --json-file shard-1.json -q",
     ),
+    "merge": (
+        "collector merge shard-*.json --junit junit.xml --json-file merged.json",
+        "collector merge shard-1.json shard-2.json shard-3.json --github -q",
+    ),
     "convert": (
         "collector convert recording.json -o checkout.yaml",
         "collector convert recording.json > checkout.yaml",
@@ -568,6 +572,76 @@ def ticket(
         sys.stdout.flush()
 
 
+def ci_options(fn: F) -> F:
+    """The outputs CI reads, on `check` and `merge` alike."""
+    for decorator in reversed(
+        [
+            click.option("--junit", metavar="FILE", help="Write JUnit XML (a testcase per page)."),
+            click.option(
+                "--json-file", metavar="FILE", help="Write the JSON results (what merge reads)."
+            ),
+            click.option(
+                "--github",
+                is_flag=True,
+                help="GitHub Actions: error annotations, and the job summary "
+                "when $GITHUB_STEP_SUMMARY is set.",
+            ),
+            click.option(
+                "--source-root",
+                "source_roots",
+                multiple=True,
+                metavar="URL_PREFIX=PATH",
+                help="Annotate files: URLs under URL_PREFIX are files under PATH "
+                "(repeatable).",
+            ),
+        ]
+    ):
+        fn = decorator(fn)
+    return fn
+
+
+def _source_roots(params: dict[str, Any]) -> list[Any]:
+    """--source-root values, parsed before any work starts (a typo is exit 2 at once)."""
+    from collector.github import parse_source_root
+
+    return [parse_source_root(r) for r in params["source_roots"]]
+
+
+def _ci_outputs(
+    results: Any,
+    params: dict[str, Any],
+    output: Output,
+    title: str,
+    roots: list[Any],
+    closing: str,
+    lang: str = "en",
+) -> None:
+    """Annotations, job summary, JUnit and JSON of check (or merged) results.
+
+    ``closing`` (the summary, or its last line under -q) is printed after the
+    annotations, so that it stays the last line; under --json stdout is the JSON alone.
+    """
+    from pathlib import Path
+
+    from collector import github
+    from collector.junit import junit_xml
+    from collector.results import write_text
+
+    if params["github"]:
+        # Asked for by name: kept under -q; on stderr under --json (GitHub reads both).
+        for line in github.annotation_lines(results, roots, cwd=Path.cwd()):
+            click.echo(line, err=output.as_json)
+        github.append_job_summary(github.job_summary(results, title, lang))
+    if params["junit"]:
+        write_text(params["junit"], junit_xml(results, title))
+    if params["json_file"]:
+        write_text(params["json_file"], results.to_json())
+    if output.as_json:
+        click.echo(results.to_json())
+    else:
+        click.echo(closing)
+
+
 @cli.command(epilog=examples("check"))
 @click.argument("items", nargs=-1, metavar="URL_OR_FILE...")
 @click.option("--urls-file", metavar="FILE", help="A text file of URLs, one a line.")
@@ -590,15 +664,8 @@ def ticket(
     metavar="PATTERN",
     help="Ignore errors matching PATTERN (regex or substring); repeatable.",
 )
-@click.option("--junit", metavar="FILE", help="Write JUnit XML.")
-@click.option(
-    "--json-file",
-    "json_file",
-    metavar="FILE",
-    help="Write the JSON summary to FILE (what `collector merge` reads).",
-)
+@ci_options
 @renamed_option("--bundles", "--out DIR")
-@click.option("--github", is_flag=True, help="Print GitHub Actions annotations.")
 @bundle_write_options
 @click.option("--shard", metavar="I/N", help="Check only shard I of N.")
 @click.option("--url", "base_url", metavar="BASE", help="Base URL for scenario files.")
@@ -611,17 +678,19 @@ def check(items: tuple[str, ...], **params: Any) -> None:
     A bundle is written for every failing page, under --out (default reports/).
     """
     from dataclasses import replace
-    from pathlib import Path
 
     from collector import check as checking
     from collector.output import CheckProgress
+    from collector.results import results_of
 
     _refuse_old_json_file(items, params)
     flags = _flags(params)
     browser = _browser(params)
     output = _output(params)
+    roots = _source_roots(params)
     # Lines instead of a bar when stderr is a CI log or a file, so that the log moves.
     progress = CheckProgress(0, enabled=not output.silent, terminal=sys.stderr.isatty())
+    resolved: dict[str, str] = {}  # what prepare() read from the config
 
     def prepare() -> checking.CheckPlan:
         # Runs in a thread while the browser starts: config, targets and heavy imports.
@@ -629,11 +698,13 @@ def check(items: tuple[str, ...], **params: Any) -> None:
         from collector.options import resolve_options
 
         options = resolve_options(flags, load_config())
+        resolved["lang"] = options.bundle.lang
         targets = checking.collect_targets(
             items, urls_file=params["urls_file"], sitemap_urls=params["sitemaps"],
             base_url=flags.base_url, env=dict(os.environ),
         )  # fmt: skip
         shard = checking.parse_shard(params["shard"]) if params["shard"] else None
+        all_targets = [t.name for t in targets]
         if shard:
             targets = checking.shard(targets, *shard)
         run = replace(options.run, env=dict(os.environ), final_screenshot="on_failure")
@@ -644,6 +715,7 @@ def check(items: tuple[str, ...], **params: Any) -> None:
             concurrency=params["concurrency"] or checking.default_concurrency(),
             shard=shard,
             bundle_options=options.bundle,
+            all_targets=all_targets,
         )
 
     def on_start(plan: checking.CheckPlan) -> None:
@@ -655,25 +727,17 @@ def check(items: tuple[str, ...], **params: Any) -> None:
         )
     )
     progress.finish()
-    if not output.silent:
+    if not output.quiet:
+        # With --json, stdout holds the JSON alone: the lines for people go to stderr.
         for page in report.pages:
             for line in checking.error_lines(page) if page.failed else []:
-                click.echo(line)
-    if params["github"]:
-        # Asked for by name: kept under -q; on stderr under --json (GitHub reads both).
-        for line in checking.github_annotations(report):
-            click.echo(line, err=output.as_json)
+                click.echo(line, err=output.as_json)
     table = checking.summary_table(report)
-    if output.as_json:
-        click.echo(checking.json_summary(report))
-    elif output.quiet:
-        click.echo(table.splitlines()[-1])
-    else:
-        click.echo(table)
-    if params["junit"]:
-        Path(params["junit"]).write_bytes(checking.junit_xml(report))
-    if params["json_file"]:
-        Path(params["json_file"]).write_text(checking.json_summary(report), encoding="utf-8")
+    closing = table.splitlines()[-1] if output.quiet else table
+    if output.as_json and not output.quiet:
+        click.echo(table, err=True)
+    lang = resolved.get("lang", "en")
+    _ci_outputs(results_of(report), params, output, "collector check", roots, closing, lang)
     sys.exit(1 if report.failed else 0)
 
 
@@ -688,6 +752,31 @@ def _refuse_old_json_file(items: tuple[str, ...], params: dict[str, Any]) -> Non
                     f"{item}: no such file; --json now prints on stdout, "
                     f"write a file with --json-file {item}"
                 )
+
+
+@cli.command(epilog=examples("merge"))
+@click.argument("results_files", nargs=-1, required=True, metavar="RESULTS.json...")
+@ci_options
+@output_options("the summary line")
+@click.option("--lang", type=click.Choice(["en", "pt"]), help="Language of the job summary.")
+def merge(results_files: tuple[str, ...], **params: Any) -> None:
+    """Merge the results of `check --shard I/N --json-file FILE` into one report."""
+    from collector.config import load_config
+    from collector.junit import detail_lines
+    from collector.merge import merge_files
+    from collector.results import summary_line
+
+    output = _output(params)
+    roots = _source_roots(params)
+    merged = merge_files(list(results_files))
+    if not output.quiet:
+        for page in merged.failed:
+            for line in detail_lines(page):
+                click.echo(f"FAIL {page.name}: {line}", err=output.as_json)
+    lang = params["lang"] or load_config().lang
+    closing = summary_line(merged)
+    _ci_outputs(merged, params, output, "collector check", roots, closing, lang)
+    sys.exit(1 if merged.failed else 0)
 
 
 @cli.command(epilog=examples("convert"))

@@ -214,3 +214,40 @@ def phrase(lang: str, action: str, **values: str) -> str:
     """The plain-language template for a step ``action`` filled with ``values``."""
     template = LABELS[lang].get(f"step_{action}") or f"{action} {{target}}"
     return template.format(**values)
+
+
+# The job summary of `check` and `merge` (GitHub's $GITHUB_STEP_SUMMARY).
+CI_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "failed": "failed",
+        "passed": "passed",
+        "pages": "pages",
+        "passed_count": "passed",
+        "failed_count": "failed",
+        "not_checked": "could not be checked",
+        "time": "time",
+        "merged": "Merged from {count} shards.",
+        "failing_pages": "Failing pages",
+        "page": "page",
+        "kinds": "what broke",
+        "first_error": "first error",
+        "bundle": "bundle",
+        "more": "… and {count} more failing pages (see the JUnit or JSON results).",
+    },
+    "pt": {
+        "failed": "falhou",
+        "passed": "passou",
+        "pages": "páginas",
+        "passed_count": "passaram",
+        "failed_count": "falharam",
+        "not_checked": "não verificadas",
+        "time": "tempo",
+        "merged": "Junção de {count} partes (shards).",
+        "failing_pages": "Páginas com falhas",
+        "page": "página",
+        "kinds": "o que falhou",
+        "first_error": "primeiro erro",
+        "bundle": "pacote",
+        "more": "… e mais {count} páginas com falhas (ver os resultados JUnit ou JSON).",
+    },
+}

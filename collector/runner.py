@@ -330,7 +330,10 @@ class _Run:
             except Exception as exc:
                 record.duration_ms = _ms_since(started)
                 record.error = step_error(exc, self._timeout(step))
-                hung = await self._stopped_responding()
+                # A navigation the network refused is no busy script: on a loaded machine
+                # the probe of the error page may be slow and would call it hung.
+                refused = any(code in record.error for code in UNREACHABLE_ERRORS)
+                hung = not refused and await self._stopped_responding()
                 if hung:
                     record.error = f"{UNRESPONSIVE}: {record.error}"
                 elif step.optional:

@@ -40,8 +40,6 @@ from collector.check import (
     PageResult,
     collect_targets,
     error_lines,
-    github_annotations,
-    junit_xml,
     parse_shard,
     read_sitemap,
     shard,
@@ -50,7 +48,18 @@ from collector.check import (
 )
 from collector.config import load_config
 from collector.errors import BadInput, CollectorError
+from collector.github import annotation_lines
+from collector.junit import junit_xml as junit_of_results
 from collector.report import Event, Outcome
+from collector.results import results_of
+
+
+def junit_xml(report: CheckReport) -> bytes:
+    return junit_of_results(results_of(report))
+
+
+def github_annotations(report: CheckReport) -> list[str]:
+    return annotation_lines(results_of(report))
 
 CHECK_PAGES = Path(__file__).parent / "pages" / "check"
 PAGES = sorted(p.name for p in CHECK_PAGES.glob("*.html") if not p.name.startswith("_"))
@@ -312,63 +321,87 @@ def test_full_run_prints_a_summary_table(full_run: FullRun) -> None:
     assert lines[header + 34] == lines[-1]
 
 
+# The JUnit type of each failing target: named by the kind of error that broke it;
+# a page that could not be checked (a crash) is an <error>, the others <failure>s.
+JUNIT_TYPES = {
+    "fail-console-error-on-load.html": "console",
+    "fail-console-error-timer.html": "console",
+    "fail-console-assert.html": "console",
+    "fail-uncaught-exception.html": "exception",
+    "fail-unhandled-rejection.html": "exception",
+    "fail-syntax-error.html": "exception",
+    "fail-fetch-500.html": "http",
+    "fail-post-503.html": "http",
+    "fail-connection-refused.html": "request_failed",
+    "fail-image-404.html": "http",
+    "fail-iframe-error.html": "console",
+    "fail-worker-error.html": "console",
+    "fail-third-party.html": "exception",  # a console error too: the exception names it
+    "fail-known-bug.html": "console",
+    HANG: "timeout",
+    "crash.yaml": "crash",
+    "missing-expected.yaml": "missing_expected",
+}
+JUNIT_ERRORS = {"crash.yaml"}
+
+
+def test_every_failing_target_has_a_junit_type() -> None:
+    assert set(JUNIT_TYPES) == set(FAILING_LINES)
+
+
 @pytest.mark.browser
 def test_full_run_junit(full_run: FullRun) -> None:
     root = ET.parse(full_run.cwd / "junit.xml").getroot()
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("33", "17", "0")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("33", "16", "1")
     suites = root.findall("testsuite")
     assert len(suites) == 1
     suite = suites[0]
-    assert (suite.get("tests"), suite.get("failures")) == ("33", "17")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("33", "16", "1")
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == full_run.names
-    failed = {c.get("name") for c in cases if c.find("failure") is not None}
-    assert failed == full_run.expected_failing
+    verdicts = {}
     for case in cases:
-        failure = case.find("failure")
-        if failure is None:
+        found = [child for child in case if child.tag in ("failure", "error")]
+        assert len(found) <= 1
+        if found:
+            verdicts[short(case.get("name") or "")] = (found[0].tag, found[0].get("type"))
+    assert verdicts == {
+        name: ("error" if name in JUNIT_ERRORS else "failure", kind)
+        for name, kind in JUNIT_TYPES.items()
+    }
+    for case in cases:
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is None:
             assert case.find("system-out") is None
             continue
-        assert failure.get("message")
-        # The failure text is the page's FAIL lines.
-        assert failure.text.splitlines() == [
-            line for line in full_run.proc.stdout.splitlines()
-            if line.startswith(f"FAIL {case.get('name')}: ")
-        ]  # fmt: skip
-        assert case.find("system-out").text.startswith("bundle: ")
+        assert problem.get("message")
+        # The text: the reason when the page did not run through, then a line per error.
+        page = next(p for p in full_run.summary["pages"] if p["name"] == case.get("name"))
+        lines = problem.text.splitlines()
+        assert len(lines) == len(page["errors"]) + REASON_LINES.get(short(page["name"]), 0)
+        for error, line in zip(reversed(page["errors"]), reversed(lines), strict=False):
+            assert line.startswith(error["kind"] + " ") and error["text"][:40] in line, line
+        out = case.find("system-out").text.splitlines()
+        assert out[0].startswith("bundle: ")
+        bundle = out[0][len("bundle: ") :]
+        zip_path = f"{bundle}/{bundle.rsplit('/', 1)[-1]}.zip"
+        assert out[1:] == [f"[[ATTACHMENT|{zip_path}]]"]
+        assert (full_run.cwd / zip_path).is_file()
 
 
 @pytest.mark.browser
 def test_full_run_github_annotations(full_run: FullRun) -> None:
-    port = urlsplit(full_run.pages_url).port
     lines = [line for line in full_run.proc.stdout.splitlines() if line.startswith("::")]
-    fail_count = sum(1 for line in full_run.proc.stdout.splitlines() if line.startswith("FAIL "))
-    assert len(lines) == fail_count
-    assert all(line.startswith("::error ") for line in lines)
-    page = f"http%3A//127.0.0.1%3A{port}/check/"
-    assert (
-        f"::error file=check/fail-uncaught-exception.js,line=3,col=9,"
-        f"title=page_error on {page}fail-uncaught-exception.html::TypeError: uncaught on load"
-    ) in lines
-    assert (
-        f"::error file=check/_worker-error.js,line=2,"
-        f"title=console on {page}fail-worker-error.html::error inside the worker"
-    ) in lines
-    assert (
-        f"::error file=check/fail-hang.html,line=6,col=17,"
-        f"title=console on {page}fail-hang.html::error before the hang"
-    ) in lines
-    hang = page_url(full_run.pages_url, HANG)
-    assert any(
-        re.fullmatch(
-            rf"::error title=collector check::{re.escape(hang)}: step_failed: Timeout .*", line
-        )
-        for line in lines
-    ), lines
-    assert (
-        "::error title=collector check::missing-expected.yaml: expected but not seen: never happens"
-    ) in lines
+    fails = [line for line in full_run.proc.stdout.splitlines() if line.startswith("FAIL ")]
+    assert len(lines) == len(fails)
+    # No --source-root: no file= (a URL's basename is no file of the repository).
+    for fail, line in zip(fails, lines, strict=True):
+        name, rest = fail[5:].split(": ", 1)
+        title = f"collector check: {name}".replace(":", "%3A")
+        assert line == f"::error title={title}::{rest}"
 
 
 @pytest.mark.browser
@@ -843,20 +876,21 @@ def test_junit_xml_survives_hostile_text() -> None:
     root = ET.fromstring(data)
     assert root.tag == "testsuites"
     [suite] = root.findall("testsuite")
-    assert (suite.get("tests"), suite.get("failures")) == ("3", "2")
+    # No run result (the browser gave none): the pages could not be checked, <error>s.
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "0", "2")
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == [
         "https://a.example/<&]]>?q=\ufffd",
         "https://a.example/p",
         "https://a.example/ok",
     ]
-    text = cases[0].find("failure").text
+    text = cases[0].find("error").text
     assert "end]]> <script>alert('x')</script> &" in text
     assert "https://a.example/x.js:3:7" in text
     assert "\x00" not in text and "\x07" not in text and "\x1b" not in text
     assert "nul\ufffd bell\ufffd esc\ufffd" in text
-    assert cases[1].find("failure").get("message").startswith("step_failed: nul\ufffd")
-    assert cases[2].find("failure") is None
+    assert cases[1].find("error").get("message").startswith("step_failed: nul\ufffd")
+    assert cases[2].find("error") is None and cases[2].find("failure") is None
 
 
 def test_github_annotations_escaping() -> None:
@@ -874,12 +908,13 @@ def test_github_annotations_escaping() -> None:
         failing_page("https://a.example/p", problem="unreachable: 50% of\nit"),
         passing_page("https://a.example/ok"),
     )
+    title = "title=collector check%3A https%3A//a.example/"
     assert github_annotations(report) == [
-        "::error file=static/app%2Cv2%3Amin.js,line=12,col=5,"
-        "title=page_error on https%3A//a.example/a%2Cb%3Ac"
-        "::100%25 broken%0D%0Asecond line, with: colons",
-        "::error title=page_error on https%3A//a.example/a%2Cb%3Ac::SyntaxError: bad",
-        "::error title=collector check::https://a.example/p: unreachable: 50%25 of%0Ait",
+        f"::error {title}a%2Cb%3Ac::2 error(s)",
+        f"::error {title}a%2Cb%3Ac::page_error https://a.example/static/app,v2:min.js?x=1:12:5 "
+        "100%25 broken second line, with: colons",
+        f"::error {title}a%2Cb%3Ac::page_error SyntaxError: bad",
+        f"::error {title}p::unreachable: 50%25 of%0Ait",
     ]
     assert all("\n" not in line and "\r" not in line for line in github_annotations(report))
 
