@@ -619,7 +619,8 @@ def _ci_outputs(
     """Annotations, job summary, JUnit and JSON of check (or merged) results.
 
     ``closing`` (the summary, or its last line under -q) is printed after the
-    annotations, so that it stays the last line; under --json stdout is the JSON alone.
+    annotations, so that it stays the last line; under --json it goes to stderr, as
+    stdout is the JSON alone.
     """
     from pathlib import Path
 
@@ -636,10 +637,9 @@ def _ci_outputs(
         write_text(params["junit"], junit_xml(results, title))
     if params["json_file"]:
         write_text(params["json_file"], results.to_json())
+    click.echo(closing, err=output.as_json)
     if output.as_json:
         click.echo(results.to_json())
-    else:
-        click.echo(closing)
 
 
 @cli.command(epilog=examples("check"))
@@ -734,8 +734,6 @@ def check(items: tuple[str, ...], **params: Any) -> None:
                 click.echo(line, err=output.as_json)
     table = checking.summary_table(report)
     closing = table.splitlines()[-1] if output.quiet else table
-    if output.as_json and not output.quiet:
-        click.echo(table, err=True)
     lang = resolved.get("lang", "en")
     _ci_outputs(results_of(report), params, output, "collector check", roots, closing, lang)
     sys.exit(1 if report.failed else 0)

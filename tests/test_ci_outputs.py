@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from run_collector import invoke, process_env
+from shared_browser import attached
 
 from collector import github
 from collector.errors import BadInput
@@ -77,7 +78,7 @@ def check(
 ) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
-            [sys.executable, "-m", "collector", "check", *args],
+            [sys.executable, "-m", "collector", *attached(["check", *args])],
             cwd=cwd,
             capture_output=True,
             text=True,
@@ -162,7 +163,7 @@ def runs(pages_url: str, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     items = ("crash.yaml", "step-failed.yaml", "pages.txt")
     whole = check(
         *items, *FLAGS,
-        "--junit", "whole.xml", "--json-file", "whole.json", "--bundles", "bundles",
+        "--junit", "whole.xml", "--json-file", "whole.json", "--out", "bundles",
         "--github", "--source-root", f"{pages_url}check/=site/",
         cwd=cwd, env={"GITHUB_STEP_SUMMARY": str(cwd / "summary.md")},
     )  # fmt: skip
