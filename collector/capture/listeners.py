@@ -41,6 +41,8 @@ SETTLE_S = 5.0
 # run waits for the reads still going (a body that never ends must not hold the run).
 BODY_READ_S = 10.0
 BODY_FINISH_S = 3.0
+# Bodies kept per run: 20 x 4 kB keeps report.json and report.html far under the budget.
+MAX_BODIES = 20
 
 
 class Capture(CaptureStore):
@@ -75,6 +77,7 @@ class Capture(CaptureStore):
         self._disconnect_listener: Callable[[Any], Any] = lambda _arg: None
         # Response bodies of HTTP errors being read (collector's own runs only): task -> entry.
         self._read_bodies = False
+        self._bodies_started = 0
         self._body_reads: dict[asyncio.Future[None], tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
     # -- attaching -----------------------------------------------------------
@@ -362,6 +365,12 @@ class Capture(CaptureStore):
                 info["bytes"] = int(length)
             self.add_detail(key, response=info)
             return
+        if self._bodies_started >= MAX_BODIES:
+            note = f"not kept: only the first {MAX_BODIES} bodies of a run are kept"
+            info.update(note=note, duration_ms=_duration(response))
+            self.add_detail(key, response=info)
+            return
+        self._bodies_started += 1
         task = asyncio.ensure_future(self._read_body(key, response, info))
         self._body_reads[task] = (key, info)
         task.add_done_callback(lambda done: self._body_reads.pop(done, None))
