@@ -267,3 +267,80 @@ def test_a_body_that_never_ends_does_not_hold_the_run(
     response = http_error(report_of(done.bundle), "/body/stall")["response"]
     assert response["text"] is None
     assert response["note"].startswith("not read: "), response
+
+
+# -- the other front doors: check and replay write the same bodies -----------------------
+
+
+def test_check_bundle_keeps_the_body(browser_loop: Any, pages_url: str, tmp_path: Path) -> None:
+    from collector.check import check_targets, url_target
+
+    # bodies.html fails on its own only when clicked: a check of the endpoint itself.
+    target = url_target(pages_url + "body/card")
+    pages = browser_loop.run(
+        lambda browser: check_targets(
+            [target],
+            browser,
+            run_options=RunOptions(linger_s=2, env={}),
+            work_dir=tmp_path,
+            concurrency=1,
+            bundle_options=BundleOptions(out_dir=tmp_path),
+        )
+    )
+    [page] = pages
+    assert page.bundle is not None, page
+    response = http_error(report_of(page.bundle), "/body/card")["response"]
+    assert response["text"] == '{"error":"card processor unavailable","token":"[REDACTED]"}'
+    assert CARD_TOKEN not in (page.bundle / "report.html").read_text(encoding="utf-8")
+
+
+def test_replay_bundle_keeps_the_body(bundle: Path, tmp_path: Path) -> None:
+    from run_collector import invoke
+
+    ran = invoke("replay", bundle, "--out", "out", "--linger", "2", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    [replayed] = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    response = http_error(report_of(replayed), "/body/card")["response"]
+    assert response["text"] == '{"error":"card processor unavailable","token":"[REDACTED]"}'
+    assert response["duration_ms"] is not None
+
+
+def test_only_the_first_bodies_of_a_run_are_kept(
+    browser_loop: Any, pages_url: str, tmp_path: Path
+) -> None:
+    from collector.capture.listeners import MAX_BODIES
+
+    many = MAX_BODIES + 3
+    steps = [
+        {"goto": "bodies.html"},
+        # One after the other, so which ones come first is certain.
+        {
+            "evaluate": f"(async () => {{ for (let i = 1; i <= {many}; i++) "
+            "await (await fetch('/body/big?n=' + i)).text(); return 1; })()"
+        },
+    ]
+    done = reproduce_steps(browser_loop, pages_url, tmp_path, steps, "Many bodies")
+    report = report_of(done.bundle)
+    responses = {
+        int(e["url"].rsplit("=", 1)[1]): e["response"]
+        for e in report["events"]
+        if e["kind"] == "http_error"
+    }
+    assert sorted(responses) == list(range(1, many + 1))
+    kept = [n for n, r in responses.items() if r["text"] is not None]
+    assert kept == list(range(1, MAX_BODIES + 1))
+    for n in range(MAX_BODIES + 1, many + 1):
+        assert responses[n]["note"] == f"not kept: only the first {MAX_BODIES} bodies of a run are kept"
+    # 20 bodies of 4 kB: report.json and report.html stay small next to the 2 MB budget.
+    assert (done.bundle / "report.json").stat().st_size < 250_000
+    assert (done.bundle / "report.html").stat().st_size < 400_000
+
+
+def test_ticket_command_rerenders_the_bodies_in_portuguese(bundle: Path, tmp_path: Path) -> None:
+    from run_collector import invoke
+
+    ran = invoke("ticket", bundle, "--lang", "pt", "--format", "txt", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "RESPOSTAS DOS PEDIDOS FALHADOS" in ran.stdout
+    assert '    {"error":"card processor unavailable","token":"[REDACTED]"}' in ran.stdout
+    assert f"de {len(ERROR_BODIES['big'][2])} bytes" in ran.stdout
