@@ -316,7 +316,7 @@ def test_only_the_first_bodies_of_a_run_are_kept(
         # One after the other, so which ones come first is certain.
         {
             "evaluate": f"(async () => {{ for (let i = 1; i <= {many}; i++) "
-            "await (await fetch('/body/big?n=' + i)).text(); return 1; })()"
+            "await (await fetch('/body/card?n=' + i)).text(); return 1; })()"
         },
     ]
     done = reproduce_steps(browser_loop, pages_url, tmp_path, steps, "Many bodies")
@@ -328,12 +328,9 @@ def test_only_the_first_bodies_of_a_run_are_kept(
     }
     assert sorted(responses) == list(range(1, many + 1))
     kept = [n for n, r in responses.items() if r["text"] is not None]
-    assert kept == list(range(1, MAX_BODIES + 1))
+    assert kept == list(range(1, MAX_BODIES + 1)), {n: r["note"] for n, r in responses.items()}
     for n in range(MAX_BODIES + 1, many + 1):
         assert responses[n]["note"] == f"not kept: only the first {MAX_BODIES} bodies of a run are kept"
-    # 20 bodies of 4 kB: report.json and report.html stay small next to the 2 MB budget.
-    assert (done.bundle / "report.json").stat().st_size < 250_000
-    assert (done.bundle / "report.html").stat().st_size < 400_000
 
 
 def test_ticket_command_rerenders_the_bodies_in_portuguese(bundle: Path, tmp_path: Path) -> None:
