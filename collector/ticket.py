@@ -197,10 +197,9 @@ def response_lines(report: Report, lang: str = "en") -> list[ResponseLine]:
         body, shown = response.text, ""
         if body is not None:
             size = response.bytes if response.bytes is not None else len(body.encode())
-            cut = _cut_body(body)
-            if response.truncated or cut != body:
-                shown = t["body_shown"].format(shown=len(cut.encode()), total=size)
-            body = cut
+            body, shortened = _cut_body(body)
+            if response.truncated or shortened:
+                shown = t["body_shown"].format(shown=len(body.encode()), total=size)
         lines.append(
             ResponseLine(
                 method=e.method or "",
@@ -216,10 +215,14 @@ def response_lines(report: Report, lang: str = "en") -> list[ResponseLine]:
     return lines
 
 
-def _cut_body(text: str) -> str:
-    """A body short enough for a ticket: at most TICKET_BODY_LINES lines and _CHARS chars."""
-    lines = text.splitlines()[:TICKET_BODY_LINES]
-    return "\n".join(lines)[:TICKET_BODY_CHARS]
+def _cut_body(text: str) -> tuple[str, bool]:
+    """A body short enough for a ticket (TICKET_BODY_LINES lines, _CHARS chars), and
+    whether that left part of it out (a final line break does not count)."""
+    lines = text.rstrip("\r\n").splitlines()
+    joined = "\n".join(lines[:TICKET_BODY_LINES])
+    return joined[:TICKET_BODY_CHARS], len(lines) > TICKET_BODY_LINES or (
+        len(joined) > TICKET_BODY_CHARS
+    )
 
 
 def ranked_errors(groups: list[ErrorGroup]) -> list[ErrorGroup]:

@@ -6,7 +6,8 @@ import pytest
 
 from collector.capture.bodies import BODY_LIMIT, body_excerpt, is_text_type
 from collector.capture.store import CaptureStore
-from collector.report import Event
+from collector.report import Event, Report
+from collector.ticket import TICKET_BODY_CHARS, TICKET_BODY_LINES, response_lines
 
 
 @pytest.mark.parametrize(
@@ -76,3 +77,28 @@ def test_a_detail_added_later_lands_on_the_kept_event_only() -> None:
     (event,) = store.events()
     assert isinstance(event, Event) and event.count == 2
     assert event.response is not None and event.response.text == "down"
+
+
+def _report_with_body(text: str, *, truncated: bool = False, size: int | None = None) -> Report:
+    event = Event(
+        kind="http_error", level="error", text="HTTP 503 GET /pay", url="http://h/pay",
+        method="GET", status=503,
+        response={"content_type": "text/plain", "text": text, "truncated": truncated,
+                  "bytes": size if size is not None else len(text.encode())},
+    )  # fmt: skip
+    return Report(
+        reference="CR-20261201-AAAAAA", created="2026-12-01T00:00:00Z",
+        outcome={"status": "errors"}, events=[event],
+    )  # fmt: skip
+
+
+def test_ticket_says_how_much_of_a_body_it_shows() -> None:
+    [line] = response_lines(_report_with_body("Service Unavailable\r\n"))
+    assert (line.body, line.shown) == ("Service Unavailable", "")  # a final line break is no cut
+    body = "\n".join(f"line {i}" for i in range(30))
+    [line] = response_lines(_report_with_body(body))
+    assert line.body == "\n".join(f"line {i}" for i in range(TICKET_BODY_LINES))
+    assert line.shown == f"first {len(line.body)} of {len(body)} bytes"
+    [line] = response_lines(_report_with_body("x" * 4096, truncated=True, size=10**6), "pt")
+    assert len(line.body) == TICKET_BODY_CHARS
+    assert line.shown == f"primeiros {TICKET_BODY_CHARS} de 1000000 bytes"
