@@ -20,7 +20,7 @@ from collector.bundle_text import console_log, report_html, ticket_context, tick
 from collector.errors import OutputError
 from collector.redact import Redactor
 from collector.redact_files import redact_har, redact_trace
-from collector.report import Attachment, Report
+from collector.report import Attachment, Event, Report
 from collector.runner import RunResult, Shot
 from collector.shots import FittedShots, fit_screenshots, steps_with_shots
 from collector.workspace import Workspace, discard_workspace, move_into_place
@@ -124,6 +124,9 @@ class _Writer:
         report = report.model_copy(
             update={"steps": steps_with_shots(report.steps, fitted, self.root)}
         )
+        # Bodies are redacted before any template sees them: once HTML-escaped, a
+        # {"token": "…"} no longer looks like a JSON key to the redactor.
+        report = report.model_copy(update={"events": self._redacted_bodies(report.events)})
         redact_har(self.root / "network.har", self.redactor)
         dropped = redact_trace(
             self.root / "trace.zip", self.redactor, drop_screencast=bool(self.contents.secrets)
@@ -145,6 +148,15 @@ class _Writer:
             lambda plan: self._describe(report, files, plan),
         )
         return move_into_place(self.ws)
+
+    def _redacted_bodies(self, events: list[Event]) -> list[Event]:
+        result = []
+        for e in events:
+            if e.response is not None and e.response.text:
+                body = e.response.model_copy(update={"text": self.redactor.text(e.response.text)})
+                e = e.model_copy(update={"response": body})
+            result.append(e)
+        return result
 
     def _write_text(self, name: str, text: str) -> None:
         (self.root / name).write_text(self.redactor.text(text), encoding="utf-8")

@@ -106,6 +106,11 @@ LABELS: dict[str, dict[str, str]] = {
         "step_back": "Go back",
         "step_close": "Close the page",
         "step_on_page": "on {url}",
+        # -- failed requests' response bodies, screenshots in report.html (issue 15, B) --
+        "response_bodies": "Responses of failed requests",
+        "body_shown": "first {shown} of {total} bytes",
+        "body_not_shown": "body not shown",
+        "open_full_size": "Open the screenshot full size",
     },
     "pt": {
         "ticket": "Rascunho de pedido de suporte",
@@ -206,6 +211,11 @@ LABELS: dict[str, dict[str, str]] = {
         "step_back": "Voltar atrás",
         "step_close": "Fechar a página",
         "step_on_page": "em {url}",
+        # -- failed requests' response bodies, screenshots in report.html (issue 15, B) --
+        "response_bodies": "Respostas dos pedidos falhados",
+        "body_shown": "primeiros {shown} de {total} bytes",
+        "body_not_shown": "corpo não mostrado",
+        "open_full_size": "Abrir a captura de ecrã em tamanho real",
     },
 }
 

@@ -31,6 +31,23 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ResponseBody(_Model):
+    """What an HTTP error answered: the start of its body (text types only) and its timing."""
+
+    content_type: str | None = Field(None, description="The response's Content-Type header.")
+    text: str | None = Field(
+        None,
+        description="The first 4 kB of the body, text types only (JSON, text/*, XML, "
+        "JavaScript, form data), redacted, valid UTF-8; null when not kept (see note).",
+    )
+    bytes: int | None = Field(None, description="Size of the whole body in bytes, when read.")
+    truncated: bool = Field(False, description="Whether `text` is only the start of the body.")
+    note: str | None = Field(None, description="Why the body is not shown, when it is not.")
+    duration_ms: int | None = Field(
+        None, description="Milliseconds from the request's start to the end of its response."
+    )
+
+
 class Event(_Model):
     """One captured event; identical events fold into one with a ``count``."""
 
@@ -52,6 +69,9 @@ class Event(_Model):
     status: int | None = Field(None, description="HTTP status (http_error).")
     method: str | None = Field(None, description="HTTP method (network events).")
     name: str | None = Field(None, description="Exception name (page_error).")
+    response: ResponseBody | None = Field(
+        None, description="HTTP errors: the start of the response body and the timing."
+    )
 
 
 class StepRecord(_Model):

@@ -639,6 +639,7 @@ class _Run:
                 if shot and self.first_error_step is None and self._any_failure():
                     self.first_error_step = last
             await self.capture.settle()
+            await self.capture.finish_bodies()
             self.capture.close_sessions()
             if self.context is not None:
                 if trace_path is not None:

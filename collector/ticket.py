@@ -25,6 +25,9 @@ from collector.text import has_control, one_line, printable
 SUBJECT_MAX = 120
 DEFAULT_REASON = "technical"
 STACK_LINES = 12
+# A failed response's body in the ticket (report.json and report.html keep 4 kB).
+TICKET_BODY_LINES = 20
+TICKET_BODY_CHARS = 1000
 
 
 def _doc(text: str) -> Any:
@@ -53,6 +56,18 @@ class ErrorLine:
 
 
 @dataclass
+class ResponseLine:
+    method: str = _doc("HTTP method of the failed request.")
+    status: int | None = _doc("HTTP status it was answered with.")
+    url: str = _doc("The request's URL.")
+    duration_ms: int | None = _doc("Milliseconds from the request's start to its response's end.")
+    content_type: str = _doc("The response's Content-Type ('' when it had none).")
+    body: str | None = _doc("The start of the body (text types only), cut for the ticket.")
+    shown: str = _doc("How much of the body is shown, e.g. 'first 600 of 1000000 bytes'.")
+    note: str | None = _doc("Why the body is not shown, when it is not.")
+
+
+@dataclass
 class AttachmentLine:
     path: str = _doc("Path within the bundle.")
     size: str = _doc("Human-readable size.")
@@ -78,6 +93,9 @@ class TicketContext:
     steps: list[StepLine] = _doc("The numbered steps to recreate the problem.")
     errors: list[ErrorLine] = _doc("Errors grouped by fingerprint, failing ones first.")
     failed_requests: list[str] = _doc("Failed requests and HTTP errors, one line each.")
+    responses: list[ResponseLine] = _doc(
+        "HTTP errors with the start of their response body, method, status and timing."
+    )
     totals: str = _doc("Exact counts of everything captured, one line.")
     dropped: int = _doc("Events not kept in the report because of the caps.")
     environment: list[tuple[str, str]] = _doc("Label/value rows: browser, OS, viewport …")
@@ -131,6 +149,7 @@ def build_context(
         steps=step_lines,
         errors=errors,
         failed_requests=failed_requests,
+        responses=response_lines(report, lang),
         totals=_totals_line(report.totals),
         dropped=report.dropped,
         environment=_environment_rows(report, t),
@@ -165,6 +184,45 @@ def describe_step(step: StepRecord, lang: str = "en") -> str:
     return text
 
 
+
+
+def response_lines(report: Report, lang: str = "en") -> list[ResponseLine]:
+    """The HTTP errors that answered with a response, their body cut to a ticket's length."""
+    t = LABELS[lang]
+    lines = []
+    for e in report.events:
+        response = e.response
+        if e.kind != "http_error" or response is None:
+            continue
+        body, shown = response.text, ""
+        if body is not None:
+            size = response.bytes if response.bytes is not None else len(body.encode())
+            body, shortened = _cut_body(body)
+            if response.truncated or shortened:
+                shown = t["body_shown"].format(shown=len(body.encode()), total=size)
+        lines.append(
+            ResponseLine(
+                method=e.method or "",
+                status=e.status,
+                url=e.url or "",
+                duration_ms=response.duration_ms,
+                content_type=response.content_type or "",
+                body=body,
+                shown=shown,
+                note=response.note,
+            )
+        )
+    return lines
+
+
+def _cut_body(text: str) -> tuple[str, bool]:
+    """A body short enough for a ticket (TICKET_BODY_LINES lines, _CHARS chars), and
+    whether that left part of it out (a final line break does not count)."""
+    lines = text.rstrip("\r\n").splitlines()
+    joined = "\n".join(lines[:TICKET_BODY_LINES])
+    return joined[:TICKET_BODY_CHARS], len(lines) > TICKET_BODY_LINES or (
+        len(joined) > TICKET_BODY_CHARS
+    )
 
 
 def ranked_errors(groups: list[ErrorGroup]) -> list[ErrorGroup]:
@@ -332,6 +390,7 @@ def environment(template_dir: str | None = None) -> jinja2.Environment:
     env.filters["md_text"] = md_text
     env.filters["human_size"] = human_size
     env.filters["printable"] = printable
+    env.filters["md_fence"] = md_fence
     return env
 
 
@@ -390,6 +449,12 @@ def md_code(text: object) -> str:
         fence += "`"
     pad = " " if value.startswith("`") or value.endswith("`") else ""
     return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def md_fence(text: object) -> str:
+    """A fence of backticks longer than any run of backticks in ``text`` (at least three)."""
+    longest = max((len(run) for run in re.findall(r"`+", str(text))), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def md_text(text: object) -> str:

@@ -22,6 +22,26 @@ from shared_browser import BrowserLoop, close_shared_browser, shared_browser
 PAGES = Path(__file__).parent / "pages"
 
 
+# /body/NAME: (status, Content-Type, body) of HTTP errors with bodies worth keeping or not.
+CARD_TOKEN = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+ERROR_BODIES: dict[str, tuple[int, str, bytes]] = {
+    "card": (
+        503,
+        "application/json",
+        b'{"error":"card processor unavailable","token":"%s"}' % CARD_TOKEN.encode(),
+    ),
+    "image": (500, "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40),
+    # 11 bytes, then 2-byte characters: the 4 kB cut falls in the middle of one.
+    "big": (500, "text/plain; charset=utf-8", b"BIG-START: " + b"\xc3\xa9" * 600_000),
+    "latin1": (400, "text/plain; charset=iso-8859-1", b"caf\xe9 ferm\xe9\x00\xff"),
+    "hostile": (
+        500,
+        "text/html",
+        b"</pre><script>alert(1)</script><img src=x onerror=alert(2)> ``` {{ 7*7 }}",
+    ),
+}
+
+
 class PageHandler(SimpleHTTPRequestHandler):
     """Static files from tests/pages plus a few endpoints that misbehave on purpose."""
 
@@ -45,6 +65,8 @@ class PageHandler(SimpleHTTPRequestHandler):
             self._reply(200, b"late", "text/plain")
         elif parts.path == "/echo":
             self._reply(200, parts.query.encode(), "text/plain")
+        elif parts.path.startswith("/body/"):
+            self._error_body(parts.path.removeprefix("/body/"))
         else:
             super().do_GET()
 
@@ -57,6 +79,24 @@ class PageHandler(SimpleHTTPRequestHandler):
             self._reply(code, b'{"error": "status %d"}' % code, "application/json")
         else:
             self._reply(200, b'{"ok": true}', "application/json")
+
+    def _error_body(self, name: str) -> None:
+        """HTTP errors whose response bodies collector keeps (or not): see ERROR_BODIES."""
+        if name == "stall":
+            # Headers and the start of the body, then nothing for 30 s: a body that never ends.
+            try:
+                self.send_response(502)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(b"partial ")
+                self.wfile.flush()
+                time.sleep(30)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
+        code, content_type, body = ERROR_BODIES[name]
+        self._reply(code, body, content_type)
 
     def _reply(self, code: int, body: bytes, content_type: str) -> None:
         try:

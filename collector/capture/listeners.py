@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from collector.capture.bodies import body_excerpt, is_text_type, media_type, not_text_note
 from collector.capture.devtools import PLAYWRIGHT_MARKER, ConsoleTarget, one_based
 from collector.capture.quiet import TIMER_TRACKER
 from collector.capture.store import UNRESPONSIVE, CaptureLimits, CaptureStore
@@ -36,6 +37,12 @@ if TYPE_CHECKING:
 NATIVE_PREFIXES = ("Failed to load resource",)
 CONSOLE_LEVELS = {"warning": "warning", "assert": "error", "trace": "log"}
 SETTLE_S = 5.0
+# A failed response's body: how long one read may take, and how long the end of a
+# run waits for the reads still going (a body that never ends must not hold the run).
+BODY_READ_S = 10.0
+BODY_FINISH_S = 3.0
+# Bodies kept per run: 20 x 4 kB keeps report.json and report.html far under the budget.
+MAX_BODIES = 20
 
 
 class Capture(CaptureStore):
@@ -68,6 +75,10 @@ class Capture(CaptureStore):
         self.consoles: list[ConsoleTarget] = []
         self._cdp_sessions: list[Any] = []
         self._disconnect_listener: Callable[[Any], Any] = lambda _arg: None
+        # Response bodies of HTTP errors being read (collector's own runs only): task -> entry.
+        self._read_bodies = False
+        self._bodies_started = 0
+        self._body_reads: dict[asyncio.Future[None], tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
     # -- attaching -----------------------------------------------------------
 
@@ -75,6 +86,7 @@ class Capture(CaptureStore):
         """Listen on ``context`` (call before the first page opens)."""
         await context.add_init_script(TIMER_TRACKER)
         self._context = context
+        self._read_bodies = True
         self._listen(context)
         # Dialogs block the page until answered: a reproduction dismisses and records them.
         context.on("dialog", self._guard(self._on_dialog))
@@ -325,7 +337,7 @@ class Capture(CaptureStore):
         if status < 400:
             return
         frame = request.frame if _has_frame(request) else None
-        self.record(
+        key = self.record(
             "http_error",
             "error",
             f"HTTP {status} {response.status_text or ''} {request.method} {request.url}".replace(
@@ -336,6 +348,61 @@ class Capture(CaptureStore):
             status=status,
             method=request.method,
         )
+        if key is not None and self._read_bodies:
+            self._read_body_later(key, response)
+
+    # -- response bodies of HTTP errors ----------------------------------------
+
+    def _read_body_later(self, key: tuple[Any, ...], response: Response) -> None:
+        content_type = response.headers.get("content-type")
+        info: dict[str, Any] = {"content_type": content_type}
+        self.add_detail(key, response=info)
+        if media_type(content_type) and not is_text_type(content_type):
+            # Not text: not even read (an image or a download can be large).
+            length = response.headers.get("content-length", "")
+            info.update(note=not_text_note(content_type), duration_ms=_duration(response))
+            if length.isdigit():
+                info["bytes"] = int(length)
+            self.add_detail(key, response=info)
+            return
+        if self._bodies_started >= MAX_BODIES:
+            note = f"not kept: only the first {MAX_BODIES} bodies of a run are kept"
+            info.update(note=note, duration_ms=_duration(response))
+            self.add_detail(key, response=info)
+            return
+        self._bodies_started += 1
+        task = asyncio.ensure_future(self._read_body(key, response, info))
+        self._body_reads[task] = (key, info)
+        task.add_done_callback(lambda done: self._body_reads.pop(done, None))
+
+    async def _read_body(
+        self, key: tuple[Any, ...], response: Response, info: dict[str, Any]
+    ) -> None:
+        try:
+            data = await asyncio.wait_for(response.body(), BODY_READ_S)
+        except TimeoutError:
+            info = {**info, "note": f"not read: the body did not end within {BODY_READ_S:g} s"}
+        except Exception as exc:
+            info = {**info, "note": f"not read: {first_line(exc)}"}
+        else:
+            info = {**info, **body_excerpt(data, info["content_type"])}
+        info["duration_ms"] = _duration(response)
+        self.add_detail(key, response=info)
+
+    async def finish_bodies(self, timeout_s: float = BODY_FINISH_S) -> None:
+        """Wait (at most ``timeout_s``) for the bodies still being read; note the others."""
+        pending = list(self._body_reads)
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=timeout_s)
+        for task in pending:
+            if task.done():
+                continue
+            key, info = self._body_reads.pop(task, (None, {}))
+            task.cancel()
+            if key is not None:
+                note = f"not read: the run ended first (waited {timeout_s:g} s for the body)"
+                self.add_detail(key, response={**info, "note": note})
 
     def _on_request_failed(self, request: Request) -> None:
         self._pending.discard(request)
@@ -390,6 +457,19 @@ class Capture(CaptureStore):
             "disconnect", "error", "The browser disconnected (closed or killed)",
             at_step=self.running_step,
         )  # fmt: skip
+
+
+def _duration(response: Response) -> int | None:
+    """Milliseconds from the request's start to its response's end (or first byte)."""
+    try:
+        timing = response.request.timing
+    except Exception:
+        return None
+    for point in ("responseEnd", "responseStart"):
+        value = timing.get(point, -1)
+        if isinstance(value, int | float) and value >= 0:
+            return round(value)
+    return None
 
 
 def _has_frame(request: Request) -> bool:

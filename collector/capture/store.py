@@ -130,11 +130,13 @@ class CaptureStore:
         at: float | None = None,
         at_step: int | None = None,
         **extra: Any,
-    ) -> None:
+    ) -> tuple[Any, ...] | None:
         """Count an event exactly; keep it (folded) while under the caps.
 
         ``at`` is when it happened (wall-clock ms) when the browser says so;
-        ``at_step`` names its step outright (what a crash interrupted).
+        ``at_step`` names its step outright (what a crash interrupted). Returns
+        the key of a newly kept entry (for ``add_detail``), None when it folded
+        into an earlier one or went over the caps.
         """
         self.touch()
         bucket = self.totals.get(kind)
@@ -152,16 +154,23 @@ class CaptureStore:
         entry = self._entries.get(key)
         if entry is not None:
             entry[0] += 1
-            return
+            return None
         cap = (
             self.limits.max_console_entries if kind == "console" else self.limits.max_other_entries
         )
         kept = self._kept_per_kind.get(kind, 0)
         if kept >= cap:
             self.dropped += 1
-            return
+            return None
         self._kept_per_kind[kind] = kept + 1
         self._entries[key] = [1, self.elapsed_ms(), stack, extra]
+        return key
+
+    def add_detail(self, key: tuple[Any, ...], **fields: Any) -> None:
+        """Add fields learnt later (a response body read after its status) to a kept entry."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry[3] = {**entry[3], **fields}
 
     def page_error(self, text: str, *, name: str, rejection: bool, **where: Any) -> None:
         """An uncaught exception, or (``rejection``) a promise rejection nobody handled.
