@@ -42,6 +42,19 @@ ERROR_BODIES: dict[str, tuple[int, str, bytes]] = {
 }
 
 
+# Every GET this process's page server received, in order: a test that must act while a
+# step is running waits for the request that step makes, instead of for a time.
+SEEN_PATHS: list[str] = []
+
+
+def wait_for_request(path: str, timeout: float = 60) -> None:
+    """Block until the page server has received a GET for ``path`` (with its query)."""
+    deadline = time.monotonic() + timeout
+    while path not in SEEN_PATHS:
+        assert time.monotonic() < deadline, f"no request for {path} within {timeout:g} s"
+        time.sleep(0.05)
+
+
 class PageHandler(SimpleHTTPRequestHandler):
     """Static files from tests/pages plus a few endpoints that misbehave on purpose."""
 
@@ -52,6 +65,7 @@ class PageHandler(SimpleHTTPRequestHandler):
         return
 
     def do_GET(self) -> None:
+        SEEN_PATHS.append(self.path)
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         if parts.path.startswith("/status/"):

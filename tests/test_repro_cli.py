@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_for_request
 
 pytestmark = pytest.mark.browser
 
@@ -128,11 +129,12 @@ def test_ctrl_c_mid_run_writes_an_interrupted_bundle(tmp_path, pages_url):
     path = write_scenario(
         tmp_path,
         f"url: {pages_url}\nsteps:\n  - goto: errors.html\n  - click: '#boom'\n"
-        "  - wait: 20000\n  - click: '#boom'\n",
+        "  - goto: {url: 'slow?ms=60000&run=ctrl-c', timeout: 90000}\n  - click: '#boom'\n",
     )
     proc = collector("repro", str(path), "--out", "out", cwd=tmp_path)
-    wait_for_line(proc, "2/4")
-    time.sleep(0.5)
+    # Once the server has step 3's request, step 3 is running (no race with step 2's
+    # screenshot on a busy machine).
+    wait_for_request("/slow?ms=60000&run=ctrl-c")
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

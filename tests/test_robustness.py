@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_for_request
 from test_repro_cli import (
     assert_complete,
     collector,
@@ -146,7 +147,14 @@ def test_replay_and_check_of_a_hung_page_end(tmp_path, pages_url):
 
 # -- signals, time limits and runs that died -----------------------------------------
 
-LONG_RUN = "url: {base}\nsteps:\n  - goto: errors.html\n  - click: '#boom'\n  - wait: 60000\n  - click: '#boom'\n"
+# Step 3 is a page the server holds for a minute: once the server has its request, step 3
+# is running, whatever the machine's load (a fixed sleep after step 2 raced the screenshot
+# that step 2's error takes).
+HELD = "slow?ms=60000&run={tag}"
+LONG_RUN = (
+    "url: {base}\nsteps:\n  - goto: errors.html\n  - click: '#boom'\n"
+    "  - goto: {{url: '{held}', timeout: 90000}}\n  - click: '#boom'\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -158,10 +166,10 @@ LONG_RUN = "url: {base}\nsteps:\n  - goto: errors.html\n  - click: '#boom'\n  - 
     ids=["SIGTERM", "SIGHUP"],
 )
 def test_sigterm_and_sighup_write_an_interrupted_bundle(tmp_path, pages_url, signum, code, message):
-    path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url))
+    held = HELD.format(tag=signum)
+    path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url, held=held))
     proc = collector("repro", str(path), "--out", "out", cwd=tmp_path)
-    wait_for_line(proc, "2/4", timeout=SLACK_S)
-    time.sleep(0.5)
+    wait_for_request("/" + held, timeout=SLACK_S)
     # What CI runners, systemd and `docker stop` do: the whole process group.
     os.killpg(proc.pid, signum)
     _out, err = finish(proc, timeout=SLACK_S)
@@ -176,7 +184,8 @@ def test_sigterm_and_sighup_write_an_interrupted_bundle(tmp_path, pages_url, sig
 
 
 def test_max_run_time_ends_the_run_with_a_bundle(tmp_path, pages_url):
-    path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url))
+    held = HELD.format(tag="max-run-time")
+    path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url, held=held))
     proc = collector("repro", str(path), "--out", "out", "--max-run-time", "8", cwd=tmp_path)
     _out, err = finish(proc, timeout=8 + SLACK_S)
     assert proc.returncode == 1, err
@@ -188,7 +197,8 @@ def test_max_run_time_ends_the_run_with_a_bundle(tmp_path, pages_url):
 
 
 def test_a_killed_run_leaves_a_partial_folder_the_next_run_removes(tmp_path, pages_url):
-    path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url))
+    held = HELD.format(tag="killed")
+    path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url, held=held))
     proc = collector("repro", str(path), "--out", "out", cwd=tmp_path)
     wait_for_line(proc, "2/4", timeout=SLACK_S)
     os.killpg(proc.pid, signal.SIGKILL)
