@@ -71,10 +71,15 @@ class PageResult:
         if self.problem:
             return self.problem
         if self.result and self.result.outcome.status in FAILED_STATUSES:
-            return f"{self.result.outcome.status}: {self.result.outcome.message}"
+            from collector.ticket import symptom_line
+
+            # Said as the ticket says it: "The page did not load within 30 s (step 1: …)".
+            return symptom_line(self.result) or self.result.outcome.status
         parts = []
         if self.failing:
-            parts.append(f"{sum(e.count for e in self.failing)} error(s)")
+            from collector.labels import plural
+
+            parts.append(plural("en", "levels_error", sum(e.count for e in self.failing)))
         if self.missing_expected:
             parts.append("expected but not seen: " + ", ".join(self.missing_expected))
         return "; ".join(parts)
@@ -355,8 +360,12 @@ def error_lines(page: PageResult) -> list[str]:
     lines = []
     if page.problem or not page.failing or _stopped(page) or page.missing_expected:
         lines.append(f"FAIL {page.target.name}: {page.reason}")
+    unreachable = page.result is not None and page.result.outcome.status == "unreachable"
     for event in page.failing:
-        where = _location(event)
+        if unreachable and event.kind == "request_failed":
+            continue  # the FAIL line above already says the site could not be reached
+        # A network error's text names its URL: no location beside it.
+        where = "" if event.kind in ("http_error", "request_failed") else _location(event)
         count = f" (×{event.count})" if event.count > 1 else ""
         text = " ".join(event.text.split())[:300]
         lines.append(f"FAIL {page.target.name}: {event.kind} {where} {text}{count}".replace("  ", " "))

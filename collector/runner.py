@@ -46,6 +46,7 @@ from collector.scenario import (
     Reload,
     Scenario,
     Screenshot,
+    Scroll,
     StepBase,
     Wait,
     WaitFor,
@@ -715,6 +716,9 @@ def _target(step: StepBase, scenario: Scenario, base_url: str | None) -> str | N
 
 
 def _value(step: StepBase) -> str | None:
+    if isinstance(step, Scroll) and (step.x or step.y or step.absolute):
+        # The move, read back by the ticket's wording: "by 0, 600" or "to 0, 600".
+        return f"{'to' if step.absolute else 'by'} {step.x}, {step.y}"
     value = getattr(step, "value", None) or getattr(step, "text", None)
     if isinstance(value, list):
         return ", ".join(value)
