@@ -552,6 +552,7 @@ def ticket_json(context: TicketContext, template_dir: str | None = None) -> dict
     return {
         "reference": context.reference,
         "reason": context.reason,
+        "reason_label": context.reason_label,
         "subject": context.subject,
         "details": render("ticket.txt.j2", template_dir, **asdict(context)),
         "attachments": [
