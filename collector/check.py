@@ -71,15 +71,26 @@ class PageResult:
         if self.problem:
             return self.problem
         if self.result and self.result.outcome.status in FAILED_STATUSES:
+            return f"{self.result.outcome.status}: {self.result.outcome.message}"
+        return self._counts()
+
+    @property
+    def said(self) -> str:
+        """Why the page failed, for people: the symptom in the tool's words first
+        ("The page did not load within 30 s (step 1: open …)"), Playwright's after."""
+        if self.problem:
+            return self.problem
+        if self.result and self.result.outcome.status in FAILED_STATUSES:
             from collector.ticket import symptom_line
 
-            # Said as the ticket says it: "The page did not load within 30 s (step 1: …)".
-            return symptom_line(self.result) or self.result.outcome.status
+            return symptom_line(self.result) or self.reason
+        return self._counts()
+
+    def _counts(self) -> str:
         parts = []
         if self.failing:
-            from collector.labels import plural
-
-            parts.append(plural("en", "levels_error", sum(e.count for e in self.failing)))
+            count = sum(e.count for e in self.failing)
+            parts.append(f"{count} error{'' if count == 1 else 's'}")
         if self.missing_expected:
             parts.append("expected but not seen: " + ", ".join(self.missing_expected))
         return "; ".join(parts)
@@ -359,7 +370,7 @@ def error_lines(page: PageResult) -> list[str]:
     """One line per failing error: page, kind, url:line:column, message."""
     lines = []
     if page.problem or not page.failing or _stopped(page) or page.missing_expected:
-        lines.append(f"FAIL {page.target.name}: {page.reason}")
+        lines.append(f"FAIL {page.target.name}: {page.said}")
     unreachable = page.result is not None and page.result.outcome.status == "unreachable"
     for event in page.failing:
         if unreachable and event.kind == "request_failed":

@@ -670,7 +670,8 @@ class _Run:
             more = f" (+{self.capture.dropped} events over the caps)" if self.capture.dropped else ""
             ranked = min(failing, key=lambda e: KIND_RANK.get(e.kind, 5))
             first = ranked.text.splitlines()[0][:200] if ranked.text else ""
-            return Outcome(status="errors", message=f"{count} error(s) captured{more}: {first}")
+            errors = f"{count} error{'' if count == 1 else 's'}"
+            return Outcome(status="errors", message=f"{errors} captured{more}: {first}")
         return Outcome(status="clean", message="No errors captured")
 
 

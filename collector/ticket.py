@@ -246,7 +246,8 @@ def cause(group: ErrorGroup, lang: str = "en") -> str:
     return text
 
 
-_TIMEOUT_MS = re.compile(r"Timeout (\d+)\s*ms exceeded")
+# Playwright's timeout, or the runner's hard bound when Playwright itself was late.
+_TIMEOUT_MS = re.compile(r"Timeout (\d+)\s*ms exceeded|did not finish within (\d+) ms")
 LOAD_ACTIONS = ("goto", "reload", "back")
 
 
@@ -255,7 +256,9 @@ def load_timeout_s(step: StepRecord | None, message: str = "") -> str | None:
     if step is None or step.action not in LOAD_ACTIONS:
         return None
     found = _TIMEOUT_MS.search(step.error or message)
-    return f"{int(found.group(1)) / 1000:g}" if found else None
+    if found is None:
+        return None
+    return f"{int(found.group(1) or found.group(2)) / 1000:g}"
 
 
 class Ran(Protocol):
@@ -301,6 +304,8 @@ def _symptom_parts(report: Ran, lang: str) -> tuple[str, StepRecord | None] | No
         return _lower_first(t["outcome_crashed"]), step
     if step is not None:
         return t["step_failed_n"].format(step=step.index), step
+    if status == "step_failed":
+        return _lower_first(t["outcome_step_failed"]), None
     if status == "interrupted":
         return _lower_first(t["outcome_interrupted"]), None
     return None
