@@ -162,6 +162,12 @@ LABELS: dict[str, dict[str, str]] = {
         "next_details": "Details: paste {path}",
         "next_attach": "Attach:  {path} ({size})",
         "html_part_note": "This message is also in plain text; the bundle is attached as {zip}.",
+        "note_over_limit": "left out: {size} bytes is over the {budget}-byte attachment limit",
+        "note_zip_full": "left out: the zip would exceed the attachment limit",
+        "note_reencoded": "re-encoded as {how} to fit {budget} bytes ({before} -> {after} bytes)",
+        "note_downscaled": "downscaled from {original} to {size} and re-encoded as {how} to fit "
+        "{budget} bytes ({before} -> {after} bytes)",
+        "note_frames": "trace: {count} screencast frames removed (a secret was typed)",
     },
     "pt": {
         "ticket": "Rascunho de pedido de suporte",
@@ -314,6 +320,12 @@ LABELS: dict[str, dict[str, str]] = {
         "next_details": "Detalhes:  cole {path}",
         "next_attach": "Anexo:     {path} ({size})",
         "html_part_note": "Esta mensagem também está em texto simples; o pacote segue em anexo como {zip}.",
+        "note_over_limit": "deixado de fora: {size} bytes excede o limite de {budget} bytes por anexo",
+        "note_zip_full": "deixado de fora: o zip excederia o limite por anexo",
+        "note_reencoded": "recodificado como {how} para caber em {budget} bytes ({before} -> {after} bytes)",
+        "note_downscaled": "reduzido de {original} para {size} e recodificado como {how} para "
+        "caber em {budget} bytes ({before} -> {after} bytes)",
+        "note_frames": "trace: {count} fotogramas removidos (foi escrito um segredo)",
     },
 }
 
@@ -378,6 +390,36 @@ def format_date(lang: str, iso: str) -> str:
     return t["date"].format(
         day=when.day, month=month, year=when.year, time=f"{when.hour:02d}:{when.minute:02d}"
     )
+
+
+# The notes the bundle writer leaves on attachments (report.json keeps them in English,
+# the words of the zip plan and the image fitter): shown in the ticket's language.
+_NUMBER = r"[\d,]+"
+_NOTES = (
+    (re.compile(rf"left out: (?P<size>{_NUMBER}) bytes is over the (?P<budget>{_NUMBER})-byte "
+                r"attachment limit"), "note_over_limit"),
+    (re.compile(r"left out: the zip would exceed the attachment limit"), "note_zip_full"),
+    (re.compile(rf"downscaled from (?P<original>\d+x\d+) to (?P<size>\d+x\d+) and re-encoded as "
+                rf"(?P<how>.+?) to fit (?P<budget>{_NUMBER}) bytes \((?P<before>{_NUMBER}) -> "
+                rf"(?P<after>{_NUMBER}) bytes\)"), "note_downscaled"),
+    (re.compile(rf"re-encoded as (?P<how>.+?) to fit (?P<budget>{_NUMBER}) bytes "
+                rf"\((?P<before>{_NUMBER}) -> (?P<after>{_NUMBER}) bytes\)"), "note_reencoded"),
+    (re.compile(r"trace: (?P<count>\d+) screencast frames removed \(a secret was typed\)"),
+     "note_frames"),
+)  # fmt: skip
+
+
+def note_label(lang: str, note: str) -> str:
+    """An attachment's note in ``lang`` (a note it does not know stays as written)."""
+    for pattern, key in _NOTES:
+        match = pattern.fullmatch(note)
+        if match:
+            values = match.groupdict()
+            if lang == "pt":
+                values = {k: v.replace(",", " ").replace("quality", "qualidade")
+                          for k, v in values.items()}  # fmt: skip
+            return LABELS[lang][key].format(**values)
+    return note
 
 
 def phrase(lang: str, action: str, **values: str) -> str:

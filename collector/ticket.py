@@ -23,6 +23,7 @@ from collector.labels import (
     format_date,
     kind_label,
     level_label,
+    note_label,
     phrase,
     plural,
     reason_label,
@@ -130,7 +131,13 @@ def build_context(
         e.text for e in report.events if e.kind in ("http_error", "request_failed")
     ]
     attachments = [
-        AttachmentLine(a.path, human_size(a.bytes), a.bytes, a.in_zip, a.note)
+        AttachmentLine(
+            a.path,
+            human_size(a.bytes),
+            a.bytes,
+            a.in_zip,
+            note_label(lang, a.note) if a.note else None,
+        )
         for a in report.attachments
     ]
     chosen = reason or report.reason or DEFAULT_REASON

@@ -157,6 +157,11 @@ def test_dates_in_the_language_s_format():
 # -- Portuguese: no English label left in any pt output ----------------------------------
 
 LEVELS = ("error", "warning", "info", "log", "debug")
+OVER_LIMIT = "left out: 3,000,000 bytes is over the 2,000,000-byte attachment limit"
+DOWNSCALED = (
+    "downscaled from 2560x1600 to 1280x800 and re-encoded as JPEG quality 70 to fit "
+    "2,000,000 bytes (3,000,000 -> 900,000 bytes)"
+)
 
 
 def every_kind_report() -> Report:
@@ -203,9 +208,14 @@ def every_kind_report() -> Report:
         reason="technical",
         expected=None,
         attachments=[
-            Attachment(path="registo.txt", bytes=1, sha256="0" * 64, in_zip=True),
+            Attachment(path="registo.txt", bytes=1, sha256="0" * 64, in_zip=True,
+                       note="trace: 3 screencast frames removed (a secret was typed)"),
             Attachment(path="capturas/grande.png", bytes=3_000_000, sha256="1" * 64,
-                       in_zip=False),
+                       in_zip=False, note=OVER_LIMIT),
+            Attachment(path="capturas/passo-02.png", bytes=900_000, sha256="2" * 64, in_zip=True,
+                       note=DOWNSCALED),
+            Attachment(path="capturas/fim.png", bytes=900, sha256="3" * 64, in_zip=False,
+                       note="left out: the zip would exceed the attachment limit"),
         ],
     )  # fmt: skip
 
@@ -251,7 +261,7 @@ def english_left(text: str) -> list[str]:
             continue  # the same in both languages (URL)
         for fragment in re.split(r"\{[^}]*\}", value):
             fragment = fragment.strip(" .,:;()“”")
-            if len(fragment) >= 5 and fragment in text:
+            if len(fragment) >= 5 and fragment in text and fragment not in LABELS["pt"][key]:
                 found.append(f"{key}: {fragment}")
     return found
 
@@ -300,6 +310,14 @@ def test_the_english_detector_sees_english():
     for text in (render_ticket(en, "md"), console_log(rep.events, rep.steps, "en")):
         found = english_left(text)
         assert "error" in found and "step" in found
+
+
+def test_attachment_notes_in_the_ticket_s_language():
+    md = render_ticket(build_context(every_kind_report(), lang="pt"), "md")
+    assert "deixado de fora: 3 000 000 bytes excede o limite de 2 000 000 bytes por anexo" in md
+    assert "reduzido de 2560x1600 para 1280x800 e recodificado como JPEG qualidade 70" in md
+    en = render_ticket(build_context(every_kind_report(), lang="en"), "txt")
+    assert OVER_LIMIT in en and DOWNSCALED in en
 
 
 def test_portuguese_labels_of_the_statuses_and_reasons():
