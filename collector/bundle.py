@@ -44,7 +44,8 @@ class BundleOptions:
     reason: str | None = None
     template_dir: str | None = None
     redact_patterns: tuple[str, ...] = ()
-    support_email: str | None = None
+    support_address: str | None = None
+    support_url: str | None = None
     original_reference: str | None = None
 
 
@@ -134,7 +135,7 @@ class _Writer:
         if dropped:
             note = f"trace: {dropped} screencast frames removed (a secret was typed)"
             report = report.model_copy(update={"capture_problems": [*report.capture_problems, note]})
-        self._write_text("console.log", console_log(report.events, report.steps))
+        self._write_text("console.log", console_log(report.events, report.steps, self.options.lang))
         self._write_text("scenario.yaml", self.contents.scenario_yaml)
 
         files = self._candidate_files(fitted)
@@ -217,7 +218,11 @@ class _Writer:
     def _context(self, report: Report) -> TicketContext:
         options = self.options
         return ticket_context(
-            report, lang=options.lang, reason=options.reason, support_email=options.support_email
+            report,
+            lang=options.lang,
+            reason=options.reason,
+            support_address=options.support_address,
+            support_url=options.support_url,
         )
 
     def _attachments(self, files: list[_File], plan: ZipPlan) -> list[Attachment]:

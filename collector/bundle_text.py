@@ -18,11 +18,22 @@ BUNDLE_TEMPLATES = ("report.html.j2", "report_event.html.j2", "ticket.md.j2", "t
 
 
 def ticket_context(
-    report: Report, *, lang: str, reason: str | None, support_email: str | None
+    report: Report,
+    *,
+    lang: str,
+    reason: str | None,
+    support_address: str | None,
+    support_url: str | None = None,
 ) -> TicketContext:
     from collector.ticket import build_context
 
-    return build_context(report, lang=lang, reason=reason, support_email=support_email)
+    return build_context(
+        report,
+        lang=lang,
+        reason=reason,
+        support_address=support_address,
+        support_url=support_url,
+    )
 
 
 def report_html(report: Report, context: TicketContext, template_dir: str | None) -> str:
@@ -54,26 +65,33 @@ def warm_up(template_dir: str | None = None) -> None:
         env.get_template(name)
 
 
-def console_log(events: Iterable[Event], steps: list[StepRecord]) -> str:
-    """One event a line: time, step, level, kind, source, location, text (escaped)."""
+def console_log(events: Iterable[Event], steps: list[StepRecord], lang: str = "en") -> str:
+    """One event a line: time, step, level, kind, source, location, text (escaped).
+
+    Every word (headers, step, level, kind, source) is in ``lang``.
+    """
+    from collector.labels import LABELS, kind_label, level_label, plural, source_label
     from collector.text import printable
 
+    t = LABELS[lang]
     lines = []
     for e in events:
-        step = f"step {e.step}" if e.step is not None else "before steps"
+        step = t["log_step"].format(step=e.step) if e.step is not None else t["log_before"]
         where = e.url or ""
         if where and e.line:
             where += f":{e.line}" + (f":{e.column}" if e.column else "")
         count = f" (×{e.count})" if e.count > 1 else ""
-        flag = " [fails]" if e.fails else ""
+        flag = f" [{t['fails']}]" if e.fails else ""
         text = printable(e.text).replace("\n", "\n    ")
-        head = f"+{e.time_ms / 1000:7.3f}s  {step:<12} {e.level.upper():<7} {e.kind:<14}"
-        lines.append(f"{head} {e.source or '-':<16} {where or '-'}{count}{flag}\n    {text}")
+        level = level_label(lang, e.level).upper()
+        source = source_label(lang, e.source) if e.source else "-"
+        head = f"+{e.time_ms / 1000:7.3f}s  {step:<12} {level:<7} {kind_label(lang, e.kind):<19}"
+        lines.append(f"{head} {source:<16} {where or '-'}{count}{flag}\n    {text}")
         if e.stack and e.kind == "page_error":
             lines.extend("      " + printable(s.strip()) for s in e.stack.splitlines()[1:13])
     if not lines:
-        lines.append("(no events captured)")
-    header = f"# {len(steps)} steps; times are seconds since the run started\n"
+        lines.append(t["log_none"])
+    header = plural(lang, "log_header", len(steps)) + "\n"
     return header + "\n".join(lines) + "\n"
 
 

@@ -70,9 +70,25 @@ class PageResult:
             return self.problem
         if self.result and self.result.outcome.status in FAILED_STATUSES:
             return f"{self.result.outcome.status}: {self.result.outcome.message}"
+        return self._counts()
+
+    @property
+    def said(self) -> str:
+        """Why the page failed, for people: the symptom in the tool's words first
+        ("The page did not load within 30 s (step 1: open …)"), Playwright's after."""
+        if self.problem:
+            return self.problem
+        if self.result and self.result.outcome.status in FAILED_STATUSES:
+            from collector.ticket import symptom_line
+
+            return symptom_line(self.result) or self.reason
+        return self._counts()
+
+    def _counts(self) -> str:
         parts = []
         if self.failing:
-            parts.append(f"{sum(e.count for e in self.failing)} error(s)")
+            count = sum(e.count for e in self.failing)
+            parts.append(f"{count} error{'' if count == 1 else 's'}")
         if self.missing_expected:
             parts.append("expected but not seen: " + ", ".join(self.missing_expected))
         return "; ".join(parts)
@@ -360,9 +376,13 @@ def error_lines(page: PageResult) -> list[str]:
     """One line per failing error: page, kind, url:line:column, message."""
     lines = []
     if page.problem or not page.failing or _stopped(page) or page.missing_expected:
-        lines.append(f"FAIL {page.target.name}: {page.reason}")
+        lines.append(f"FAIL {page.target.name}: {page.said}")
+    unreachable = page.result is not None and page.result.outcome.status == "unreachable"
     for event in page.failing:
-        where = _location(event)
+        if unreachable and event.kind == "request_failed":
+            continue  # the FAIL line above already says the site could not be reached
+        # A network error's text names its URL: no location beside it.
+        where = "" if event.kind in ("http_error", "request_failed") else _location(event)
         count = f" (×{event.count})" if event.count > 1 else ""
         text = " ".join(event.text.split())[:300]
         lines.append(f"FAIL {page.target.name}: {event.kind} {where} {text}{count}".replace("  ", " "))

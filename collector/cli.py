@@ -470,6 +470,8 @@ def _reproduce_and_report(
     from collector.output import StepPrinter, print_summary, summary_json
     from collector.repro import reproduce_prepared
 
+    printer = None if output.silent else StepPrinter(err=True)
+
     def prepare() -> tuple[Scenario, Options]:
         # Runs in a thread while the browser starts: config, scenario and the heavy imports.
         from dataclasses import replace
@@ -480,10 +482,11 @@ def _reproduce_and_report(
 
         options = resolve_options(flags, load_config())
         scenario = load()
+        if printer is not None:
+            printer.lang = options.bundle.lang  # step lines in the ticket's language
         run = replace(options.run, scenario_dir=Path(scenario_path).resolve().parent)
         return scenario, replace(options, run=run)
 
-    printer = None if output.silent else StepPrinter(err=True)
     done = run_async(
         reproduce_prepared(
             prepare,
@@ -497,7 +500,9 @@ def _reproduce_and_report(
     else:
         if not output.silent:
             print_summary(done, err=True)
-        click.echo(str(done.bundle))
+        # The last line: the file to attach, by its absolute path (the folder if no zip).
+        zip_path = done.zip_path
+        click.echo(str(zip_path if zip_path.exists() else done.bundle.resolve()))
     interrupt = done.result.interrupt
     status = done.result.outcome.status
     if interrupt is not None:
@@ -558,7 +563,8 @@ def ticket(
         # The bundle's own reason stands unless --reason is given; the configured list
         # only fills in for a bundle that has none.
         reason=reason or report.reason or (config.reasons[0] if config.reasons else None),
-        support_email=config.support_email,
+        support_address=config.support_address,
+        support_url=config.support_url,
     )
     if fmt == "eml":
         data = render_eml(context, received.attachment(), template_dir)

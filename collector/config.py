@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from collector.errors import BadInput, ConfigError
 from collector.rules import FailOn, IgnoreRule, PatternError, Rules, Source, compile_pattern
@@ -19,6 +19,7 @@ from collector.rules import FailOn, IgnoreRule, PatternError, Rules, Source, com
 CONFIG_FILE = "collector.toml"
 DEFAULT_REASONS = ("technical", "billing", "account", "other")
 EMAIL_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\\x00-\x1f\x7f]+@[A-Za-z0-9.-]+")
+SUPPORT_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[^\s\x00-\x1f\x7f]*)?")
 
 
 class IgnoreEntry(BaseModel):
@@ -42,15 +43,28 @@ class Config(BaseModel):
     redact: list[str] = Field(default_factory=list)
     lang: Literal["en", "pt"] = "en"
     reports_dir: str = "reports"
-    support_email: str | None = None
+    # Where tickets go: the desk's e-mail address (To: of the .eml) and/or its web form.
+    # support_email is the key's first name, still read.
+    support_address: str | None = Field(
+        None, validation_alias=AliasChoices("support_address", "support_email")
+    )
+    support_url: str | None = None
     source: str | None = Field(None, exclude=True)
 
-    @field_validator("support_email")
+    @field_validator("support_address")
     @classmethod
     def _one_address(cls, value: str | None) -> str | None:
         # It becomes the To: header of .eml tickets: a CR/LF would add headers (Bcc:).
         if value is not None and not EMAIL_ADDRESS.fullmatch(value):
             raise ValueError("one e-mail address (name@host), without spaces or CR/LF")
+        return value
+
+    @field_validator("support_url")
+    @classmethod
+    def _web_page(cls, value: str | None) -> str | None:
+        # Printed as the place to open the ticket: a plain http(s) address, one line.
+        if value is not None and not SUPPORT_URL.fullmatch(value):
+            raise ValueError("an http:// or https:// address, without spaces or CR/LF")
         return value
 
     def rules(self) -> Rules:

@@ -6,6 +6,10 @@ untranslated.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "ticket": "Support ticket draft",
@@ -25,17 +29,19 @@ LABELS: dict[str, dict[str, str]] = {
         "attach_zip": "Attach {zip} (everything marked “in zip” below).",
         "in_zip": "in zip",
         "not_in_zip": "not in zip",
-        "count": "times",
-        "count_one": "time",
+        "times_one": "{count} time",
+        "times_other": "{count} times",
         "first_step": "First seen at step",
         "location": "Location",
         "stack": "Stack",
         "totals": "Captured",
-        "dropped": "{count} more events were not kept in the report (caps); counts stay exact.",
+        "dropped_one": "{count} more event was not kept in the report (caps); counts stay exact.",
+        "dropped_other": "{count} more events were not kept in the report (caps); counts stay exact.",
         "before_first_step": "before the first step",
-        "ran_steps": "Ran {ran} of {total} steps.",
+        "ran_steps": "Steps run: {ran} of {total}.",
         "step_failed_at": "Step {step} failed.",
-        "errors_captured": "{count} error(s) were captured.",
+        "errors_captured_one": "{count} error was captured.",
+        "errors_captured_other": "{count} errors were captured.",
         "no_errors": "No errors were captured.",
         "no_expected": "(not given)",
         "none": "None.",
@@ -92,7 +98,11 @@ LABELS: dict[str, dict[str, str]] = {
         "step_check": "Tick {target}",
         "step_uncheck": "Untick {target}",
         "step_hover": "Move the mouse over {target}",
-        "step_scroll": "Scroll to {target}",
+        "step_scroll": "Scroll {target} into view",
+        "step_scroll_by": "Scroll by x {x}, y {y}",
+        "step_scroll_to": "Scroll to x {x}, y {y}",
+        "step_scroll_element_by": "Scroll {target} by x {x}, y {y}",
+        "step_scroll_element_to": "Scroll {target} to x {x}, y {y}",
         "step_upload": "Upload {target}",
         "step_wait": "Wait {target}",
         "step_wait_for": "Wait for {target}",
@@ -111,6 +121,58 @@ LABELS: dict[str, dict[str, str]] = {
         "body_shown": "first {shown} of {total} bytes",
         "body_not_shown": "body not shown",
         "open_full_size": "Open the screenshot full size",
+        "reason_technical": "Technical problem",
+        "reason_billing": "Billing",
+        "reason_account": "Account",
+        "reason_other": "Other",
+        "level_error": "error",
+        "level_warning": "warning",
+        "level_info": "info",
+        "level_log": "log",
+        "level_debug": "debug",
+        "levels_error_one": "{count} error",
+        "levels_error_other": "{count} errors",
+        "levels_warning_one": "{count} warning",
+        "levels_warning_other": "{count} warnings",
+        "levels_info_one": "{count} info message",
+        "levels_info_other": "{count} info messages",
+        "levels_log_one": "{count} log message",
+        "levels_log_other": "{count} log messages",
+        "levels_debug_one": "{count} debug message",
+        "levels_debug_other": "{count} debug messages",
+        "filter_error": "Errors",
+        "filter_warning": "Warnings and errors",
+        "filter_fails": "What fails the run",
+        "fails": "fails the run",
+        "source_page": "page {number}",
+        "source_popup": "page {number} (popup)",
+        "source_worker": "worker {url}",
+        "log_header_one": "# {count} step; times are seconds since the run started",
+        "log_header_other": "# {count} steps; times are seconds since the run started",
+        "log_step": "step {step}",
+        "log_before": "before steps",
+        "log_none": "(no events captured)",
+        "page_not_loaded": "the page did not load within {seconds} s",
+        "step_failed_n": "step {step} failed",
+        "then": "then",
+        "at": "at",
+        "months": "January February March April May June July August September October November December",
+        "date": "{day} {month} {year}, {time} UTC",
+        "next_title": "Next: open a ticket with the support desk",
+        "next_where_url": "Support page: {url}",
+        "next_where_email": "Support address: {email}",
+        "next_where_both": "Support page: {url} (or e-mail {email})",
+        "next_reason": "Reason:  {reason}",
+        "next_subject": "Subject: {subject}",
+        "next_details": "Details: paste {path}",
+        "next_attach": "Attach:  {path} ({size})",
+        "html_part_note": "This message is also in plain text; the bundle is attached as {zip}.",
+        "note_over_limit": "left out: {size} bytes is over the {budget}-byte attachment limit",
+        "note_zip_full": "left out: the zip would exceed the attachment limit",
+        "note_reencoded": "re-encoded as {how} to fit {budget} bytes ({before} -> {after} bytes)",
+        "note_downscaled": "downscaled from {original} to {size} and re-encoded as {how} to fit "
+        "{budget} bytes ({before} -> {after} bytes)",
+        "note_frames": "trace: {count} screencast frames removed (a secret was typed)",
     },
     "pt": {
         "ticket": "Rascunho de pedido de suporte",
@@ -130,24 +192,26 @@ LABELS: dict[str, dict[str, str]] = {
         "attach_zip": "Anexe {zip} (tudo o que está marcado “no zip” abaixo).",
         "in_zip": "no zip",
         "not_in_zip": "fora do zip",
-        "count": "vezes",
-        "count_one": "vez",
+        "times_one": "{count} vez",
+        "times_other": "{count} vezes",
         "first_step": "Visto pela primeira vez no passo",
         "location": "Localização",
         "stack": "Pilha",
         "totals": "Capturado",
-        "dropped": "{count} eventos a mais não foram guardados no relatório (limites); as contagens são exatas.",
+        "dropped_one": "{count} evento a mais não foi guardado no relatório (limites); as contagens são exatas.",
+        "dropped_other": "{count} eventos a mais não foram guardados no relatório (limites); as contagens são exatas.",
         "before_first_step": "antes do primeiro passo",
-        "ran_steps": "Executados {ran} de {total} passos.",
+        "ran_steps": "Passos executados: {ran} de {total}.",
         "step_failed_at": "O passo {step} falhou.",
-        "errors_captured": "Foram capturados {count} erro(s).",
+        "errors_captured_one": "Foi capturado {count} erro.",
+        "errors_captured_other": "Foram capturados {count} erros.",
         "no_errors": "Não foram capturados erros.",
         "no_expected": "(não indicado)",
         "none": "Nenhum.",
         "default": "predefinição do navegador",
-        "status_ok": "ok",
+        "status_ok": "concluído",
         "status_failed": "FALHOU",
-        "status_skipped": "ignorado",
+        "status_skipped": "não executado",
         "subject_clean": "Nenhum erro reproduzido",
         "outcome_clean": "Sem erros",
         "outcome_errors": "Erros capturados",
@@ -197,7 +261,11 @@ LABELS: dict[str, dict[str, str]] = {
         "step_check": "Marcar {target}",
         "step_uncheck": "Desmarcar {target}",
         "step_hover": "Passar o rato sobre {target}",
-        "step_scroll": "Deslocar até {target}",
+        "step_scroll": "Deslocar até {target} ficar visível",
+        "step_scroll_by": "Deslocar x {x}, y {y}",
+        "step_scroll_to": "Deslocar para x {x}, y {y}",
+        "step_scroll_element_by": "Deslocar {target} x {x}, y {y}",
+        "step_scroll_element_to": "Deslocar {target} para x {x}, y {y}",
         "step_upload": "Carregar {target}",
         "step_wait": "Esperar {target}",
         "step_wait_for": "Esperar por {target}",
@@ -216,8 +284,152 @@ LABELS: dict[str, dict[str, str]] = {
         "body_shown": "primeiros {shown} de {total} bytes",
         "body_not_shown": "corpo não mostrado",
         "open_full_size": "Abrir a captura de ecrã em tamanho real",
+        "reason_technical": "Problema técnico",
+        "reason_billing": "Faturação",
+        "reason_account": "Conta",
+        "reason_other": "Outro",
+        "level_error": "erro",
+        "level_warning": "aviso",
+        "level_info": "informação",
+        "level_log": "registo",
+        "level_debug": "depuração",
+        "levels_error_one": "{count} erro",
+        "levels_error_other": "{count} erros",
+        "levels_warning_one": "{count} aviso",
+        "levels_warning_other": "{count} avisos",
+        "levels_info_one": "{count} mensagem informativa",
+        "levels_info_other": "{count} mensagens informativas",
+        "levels_log_one": "{count} mensagem de registo",
+        "levels_log_other": "{count} mensagens de registo",
+        "levels_debug_one": "{count} mensagem de depuração",
+        "levels_debug_other": "{count} mensagens de depuração",
+        "filter_error": "Erros",
+        "filter_warning": "Avisos e erros",
+        "filter_fails": "O que faz falhar a execução",
+        "fails": "faz falhar a execução",
+        "source_page": "página {number}",
+        "source_popup": "página {number} (janela pop-up)",
+        "source_worker": "processo em segundo plano {url}",
+        "log_header_one": "# {count} passo; os tempos são segundos desde o início da execução",
+        "log_header_other": "# {count} passos; os tempos são segundos desde o início da execução",
+        "log_step": "passo {step}",
+        "log_before": "antes dos passos",
+        "log_none": "(nenhum evento capturado)",
+        "page_not_loaded": "a página não carregou em {seconds} s",
+        "step_failed_n": "o passo {step} falhou",
+        "then": "depois",
+        "at": "em",
+        "months": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+        "date": "{day} de {month} de {year}, {time} UTC",
+        "next_title": "A seguir: abra um pedido no apoio ao cliente",
+        "next_where_url": "Página de suporte: {url}",
+        "next_where_email": "Endereço de suporte: {email}",
+        "next_where_both": "Página de suporte: {url} (ou e-mail para {email})",
+        "next_reason": "Motivo:    {reason}",
+        "next_subject": "Assunto:   {subject}",
+        "next_details": "Detalhes:  cole {path}",
+        "next_attach": "Anexo:     {path} ({size})",
+        "html_part_note": "Esta mensagem também está em texto simples; o pacote segue em anexo como {zip}.",
+        "note_over_limit": "deixado de fora: {size} bytes excede o limite de {budget} bytes por anexo",
+        "note_zip_full": "deixado de fora: o zip excederia o limite por anexo",
+        "note_reencoded": "recodificado como {how} para caber em {budget} bytes ({before} -> {after} bytes)",
+        "note_downscaled": "reduzido de {original} para {size} e recodificado como {how} para "
+        "caber em {budget} bytes ({before} -> {after} bytes)",
+        "note_frames": "trace: {count} fotogramas removidos (foi escrito um segredo)",
     },
 }
+
+
+# Plural categories per language (CLDR): English and European Portuguese both say
+# "one" only for exactly 1 ("0 erros", "1 erro", "2 erros"). A language with more
+# forms adds its rule here and its ``_few``/``_many`` labels.
+PLURAL_RULES: dict[str, Callable[[int], str]] = {
+    "en": lambda n: "one" if n == 1 else "other",
+    "pt": lambda n: "one" if n == 1 else "other",
+}
+
+
+def plural(lang: str, key: str, count: int, **values: object) -> str:
+    """The ``key_one`` / ``key_other`` label that fits ``count``, filled in."""
+    labels = LABELS[lang]
+    form = PLURAL_RULES[lang](count)
+    template = labels.get(f"{key}_{form}") or labels[f"{key}_other"]
+    return template.format(count=count, **values)
+
+
+def reason_label(lang: str, reason: str) -> str:
+    """A built-in reason (technical, billing …) in ``lang``; a configured one as written."""
+    return LABELS[lang].get(f"reason_{reason}", reason)
+
+
+def level_label(lang: str, level: str) -> str:
+    return LABELS[lang].get(f"level_{level}", level)
+
+
+def kind_label(lang: str, kind: str) -> str:
+    return LABELS[lang].get(f"kind_{kind}", kind)
+
+
+_PAGE_SOURCE = re.compile(r"page (\d+)( \(popup\))?")
+
+
+def source_label(lang: str, source: str) -> str:
+    """Where an event came from (``page 1``, ``page 2 (popup)``, ``worker URL``) in ``lang``."""
+    t = LABELS[lang]
+    match = _PAGE_SOURCE.fullmatch(source)
+    if match:
+        key = "source_popup" if match.group(2) else "source_page"
+        return t[key].format(number=match.group(1))
+    if source == "page":
+        return t["source_page"].format(number="").strip()
+    if source.startswith("worker "):
+        return t["source_worker"].format(url=source[len("worker ") :])
+    return source
+
+
+def format_date(lang: str, iso: str) -> str:
+    """An ISO 8601 UTC time as people write it: 1 December 2026, 14:05 UTC (pt: 1 de dezembro…)."""
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    t = LABELS[lang]
+    month = t["months"].split()[when.month - 1]
+    return t["date"].format(
+        day=when.day, month=month, year=when.year, time=f"{when.hour:02d}:{when.minute:02d}"
+    )
+
+
+# The notes the bundle writer leaves on attachments (report.json keeps them in English,
+# the words of the zip plan and the image fitter): shown in the ticket's language.
+_NUMBER = r"[\d,]+"
+_NOTES = (
+    (re.compile(rf"left out: (?P<size>{_NUMBER}) bytes is over the (?P<budget>{_NUMBER})-byte "
+                r"attachment limit"), "note_over_limit"),
+    (re.compile(r"left out: the zip would exceed the attachment limit"), "note_zip_full"),
+    (re.compile(rf"downscaled from (?P<original>\d+x\d+) to (?P<size>\d+x\d+) and re-encoded as "
+                rf"(?P<how>.+?) to fit (?P<budget>{_NUMBER}) bytes \((?P<before>{_NUMBER}) -> "
+                rf"(?P<after>{_NUMBER}) bytes\)"), "note_downscaled"),
+    (re.compile(rf"re-encoded as (?P<how>.+?) to fit (?P<budget>{_NUMBER}) bytes "
+                rf"\((?P<before>{_NUMBER}) -> (?P<after>{_NUMBER}) bytes\)"), "note_reencoded"),
+    (re.compile(r"trace: (?P<count>\d+) screencast frames removed \(a secret was typed\)"),
+     "note_frames"),
+)  # fmt: skip
+
+
+def note_label(lang: str, note: str) -> str:
+    """An attachment's note in ``lang`` (a note it does not know stays as written)."""
+    for pattern, key in _NOTES:
+        match = pattern.fullmatch(note)
+        if match:
+            values = match.groupdict()
+            if lang == "pt":
+                values = {k: v.replace(",", " ").replace("quality", "qualidade")
+                          for k, v in values.items()}  # fmt: skip
+            return LABELS[lang][key].format(**values)
+    return note
 
 
 def phrase(lang: str, action: str, **values: str) -> str:

@@ -90,7 +90,8 @@ def resolve_options(flags: Flags, config: Config) -> Options:
         reason=flags.reason,
         template_dir=flags.template_dir,
         redact_patterns=tuple(config.redact),
-        support_email=config.support_email,
+        support_address=config.support_address,
+        support_url=config.support_url,
     )
     return Options(run, bundle)
 

@@ -18,15 +18,16 @@ MARKS = {"ok": "✓", "failed": "✗", "skipped": "-"}
 class StepPrinter:
     """``on_step`` callback: one line per finished step."""
 
-    def __init__(self, err: bool = True) -> None:
+    def __init__(self, err: bool = True, lang: str = "en") -> None:
         self.stream: TextIO = sys.stderr if err else sys.stdout
+        self.lang = lang
 
     def __call__(self, record: StepRecord, total: int) -> None:
         from collector.text import printable
         from collector.ticket import describe_step
 
         mark = MARKS.get(record.status, "?")
-        line = f"  {mark} {record.index}/{total} {describe_step(record)}"
+        line = f"  {mark} {record.index}/{total} {describe_step(record, self.lang)}"
         if record.status != "skipped" or record.error:
             line += f" ({record.duration_ms} ms)"
         if record.error:
@@ -35,33 +36,74 @@ class StepPrinter:
 
 
 def print_summary(done: Reproduction, err: bool = True) -> None:
+    """The outcome, cause first, then what to do next: which fields to fill, where.
+
+    The last line (printed by the caller, on stdout) is the zip's absolute path.
+    """
+    from collector.labels import LABELS, kind_label
     from collector.redact import Redactor
-    from collector.report import KIND_RANK
     from collector.text import printable
-    from collector.ticket import human_size
 
     stream = sys.stderr if err else sys.stdout
     result = done.result
     redact = Redactor(secrets=result.secrets).text
-    outcome = result.outcome
+    options = done.options
+    lang = options.lang if options else "en"
+    mark = MARKS["ok"] if result.outcome.status == "clean" else MARKS["failed"]
+    lines = [f"{mark} {printable(headline_of(done))}"]
     failing = result.failing_events
-    lines = [f"Outcome: {outcome.status} — {printable(outcome.message)}"]
     if failing:
         by_kind: dict[str, int] = {}
         for e in failing:
             by_kind[e.kind] = by_kind.get(e.kind, 0) + e.count
-        lines.append("Errors: " + ", ".join(f"{kind} {n}" for kind, n in by_kind.items()))
-        first = min(failing, key=lambda e: KIND_RANK.get(e.kind, 5))
-        where = f" (step {first.step})" if first.step else ""
-        location = ""
-        if first.url and first.line:
-            location = f" at {first.url}:{first.line}" + (f":{first.column}" if first.column else "")
-        lines.append(f"First error{where}: {printable(first.text)[:200]}{location}")
-    zip_path = done.bundle / f"{done.reference}.zip"
-    size = human_size(zip_path.stat().st_size) if zip_path.exists() else "?"
-    lines.append(f"Reference: {done.reference}  (attach {zip_path.name}, {size})")
+        counts = ", ".join(f"{kind_label(lang, kind)} {n}" for kind, n in by_kind.items())
+        lines.append(f"{LABELS[lang]['errors']}: {counts}")
+    lines.append("")
+    lines.extend(next_steps(done))
     for line in lines:
         print(redact(line), file=stream)
+
+
+def headline_of(done: Reproduction) -> str:
+    from collector.ticket import headline
+
+    return headline(done.report, done.options.lang if done.options else "en")
+
+
+def next_steps(done: Reproduction) -> list[str]:
+    """What the person does next, said once: where, the three fields, the file to attach."""
+    from collector.labels import LABELS
+    from collector.text import printable
+    from collector.ticket import build_context, human_size
+
+    options = done.options
+    lang = options.lang if options else "en"
+    t = LABELS[lang]
+    context = build_context(
+        done.report,
+        lang=lang,
+        reason=options.reason if options else None,
+        support_address=options.support_address if options else None,
+        support_url=options.support_url if options else None,
+    )
+    lines = [f"{t['next_title']} ({t['reference']} {done.reference}):"]
+    url, email = context.support_url, context.support_address
+    if url and email:
+        lines.append("  " + t["next_where_both"].format(url=url, email=email))
+    elif url:
+        lines.append("  " + t["next_where_url"].format(url=url))
+    elif email:
+        lines.append("  " + t["next_where_email"].format(email=email))
+    ticket_md = (done.bundle / "ticket.md").resolve()
+    zip_path = done.zip_path
+    size = human_size(zip_path.stat().st_size) if zip_path.exists() else "?"
+    lines += [
+        "  " + t["next_reason"].format(reason=printable(context.reason_label)),
+        "  " + t["next_subject"].format(subject=printable(context.subject)),
+        "  " + t["next_details"].format(path=ticket_md),
+        "  " + t["next_attach"].format(path=zip_path, size=size),
+    ]
+    return lines
 
 
 def summary_json(done: Reproduction) -> dict[str, Any]:
@@ -70,8 +112,8 @@ def summary_json(done: Reproduction) -> dict[str, Any]:
     result = done.result
     summary = {
         "reference": done.reference,
-        "bundle": str(done.bundle),
-        "zip": str(done.bundle / f"{done.reference}.zip"),
+        "bundle": str(done.bundle.resolve()),
+        "zip": str(done.zip_path),
         "outcome": result.outcome.model_dump(),
         "errors": sum(e.count for e in result.failing_events),
         "steps": [{"index": s.index, "status": s.status, "error": s.error} for s in result.steps],

@@ -41,6 +41,12 @@ class Reproduction:
     result: RunResult
     reference: str
     report: Report
+    options: BundleOptions | None = None  # how it was written: language, reason, support desk
+
+    @property
+    def zip_path(self) -> Path:
+        """The attachment, by its absolute path (what the person attaches to the ticket)."""
+        return (self.bundle / f"{self.reference}.zip").resolve()
 
 
 async def reproduce(
@@ -80,7 +86,9 @@ async def reproduce(
             discard_workspace(workspace)
             raise
         written = write_run_bundle(result, workspace, bundle_options)
-    return Reproduction(written.path, result, workspace.reference, written.report)
+    return Reproduction(
+        written.path, result, workspace.reference, written.report, bundle_options
+    )
 
 
 async def reproduce_prepared(
@@ -123,7 +131,9 @@ async def reproduce_prepared(
         finally:
             await starting.close()
         written = await writing
-    return Reproduction(written.path, result, workspace.reference, written.report)
+    return Reproduction(
+        written.path, result, workspace.reference, written.report, options.bundle
+    )
 
 
 STOP_SIGNALS = {

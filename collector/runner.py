@@ -46,6 +46,7 @@ from collector.scenario import (
     Reload,
     Scenario,
     Screenshot,
+    Scroll,
     StepBase,
     Wait,
     WaitFor,
@@ -682,7 +683,8 @@ class _Run:
             more = f" (+{self.capture.dropped} events over the caps)" if self.capture.dropped else ""
             ranked = min(failing, key=lambda e: KIND_RANK.get(e.kind, 5))
             first = ranked.text.splitlines()[0][:200] if ranked.text else ""
-            return Outcome(status="errors", message=f"{count} error(s) captured{more}: {first}")
+            errors = f"{count} error{'' if count == 1 else 's'}"
+            return Outcome(status="errors", message=f"{errors} captured{more}: {first}")
         return Outcome(status="clean", message="No errors captured")
 
 
@@ -728,6 +730,9 @@ def _target(step: StepBase, scenario: Scenario, base_url: str | None) -> str | N
 
 
 def _value(step: StepBase) -> str | None:
+    if isinstance(step, Scroll) and (step.x or step.y or step.absolute):
+        # The move, read back by the ticket's wording: "by 0, 600" or "to 0, 600".
+        return f"{'to' if step.absolute else 'by'} {step.x}, {step.y}"
     value = getattr(step, "value", None) or getattr(step, "text", None)
     if isinstance(value, list):
         return ", ".join(value)

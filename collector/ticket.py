@@ -13,13 +13,23 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import jinja2
 
-from collector.labels import LABELS, phrase
-from collector.report import FAILED_STATUSES, KIND_RANK, ErrorGroup, Report, StepRecord
+from collector.labels import (
+    LABELS,
+    format_date,
+    kind_label,
+    level_label,
+    note_label,
+    phrase,
+    plural,
+    reason_label,
+    source_label,
+)
+from collector.report import KIND_RANK, ErrorGroup, Outcome, Report, StepRecord
 from collector.text import has_control, one_line, printable
 
 SUBJECT_MAX = 120
@@ -49,6 +59,7 @@ class ErrorLine:
     kind: str = _doc("console, page_error, request_failed, http_error, crash …")
     kind_label: str = _doc("The kind in the ticket's language.")
     count: int = _doc("How many times it happened.")
+    count_text: str = _doc("The count in words, plural form included: 3 times, 1 vez.")
     first_step: str = _doc("The step it first happened in, in plain language.")
     location: str | None = _doc("url:line:column of its source, when known.")
     stack: str | None = _doc("The first stack, cut to a readable length.")
@@ -84,11 +95,13 @@ class TicketContext:
     t: dict[str, str] = _doc("Labels in the ticket's language, by key.")
     reference: str = _doc("The unique reference number to quote (CR-YYYYMMDD-XXXXXX).")
     reason: str = _doc("Ticket reason, from the scenario, the config or the default.")
+    reason_label: str = _doc("The reason as shown: a built-in one in the ticket's language.")
     subject: str = _doc("One line of at most 120 characters naming the first error and where.")
     title: str = _doc("The scenario's name.")
     what_happened: str = _doc("One paragraph saying what happened in this run.")
     expected: str | None = _doc("What the user expected, from the scenario.")
-    actual: str = _doc("What actually happened, in one sentence.")
+    actual: str = _doc("What actually happened, in one sentence (the headline).")
+    headline: str = _doc("The outcome, cause first: the first failing error, then the symptom.")
     outcome: str = _doc("Outcome status: clean, errors, step_failed, crashed, unreachable …")
     steps: list[StepLine] = _doc("The numbered steps to recreate the problem.")
     errors: list[ErrorLine] = _doc("Errors grouped by fingerprint, failing ones first.")
@@ -96,15 +109,18 @@ class TicketContext:
     responses: list[ResponseLine] = _doc(
         "HTTP errors with the start of their response body, method, status and timing."
     )
-    totals: str = _doc("Exact counts of everything captured, one line.")
+    totals: str = _doc("Exact counts of everything captured, one line, in the ticket's language.")
     dropped: int = _doc("Events not kept in the report because of the caps.")
+    dropped_text: str = _doc("The sentence saying how many events were not kept (empty if none).")
     environment: list[tuple[str, str]] = _doc("Label/value rows: browser, OS, viewport …")
     attachments: list[AttachmentLine] = _doc("Files of the bundle with their sizes.")
     left_out: list[AttachmentLine] = _doc("Files left out of the zip, and why.")
     zip_name: str = _doc("File name of the zip to attach.")
     created: str = _doc("When the run started (UTC, ISO 8601).")
+    created_text: str = _doc("When the run started, as the language writes dates.")
     original_reference: str | None = _doc("For replays: the reference of the original bundle.")
-    support_email: str | None = _doc("Where the .eml is addressed, from config support_email.")
+    support_address: str | None = _doc("Where the .eml is addressed, from config support_address.")
+    support_url: str | None = _doc("The support desk's page for new tickets, from config support_url.")
 
 
 def build_context(
@@ -112,7 +128,8 @@ def build_context(
     *,
     lang: str = "en",
     reason: str | None = None,
-    support_email: str | None = None,
+    support_address: str | None = None,
+    support_url: str | None = None,
 ) -> TicketContext:
     """Turn a report into the ticket context (pure: no files, no browser)."""
     t = LABELS[lang]
@@ -132,33 +149,46 @@ def build_context(
         e.text for e in report.events if e.kind in ("http_error", "request_failed")
     ]
     attachments = [
-        AttachmentLine(a.path, human_size(a.bytes), a.bytes, a.in_zip, a.note)
+        AttachmentLine(
+            a.path,
+            human_size(a.bytes),
+            a.bytes,
+            a.in_zip,
+            note_label(lang, a.note) if a.note else None,
+        )
         for a in report.attachments
     ]
+    chosen = reason or report.reason or DEFAULT_REASON
+    said = headline(report, lang)
     return TicketContext(
         lang=lang,
         t=t,
         reference=report.reference,
-        reason=reason or report.reason or DEFAULT_REASON,
+        reason=chosen,
+        reason_label=reason_label(lang, chosen),
         subject=make_subject(report, lang),
         title=report.title or report.scenario_name or report.reference,
         what_happened=_what_happened(report, lang),
         expected=report.expected,
-        actual=_actual(report, lang),
+        actual=said,
+        headline=said,
         outcome=report.outcome.status,
         steps=step_lines,
         errors=errors,
         failed_requests=failed_requests,
         responses=response_lines(report, lang),
-        totals=_totals_line(report.totals),
+        totals=totals_line(report.totals, lang),
         dropped=report.dropped,
+        dropped_text=plural(lang, "dropped", report.dropped) if report.dropped else "",
         environment=_environment_rows(report, t),
         attachments=attachments,
         left_out=[a for a in attachments if not a.in_zip],
         zip_name=f"{report.reference}.zip",
         created=report.created,
+        created_text=format_date(lang, report.created),
         original_reference=report.original_reference,
-        support_email=support_email,
+        support_address=support_address,
+        support_url=support_url,
     )
 
 
@@ -171,17 +201,43 @@ def context_field_docs() -> dict[str, str]:
 
 
 def describe_step(step: StepRecord, lang: str = "en") -> str:
-    """A step in plain language: Click “Pay now” (#pay) on /checkout.html."""
+    """A step in plain language: Click #pay on /checkout.html.
+
+    A step's ``name`` is the step's own label, not the element's: it leads, and
+    the action follows in brackets (``Pay now (click #pay on /checkout.html)``).
+    """
     target = step.target or ""
-    if step.name and target and step.name != target:
-        label = f"“{step.name}” ({target})"
-    else:
-        label = step.name or target
     page = _short_url(step.url) if step.url and not step.url.startswith("about:") else ""
-    text = phrase(lang, step.action, target=label, value=step.value or "", url=target)
+    action = step.action
+    values = {"target": target, "value": step.value or "", "url": target}
+    if action == "scroll":
+        action, values = _scroll_phrase(step)
+    text = phrase(lang, action, **values)
     if page and step.action not in ("goto", "wait", "wait_for_url", "expect_url"):
         text += " " + phrase(lang, "on_page", url=page)
+    if step.name and step.name != target:
+        return f"{step.name} ({_lower_first(text)})"
     return text
+
+
+_SCROLL_VALUE = re.compile(r"(by|to) (-?\d+), (-?\d+)")
+
+
+def _scroll_phrase(step: StepRecord) -> tuple[str, dict[str, str]]:
+    """scroll's record keeps its move as ``by X, Y`` or ``to X, Y`` in ``value``."""
+    target = step.target or ""
+    move = _SCROLL_VALUE.fullmatch(step.value or "")
+    if move is None:
+        return "scroll", {"target": target}
+    how, x, y = move.groups()
+    key = f"scroll_{'element_' if target else ''}{how}"
+    return key, {"target": target, "x": x, "y": y}
+
+
+def _mid_sentence(step: StepRecord, lang: str) -> str:
+    """describe_step for the middle of a sentence: lower case unless it is the step's name."""
+    text = describe_step(step, lang)
+    return text if step.name and step.name != (step.target or "") else _lower_first(text)
 
 
 
@@ -234,27 +290,169 @@ def ranked_errors(groups: list[ErrorGroup]) -> list[ErrorGroup]:
     )
 
 
-def make_subject(report: Report, lang: str = "en") -> str:
-    """≤ 120 chars: the first failing error and where it happened."""
+def first_failing(report: Report) -> ErrorGroup | None:
+    """The error a developer should look at first: the cause, when there is one.
+
+    An unreachable site's failed request is the symptom itself, not a cause.
+    """
+    first = next((g for g in ranked_errors(report.errors) if g.fails), None)
+    unreachable = report.outcome.status == "unreachable"
+    if first is not None and unreachable and first.kind == "request_failed":
+        return None
+    return first
+
+
+def cause(group: ErrorGroup, lang: str = "en") -> str:
+    """The error in one line, with the script line that threw it: TypeError: … at shop.js:42."""
+    text = " ".join(group.message.split())
+    if group.kind in ("page_error", "console") and group.url and group.line:
+        name = urlsplit(group.url).path.rsplit("/", 1)[-1] or group.url
+        text += f" {LABELS[lang]['at']} {name}:{group.line}"
+    return text
+
+
+# Playwright's timeout, or the runner's hard bound when Playwright itself was late.
+_TIMEOUT_MS = re.compile(r"Timeout (\d+)\s*ms exceeded|did not finish within (\d+) ms")
+LOAD_ACTIONS = ("goto", "reload", "back")
+
+
+def load_timeout_s(step: StepRecord | None, message: str = "") -> str | None:
+    """Seconds a page was given to load, when ``step`` failed because it did not load."""
+    if step is None or step.action not in LOAD_ACTIONS:
+        return None
+    found = _TIMEOUT_MS.search(step.error or message)
+    if found is None:
+        return None
+    return f"{int(found.group(1) or found.group(2)) / 1000:g}"
+
+
+class Ran(Protocol):
+    """What the wording of an outcome needs: a report, or a run not yet assembled."""
+
+    @property
+    def outcome(self) -> Outcome: ...
+
+    @property
+    def steps(self) -> list[StepRecord]: ...
+
+
+def _failed_step(report: Ran) -> StepRecord | None:
+    index = report.outcome.failed_step
+    return next((s for s in report.steps if s.index == index), None) if index else None
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _step_said(step: StepRecord, lang: str) -> str:
+    """“step 4: check that #msg shows “Sent”” (lower case, for the middle of a sentence)."""
+    return f"{_lower_first(LABELS[lang]['step'])} {step.index}: {_mid_sentence(step, lang)}"
+
+
+def _symptom_parts(report: Ran, lang: str) -> tuple[str, StepRecord | None] | None:
+    """What went wrong (lower case) and the step it went wrong in, or None when nothing did."""
     t = LABELS[lang]
-    failing = [g for g in ranked_errors(report.errors) if g.fails]
-    where = ""
-    first: ErrorGroup | None = failing[0] if failing else None
-    step_index = first.first_step if first else report.outcome.failed_step
-    if step_index:
-        step = next((s for s in report.steps if s.index == step_index), None)
-        if step is not None:
-            where = describe_step(step, lang)
-            where = where[:1].lower() + where[1:]
+    status = report.outcome.status
+    step = _failed_step(report)
+    seconds = load_timeout_s(step, report.outcome.message)
+    if step is not None and seconds is not None:
+        return t["page_not_loaded"].format(seconds=seconds), step
+    if status == "unreachable":
+        code = re.search(r"net::ERR_[A-Z_]+", report.outcome.message)
+        return _lower_first(t["outcome_unreachable"]) + (f": {code.group(0)}" if code else ""), step
+    if status == "crashed":
+        return _lower_first(t["outcome_crashed"]), step
+    if step is not None:
+        return t["step_failed_n"].format(step=step.index), step
+    if status == "step_failed":
+        return _lower_first(t["outcome_step_failed"]), None
+    if status == "interrupted":
+        return _lower_first(t["outcome_interrupted"]), None
+    return None
+
+
+def symptom(report: Ran, lang: str = "en") -> str | None:
+    """What the user saw go wrong, in the tool's words (never Playwright's first)."""
+    parts = _symptom_parts(report, lang)
+    if parts is None:
+        return None
+    text, step = parts
+    if step is None:
+        return text
+    if text.startswith(LABELS[lang]["step_failed_n"].format(step=step.index)):
+        return f"{text} ({_mid_sentence(step, lang)})"
+    return f"{text} ({_step_said(step, lang)})"
+
+
+def headline(report: Report, lang: str = "en") -> str:
+    """The outcome in one line, cause first: the first failing error, then the symptom.
+
+    ``TypeError: … at checkout.js:12 — then step 4 failed (check that #msg shows “Sent”)``;
+    with no error to blame, the symptom leads, and Playwright's words come last.
+    """
+    t = LABELS[lang]
+    first = first_failing(report)
+    seen = symptom(report, lang)
     if first is not None:
+        if seen is not None:
+            return f"{cause(first, lang)} — {t['then']} {seen}"
+        where = _where(report, first, lang)
+        return cause(first, lang) + (f" — {where}" if where else "")
+    return symptom_line(report, lang) or t["subject_clean"]
+
+
+def symptom_line(report: Ran, lang: str = "en") -> str | None:
+    """The symptom as a sentence, with Playwright's words after it when they say more:
+    ``Step 3 failed (click #pay): Timeout 500ms exceeded``; None when nothing failed."""
+    seen = symptom(report, lang)
+    if seen is None:
+        return None
+    detail = " ".join(report.outcome.message.split())
+    step = _failed_step(report)
+    said_why = load_timeout_s(step, detail) is not None or report.outcome.status in (
+        "unreachable",
+        "crashed",
+    )
+    return _upper_first(seen) + (f": {detail}" if detail and not said_why else "")
+
+
+def _where(report: Report, group: ErrorGroup, lang: str) -> str:
+    step = next((s for s in report.steps if s.index == group.first_step), None)
+    return _mid_sentence(step, lang) if step is not None else ""
+
+
+def make_subject(report: Report, lang: str = "en") -> str:
+    """≤ 120 chars: the first failing error and where it happened (then what failed)."""
+    t = LABELS[lang]
+    first = first_failing(report)
+    parts = _symptom_parts(report, lang)
+    if first is not None:
+        where = _where(report, first, lang)
         head = " ".join(first.message.split())
-    elif report.outcome.status in (*FAILED_STATUSES, "interrupted"):
-        head = t[f"outcome_{report.outcome.status}"]
-        if report.outcome.message:
-            head += f": {' '.join(report.outcome.message.split())}"
-    else:
-        head = t["subject_clean"]
-        where = report.title or report.scenario_name or ""
+        if parts is not None and parts[1] is not None and parts[1].index != first.first_step:
+            # What failed later, when it fits whole: the error and where come first.
+            later = f"{t['then']} {parts[0]}"
+            told = f"{head} — {where}, {later}" if where else f"{head} — {later}"
+            if len(one_line(told)) <= SUBJECT_MAX:
+                return one_line(told)
+        return _fit_subject(head, where)
+    if parts is None:
+        return _fit_subject(t["subject_clean"], report.title or report.scenario_name or "")
+    text, step = parts
+    head = _upper_first(text)
+    detail = " ".join(report.outcome.message.split())
+    said_why = load_timeout_s(step, detail) is not None or report.outcome.status in (
+        "unreachable",
+        "crashed",
+    )
+    if detail and not said_why:
+        head += f": {detail}"
+    where = _mid_sentence(step, lang) if step is not None else ""
     return _fit_subject(head, where)
 
 
@@ -282,21 +480,10 @@ def _what_happened(report: Report, lang: str) -> str:
     if report.outcome.failed_step:
         parts.append(t["step_failed_at"].format(step=report.outcome.failed_step))
     if failing:
-        parts.append(t["errors_captured"].format(count=sum(g.count for g in failing)))
+        parts.append(plural(lang, "errors_captured", sum(g.count for g in failing)))
     else:
         parts.append(t["no_errors"])
     return " ".join(parts)
-
-
-def _actual(report: Report, lang: str) -> str:
-    t = LABELS[lang]
-    failing = [g for g in ranked_errors(report.errors) if g.fails]
-    if report.outcome.status in (*FAILED_STATUSES, "interrupted"):
-        text = t[f"outcome_{report.outcome.status}"]
-        return f"{text}: {report.outcome.message}" if report.outcome.message else text
-    if failing:
-        return failing[0].message
-    return t["subject_clean"]
 
 
 def _error_line(group: ErrorGroup, steps: list[StepRecord], lang: str) -> ErrorLine:
@@ -315,8 +502,9 @@ def _error_line(group: ErrorGroup, steps: list[StepRecord], lang: str) -> ErrorL
     return ErrorLine(
         message=group.message,
         kind=group.kind,
-        kind_label=t.get(f"kind_{group.kind}", group.kind),
+        kind_label=kind_label(lang, group.kind),
         count=group.count,
+        count_text=plural(lang, "times", group.count),
         first_step=first_step,
         location=location,
         stack=stack,
@@ -340,14 +528,23 @@ def _environment_rows(report: Report, t: dict[str, str]) -> list[tuple[str, str]
     return rows
 
 
-def _totals_line(totals: dict[str, Any]) -> str:
+def totals_line(totals: dict[str, Any], lang: str = "en") -> str:
+    """Console: 3 errors, 1 log message; Uncaught exception: 1 (in ``lang``)."""
     parts = []
     for kind, value in totals.items():
+        label = kind_label(lang, kind)
         if isinstance(value, dict):
-            parts.append(f"{kind}: " + ", ".join(f"{lvl} {n}" for lvl, n in value.items()))
+            counts = ", ".join(_level_count(lang, lvl, n) for lvl, n in value.items())
+            parts.append(f"{label}: {counts}")
         else:
-            parts.append(f"{kind}: {value}")
+            parts.append(f"{label}: {value}")
     return "; ".join(parts) or "-"
+
+
+def _level_count(lang: str, level: str, count: int) -> str:
+    if f"levels_{level}_other" in LABELS[lang]:
+        return plural(lang, f"levels_{level}", count)
+    return f"{count} {level}"
 
 
 def _short_url(url: str) -> str:
@@ -391,6 +588,10 @@ def environment(template_dir: str | None = None) -> jinja2.Environment:
     env.filters["human_size"] = human_size
     env.filters["printable"] = printable
     env.filters["md_fence"] = md_fence
+    env.filters["describe_step"] = lambda step, lang: describe_step(step, lang)
+    env.filters["level_label"] = lambda level, lang: level_label(lang, level)
+    env.filters["kind_label"] = lambda kind, lang: kind_label(lang, kind)
+    env.filters["source_label"] = lambda source, lang: source_label(lang, source)
     return env
 
 
@@ -422,6 +623,7 @@ def ticket_json(context: TicketContext, template_dir: str | None = None) -> dict
     return {
         "reference": context.reference,
         "reason": context.reason,
+        "reason_label": context.reason_label,
         "subject": context.subject,
         "details": render("ticket.txt.j2", template_dir, **asdict(context)),
         "attachments": [
@@ -479,7 +681,8 @@ def render_eml(
     template_dir: str | None = None,
     sender: str = "collector@localhost",
 ) -> bytes:
-    """An RFC 5322 message: the plain-text ticket as body, the bundle zip attached."""
+    """An RFC 5322 message, always multipart/mixed: the ticket as plain text and as HTML
+    (multipart/alternative), and the bundle zip attached when there is one."""
     from email.message import EmailMessage
     from email.policy import SMTP
     from email.utils import formatdate, make_msgid
@@ -489,13 +692,15 @@ def render_eml(
     headers = {
         "Subject": context.subject,
         "From": sender,
-        "To": context.support_email,
+        "To": context.support_address,
         "X-Collector-Reference": context.reference,
     }
     for name, value in headers.items():
         # A CR or LF in a header value would let a bundle or a config add headers (Bcc:).
         if value is not None and has_control(value):
-            field_name = {"To": "support_email", "X-Collector-Reference": "reference"}.get(name, name)
+            field_name = {"To": "support_address", "X-Collector-Reference": "reference"}.get(
+                name, name
+            )
             raise BadInput(f"{field_name}: control characters (CR/LF) are not allowed in a header")
     # Headers up to RFC 5322's 998-character limit stay on one line: Python's folding of
     # encoded words loses the spaces between them ("“Pay now”" read back as "“Paynow”").
@@ -503,14 +708,18 @@ def render_eml(
     message = EmailMessage(policy=SMTP.clone(max_line_length=998, cte_type="7bit"))
     message["Subject"] = headers["Subject"]
     message["From"] = sender
-    if context.support_email:
-        message["To"] = context.support_email
+    if context.support_address:
+        message["To"] = context.support_address
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=context.reference)
     message["X-Collector-Reference"] = context.reference
-    message.set_content(render("ticket.txt.j2", template_dir, **asdict(context)))
+    variables = asdict(context)
+    message.set_content(render("ticket.txt.j2", template_dir, **variables))
+    message.add_alternative(render("ticket.html.j2", template_dir, **variables), subtype="html")
     if zip_data is not None:
         message.add_attachment(
             zip_data, maintype="application", subtype="zip", filename=context.zip_name
         )
+    else:
+        message.make_mixed()  # always multipart/mixed: a desk's parser finds the body one way
     return message.as_bytes()

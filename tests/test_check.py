@@ -101,16 +101,16 @@ FAILING_LINES: dict[str, list[str | re.Pattern[str]]] = {
         re.compile(r"page_error \S+/fail-syntax-error\.js:2:\d+ SyntaxError: Unexpected token ';'")
     ],
     "fail-fetch-500.html": [
-        "http_error {root}status/500 HTTP 500 Internal Server Error GET {root}status/500"
+        "http_error HTTP 500 Internal Server Error GET {root}status/500"
     ],
     "fail-post-503.html": [
-        "http_error {root}status/503 HTTP 503 Service Unavailable POST {root}status/503"
+        "http_error HTTP 503 Service Unavailable POST {root}status/503"
     ],
     "fail-connection-refused.html": [
-        "request_failed http://127.0.0.1:2/refused GET http://127.0.0.1:2/refused failed: "
+        "request_failed GET http://127.0.0.1:2/refused failed: "
         "net::ERR_CONNECTION_REFUSED"
     ],
-    "fail-image-404.html": ["http_error {root}status/404 HTTP 404 Not Found GET {root}status/404"],
+    "fail-image-404.html": ["http_error HTTP 404 Not Found GET {root}status/404"],
     "fail-iframe-error.html": ["console {base}_frame-with-error.html:6:17 error inside the iframe"],
     # A worker's messages come relayed by its page (reliable), which gives no column.
     "fail-worker-error.html": ["console {base}_worker-error.js:2 error inside the worker"],
@@ -123,10 +123,13 @@ FAILING_LINES: dict[str, list[str | re.Pattern[str]]] = {
     # The page never loads (an image that answers after 30 s): the timeout is the
     # reason, and the error logged before it is still reported.
     HANG: [
-        re.compile(r"step_failed: Timeout 10000ms exceeded\.?"),
+        re.compile(r"The page did not load within 1\d(\.\d+)? s \(step 1: open .*\)"),
         "console {base}fail-hang.html:6:17 error before the hang",
     ],
-    "crash.yaml": [re.compile(r"crashed: .+"), re.compile(r"crash \S+ The page crashed")],
+    "crash.yaml": [
+        re.compile(r"The page or browser crashed( \(step \d+: .+\))?"),
+        re.compile(r"crash \S+ The page crashed"),
+    ],
     "missing-expected.yaml": ["expected but not seen: never happens"],
 }
 REASON_LINES = {HANG: 1, "crash.yaml": 1, "missing-expected.yaml": 1}  # lines that are not errors
@@ -941,11 +944,13 @@ def test_error_lines_keep_the_reason_when_a_page_also_has_errors() -> None:
     event = Event(kind="console", level="error", text="early", url="https://a.example/", line=1)
     stopped = PageResult(
         url_target("https://a.example/"),
-        SimpleNamespace(outcome=Outcome(status="step_failed", message="Timeout 3000ms exceeded.")),  # type: ignore[arg-type]
+        SimpleNamespace(
+            outcome=Outcome(status="step_failed", message="Timeout 3000ms exceeded."), steps=[]
+        ),  # type: ignore[arg-type]
         failing=[event],
     )
     assert error_lines(stopped) == [
-        "FAIL https://a.example/: step_failed: Timeout 3000ms exceeded.",
+        "FAIL https://a.example/: A step failed: Timeout 3000ms exceeded.",
         "FAIL https://a.example/: console https://a.example/:1 early",
     ]
     missing = PageResult(
@@ -955,7 +960,7 @@ def test_error_lines_keep_the_reason_when_a_page_also_has_errors() -> None:
         missing_expected=["known bug"],
     )
     assert error_lines(missing)[0] == (
-        "FAIL https://a.example/: 1 error(s); expected but not seen: known bug"
+        "FAIL https://a.example/: 1 error; expected but not seen: known bug"
     )
 
 

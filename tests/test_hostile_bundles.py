@@ -502,8 +502,9 @@ def test_eml_subject_from_a_hostile_page_is_one_header(tmp_path: Path) -> None:
     assert "\n" not in message["Subject"] and "\x1b" not in message["Subject"]
     assert set(message.keys()) == {
         "Subject", "From", "Date", "Message-ID", "X-Collector-Reference", "MIME-Version",
-        "Content-Type", "Content-Transfer-Encoding",
+        "Content-Type",
     }  # fmt: skip
+    assert message.get_content_type() == "multipart/mixed"
 
 
 # --- the zip the agent receives reads like its folder -------------------------------------
@@ -518,7 +519,7 @@ def real_bundle(spy: tuple[str, list[str]], tmp_path_factory: pytest.TempPathFac
     )
     proc = collector("repro", "steps.yaml", "--out", "out", "--linger", "0.3", "-q", cwd=work)
     assert proc.returncode == 1, proc.stderr
-    return work / proc.stdout.strip()
+    return (work / proc.stdout.strip()).parent  # the last line is the zip, in the bundle
 
 
 @pytest.mark.browser

@@ -721,7 +721,7 @@ def test_conformance_recording_replays_every_step(pages_url: str, tmp_path: Path
         f"{recording}: warning: steps.22: customStep 'loginWithSSO' is not supported; skipped"
         in proc.stderr.splitlines()
     )
-    bundle = Path(proc.stdout.strip().splitlines()[-1])
+    bundle = Path(proc.stdout.strip().splitlines()[-1]).parent  # the zip's folder
     report = json.loads((bundle / "report.json").read_text(encoding="utf-8"))
     assert report["outcome"]["status"] == "clean"
     steps = report["steps"]

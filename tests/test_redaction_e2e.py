@@ -123,7 +123,7 @@ def login_steps(password_step: dict) -> list[dict]:
 
 def finished(proc: subprocess.CompletedProcess, folder: Path, secret: str) -> CliRun:
     assert proc.returncode == 1, proc.stderr  # the page's console.error fails the run
-    bundle = Path(proc.stdout.strip().splitlines()[-1])
+    bundle = Path(proc.stdout.strip().splitlines()[-1]).parent  # the zip's folder
     assert bundle.parent == folder / "OUT" and bundle.is_dir()
     return CliRun(bundle, secret, proc.returncode, proc.stdout, proc.stderr)
 

@@ -128,7 +128,7 @@ def buggy_bundle(pages_url: str, tmp_path_factory: pytest.TempPathFactory) -> Pa
         "repro", "checkout.yaml", "--out", "out", "--linger", LINGER, "--quiet", cwd=work
     )
     assert proc.returncode == 1, proc.stderr
-    bundle = work / proc.stdout.strip()
+    bundle = (work / proc.stdout.strip()).parent  # the zip's folder
     report = read_report(bundle)
     assert report["outcome"]["status"] == "errors"
     assert len([e for e in report["errors"] if e["fails"]]) == 2

@@ -97,7 +97,7 @@ def bundle(pages_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     proc = collector("repro", "checkout.yaml", "--out", "out", "--linger", "0.5", "-q", cwd=work)
     assert proc.returncode == 1, proc.stderr
-    path = work / proc.stdout.strip()
+    path = (work / proc.stdout.strip()).parent  # the zip's folder
     report = json.loads((path / "report.json").read_text(encoding="utf-8"))
     assert {e["first_step"] for e in report["errors"] if e["fails"]} == {3}
     return path

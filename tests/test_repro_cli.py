@@ -93,7 +93,9 @@ def test_repro_exit_codes_and_last_line(tmp_path, pages_url):
     proc = collector("repro", str(clean), "--out", "out", "--linger", "0.2", cwd=tmp_path)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert out.strip().splitlines()[-1] == str(only_bundle(tmp_path / "out").relative_to(tmp_path))
+    # The last line is the file to attach, by its absolute path.
+    bundle = only_bundle(tmp_path / "out")
+    assert out.strip().splitlines()[-1] == str((bundle / f"{bundle.name}.zip").resolve())
     assert "Traceback" not in err
 
     failing = tmp_path / "f.yaml"
@@ -169,7 +171,7 @@ def test_demo_reproduces_the_shop_bug(tmp_path):
     proc = collector("demo", "--out", "out", cwd=tmp_path)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    bundle = tmp_path / out.strip().splitlines()[-1]
+    bundle = Path(out.strip().splitlines()[-1]).parent  # the zip, in its bundle
     report = assert_complete(bundle)
     by_kind = {e["kind"]: e for e in report["errors"] if e["fails"]}
     click_pay = next(s["index"] for s in report["steps"] if s.get("name") == "Pay now")

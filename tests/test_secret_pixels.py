@@ -74,7 +74,7 @@ def run(folder: Path, scenario: dict, env: dict[str, str]) -> Path:
         cwd=folder, env={**os.environ, **env}, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr  # the console.error fails the run
-    return folder / proc.stdout.strip()
+    return (folder / proc.stdout.strip()).parent  # the zip's folder
 
 
 @pytest.fixture(scope="module")

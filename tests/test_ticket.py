@@ -45,7 +45,7 @@ from collector.ticket import (
 REF = "CR-20261125-7K3QF9"
 SHOP = "http://127.0.0.1:8000"
 TYPE_ERROR = "TypeError: Cannot read properties of undefined (reading 'card')"
-WHERE = "click “Pay now” (#pay) on /checkout.html"
+WHERE = "Pay now (click #pay on /checkout.html)"
 LEFT_OUT_NOTE = "left out: 2,500,000 bytes is over the 2,000,000-byte attachment limit"
 
 
@@ -157,7 +157,8 @@ def test_subject_of_a_failed_step_without_errors():
         errors=[],
         outcome=Outcome(status="step_failed", message="Timeout 500ms exceeded.", failed_step=3),
     )
-    assert build_context(report).subject == f"A step failed: Timeout 500ms exceeded. — {WHERE}"
+    # The symptom in the tool's words first, Playwright's after.
+    assert build_context(report).subject == f"Step 3 failed: Timeout 500ms exceeded. — {WHERE}"
 
 
 def test_clean_subject():
@@ -174,20 +175,21 @@ def test_markdown_ticket_reads_like_a_ticket():
     assert text[0] == f"# Support ticket draft: {TYPE_ERROR} — {WHERE}"
     for row in (
         f"| **Reference** | {REF} |",
-        "| **Reason** | billing |",
+        "| **Reason** | Billing |",
         f"| **Subject** | {TYPE_ERROR} — {WHERE} |",
         # Steps in plain language, numbered.
         f"1. Open {SHOP}/checkout.html",
         "2. Fill #email with “ana@example.com” on /checkout.html",
-        "3. Click “Pay now” (#pay) on /checkout.html",
+        "3. Pay now (click #pay on /checkout.html)",
         "- **Expected:** The order is paid and a receipt is shown",
-        f"- **Actual:** {TYPE_ERROR}",
-        "Ran 3 of 3 steps. 5 error(s) were captured.",
+        f"- **Actual:** {TYPE_ERROR} at shop.js:42 — {WHERE}",
+        "Steps run: 3 of 3. 5 errors were captured.",
+        "| **Recorded** | 25 November 2026, 10:00 UTC |",
         # Errors grouped by fingerprint with counts, the exception first.
         f"**1. Uncaught exception** (1 time): `{TYPE_ERROR}`",
         "**2. Console** (3 times): `payment failed`",
         f"**3. HTTP error** (1 time): `HTTP 500 Internal Server Error POST {SHOP}/api/pay`",
-        "- First seen at step: 3\\. Click “Pay now” (#pay) on /checkout.html",
+        "- First seen at step: 3\\. Pay now (click #pay on /checkout.html)",
         f"- Location: `{SHOP}/shop.js:42:7`",
         f"    at pay ({SHOP}/shop.js:42:7)",
         f"- `HTTP 500 Internal Server Error POST {SHOP}/api/pay`",
@@ -229,7 +231,8 @@ def test_plain_text_ticket():
         f"Reference: {REF}",
         f"Subject: {TYPE_ERROR} — {WHERE}",
         "STEPS TO RECREATE",
-        "3. Click “Pay now” (#pay) on /checkout.html",
+        "Reason: Billing",
+        "3. Pay now (click #pay on /checkout.html)",
         "2. Console (3 times): payment failed",
         "Viewport: 1280×800",
         "- console.log (1.2 kB, in zip)",
@@ -259,7 +262,7 @@ def small_zip(path: Path) -> Path:
 
 def test_eml_is_a_sendable_message_with_the_zip(tmp_path):
     zip_path = small_zip(tmp_path / f"{REF}.zip")
-    context = build_context(make_report(), support_email="support@shop.example")
+    context = build_context(make_report(), support_address="support@shop.example")
     raw = render_eml(context, zip_path.read_bytes())
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert message["Subject"] == context.subject
@@ -281,7 +284,7 @@ def test_eml_is_a_sendable_message_with_the_zip(tmp_path):
 def test_eml_subject_reads_back_exactly(lang):
     """Spaces between non-ASCII words survive (Python's header folding used to drop them)."""
     context = build_context(make_report(), lang=lang)
-    assert "“Pay now”" in context.subject
+    assert " — " in context.subject  # non-ASCII between spaces
     raw = render_eml(context, None)
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert message["Subject"] == context.subject
@@ -299,14 +302,17 @@ def test_eml_without_support_address_or_zip(tmp_path):
 
 def test_portuguese_ticket():
     context = build_context(make_report(), lang="pt")
-    assert context.subject == f"{TYPE_ERROR} — clicar em “Pay now” (#pay) em /checkout.html"
+    assert context.subject == f"{TYPE_ERROR} — Pay now (clicar em #pay em /checkout.html)"
     md = render_ticket(context, "md")
     text = lines(md)
     for row in (
         "# Rascunho de pedido de suporte: " + context.subject,
         "| **Referência** | " + REF + " |",
         "### Passos para reproduzir",
-        "3. Clicar em “Pay now” (#pay) em /checkout.html",
+        "3. Pay now (clicar em #pay em /checkout.html)",
+        "| **Motivo** | Faturação |",
+        "| **Registado** | 25 de novembro de 2026, 10:00 UTC |",
+        "Passos executados: 3 de 3. Foram capturados 5 erros.",
         f"**1. Exceção não tratada** (1 vez): `{TYPE_ERROR}`",
         "**2. Consola** (3 vezes): `payment failed`",
         "| Área visível | 1280×800 |",
@@ -453,7 +459,7 @@ def test_markdown_shows_page_text_literally():
 def test_subject_stays_one_line_whatever_the_step_name_holds(tmp_path):
     context = build_context(hostile_report())
     assert "\n" not in context.subject and len(context.subject) <= SUBJECT_MAX
-    assert context.subject.startswith("Error: <b>bold</b> {{ 7*7 }} — click “<img src=x")
+    assert context.subject.startswith("Error: <b>bold</b> {{ 7*7 }} — <img src=x")
     message = email.message_from_bytes(
         render_eml(context, small_zip(tmp_path / "x.zip").read_bytes()), policy=email.policy.default
     )

@@ -132,7 +132,7 @@ def test_installed_package_renders_from_its_own_templates(site, tmp_path):
     assert Path(out["file"]).resolve() == (site / "collector" / "__init__.py").resolve()
     assert Path(out["templates"]).resolve() == (site / "collector" / "templates").resolve()
     assert out["md"].startswith(
-        "# Support ticket draft: A step failed: Timeout 300ms exceeded. — click #pay on /checkout.html\n"
+        "# Support ticket draft: Step 1 failed: Timeout 300ms exceeded. — click #pay on /checkout.html\n"
     )
     assert "Referência: CR-20261125-WHEEL1" in out["pt"] and "PASSOS PARA REPRODUZIR" in out["pt"]
     assert out["html"].startswith("<!doctype html>") and "CR-20261125-WHEEL1" in out["html"]
