@@ -457,7 +457,7 @@ def test_check_says_each_failure_once(tmp_path, pages_url):
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     missing = f"{pages_url}no-such-page.html"
-    ran = invoke("check", missing, closed, "--linger", "0.3", "-q", cwd=tmp_path)
+    ran = invoke("check", missing, closed, "--linger", "0.3", cwd=tmp_path)
     assert ran.returncode == 1
     fails = [line for line in ran.stdout.splitlines() if line.startswith("FAIL ")]
     unreachable = [line for line in fails if closed in line]
