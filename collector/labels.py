@@ -173,6 +173,12 @@ LABELS: dict[str, dict[str, str]] = {
         "note_downscaled": "downscaled from {original} to {size} and re-encoded as {how} to fit "
         "{budget} bytes ({before} -> {after} bytes)",
         "note_frames": "trace: {count} screencast frames removed (a secret was typed)",
+        "note_body_not_text": "not kept: {kind} is not text",
+        "note_body_no_type": "not kept: no Content-Type, not text",
+        "note_body_cap": "not kept: only the first {count} bodies of a run are kept",
+        "note_body_slow": "not read: the body did not end within {seconds} s",
+        "note_body_run_ended": "not read: the run ended first (waited {seconds} s for the body)",
+        "note_body_error": "not read: {error}",
     },
     "pt": {
         "ticket": "Rascunho de pedido de suporte",
@@ -336,6 +342,12 @@ LABELS: dict[str, dict[str, str]] = {
         "note_downscaled": "reduzido de {original} para {size} e recodificado como {how} para "
         "caber em {budget} bytes ({before} -> {after} bytes)",
         "note_frames": "trace: {count} fotogramas removidos (foi escrito um segredo)",
+        "note_body_not_text": "não guardado: {kind} não é texto",
+        "note_body_no_type": "não guardado: sem Content-Type, não é texto",
+        "note_body_cap": "não guardado: só se guardam os primeiros {count} corpos de uma execução",
+        "note_body_slow": "não lido: o corpo não terminou em {seconds} s",
+        "note_body_run_ended": "não lido: a execução terminou antes (esperou {seconds} s pelo corpo)",
+        "note_body_error": "não lido: {error}",
     },
 }
 
@@ -416,18 +428,31 @@ _NOTES = (
                 rf"\((?P<before>{_NUMBER}) -> (?P<after>{_NUMBER}) bytes\)"), "note_reencoded"),
     (re.compile(r"trace: (?P<count>\d+) screencast frames removed \(a secret was typed\)"),
      "note_frames"),
+    # Why a failed response's body is not shown (capture/bodies.py, capture/listeners.py).
+    (re.compile(r"not kept: (?P<kind>\S+) is not text"), "note_body_not_text"),
+    (re.compile(r"not kept: no Content-Type, not text"), "note_body_no_type"),
+    (re.compile(r"not kept: only the first (?P<count>\d+) bodies of a run are kept"),
+     "note_body_cap"),
+    (re.compile(r"not read: the body did not end within (?P<seconds>[\d.]+) s"),
+     "note_body_slow"),
+    (re.compile(r"not read: the run ended first \(waited (?P<seconds>[\d.]+) s for the body\)"),
+     "note_body_run_ended"),
+    (re.compile(r"not read: (?P<error>.+)"), "note_body_error"),
 )  # fmt: skip
+# Values of the notes above that are numbers or encodings, written the language's way.
+_LOCAL_VALUES = frozenset({"size", "budget", "before", "after", "how"})
 
 
 def note_label(lang: str, note: str) -> str:
-    """An attachment's note in ``lang`` (a note it does not know stays as written)."""
+    """An attachment's or a response body's note in ``lang`` (a note it does not know
+    stays as written)."""
     for pattern, key in _NOTES:
         match = pattern.fullmatch(note)
         if match:
             values = match.groupdict()
             if lang == "pt":
                 values = {k: v.replace(",", " ").replace("quality", "qualidade")
-                          for k, v in values.items()}  # fmt: skip
+                          if k in _LOCAL_VALUES else v for k, v in values.items()}  # fmt: skip
             return LABELS[lang][key].format(**values)
     return note
 

@@ -265,7 +265,7 @@ def response_lines(report: Report, lang: str = "en") -> list[ResponseLine]:
                 content_type=response.content_type or "",
                 body=body,
                 shown=shown,
-                note=response.note,
+                note=note_label(lang, response.note) if response.note else None,
             )
         )
     return lines
@@ -592,6 +592,7 @@ def environment(template_dir: str | None = None) -> jinja2.Environment:
     env.filters["level_label"] = lambda level, lang: level_label(lang, level)
     env.filters["kind_label"] = lambda kind, lang: kind_label(lang, kind)
     env.filters["source_label"] = lambda source, lang: source_label(lang, source)
+    env.filters["note_label"] = lambda note, lang: note_label(lang, note)
     return env
 
 

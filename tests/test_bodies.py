@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from collector.capture.bodies import BODY_LIMIT, body_excerpt, is_text_type
+from collector.capture.bodies import (
+    BODY_LIMIT,
+    body_excerpt,
+    is_text_type,
+    not_text_note,
+    over_cap_note,
+    run_ended_note,
+    too_slow_note,
+    unreadable_note,
+)
 from collector.capture.store import CaptureStore
+from collector.labels import note_label
 from collector.report import Event, Report
 from collector.ticket import TICKET_BODY_CHARS, TICKET_BODY_LINES, response_lines
 
@@ -102,3 +112,38 @@ def test_ticket_says_how_much_of_a_body_it_shows() -> None:
     [line] = response_lines(_report_with_body("x" * 4096, truncated=True, size=10**6), "pt")
     assert len(line.body) == TICKET_BODY_CHARS
     assert line.shown == f"primeiros {TICKET_BODY_CHARS} de 1000000 bytes"
+
+
+NOTES = [
+    not_text_note("image/png"),
+    not_text_note(None),
+    over_cap_note(20),
+    too_slow_note(10),
+    too_slow_note(2.5),
+    unreadable_note("Protocol error (Network.getResponseBody): No resource with given identifier"),
+    run_ended_note(3),
+]
+
+
+@pytest.mark.parametrize("note", NOTES)
+def test_why_a_body_is_not_shown_is_said_in_portuguese(note: str) -> None:
+    assert note_label("en", note) == note
+    said = note_label("pt", note)
+    assert said.startswith(("não guardado: ", "não lido: ")), said
+    assert "not kept" not in said and "not read" not in said and " the " not in said
+
+
+def test_a_pt_ticket_says_why_the_body_is_not_shown_in_portuguese() -> None:
+    event = Event(
+        kind="http_error", level="error", text="HTTP 500", url="https://a.example/pay",
+        method="POST", status=500,
+        response={"content_type": "image/png", "bytes": 10, "note": not_text_note("image/png")},
+    )  # fmt: skip
+    report = Report(
+        reference="CR-20261201-AAAAAA", created="2026-12-01T00:00:00Z",
+        outcome={"status": "errors"}, events=[event],
+    )  # fmt: skip
+    (line,) = response_lines(report, "pt")
+    assert line.note == "não guardado: image/png não é texto"
+    (line,) = response_lines(report, "en")
+    assert line.note == "not kept: image/png is not text"

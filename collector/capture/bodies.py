@@ -89,6 +89,26 @@ def body_excerpt(
     }
 
 
+# Why a body is not shown. report.json keeps these words; labels.note_label says them in
+# the ticket's language, so a new note needs a pattern and labels there.
+
+
 def not_text_note(content_type: str | None) -> str:
     kind = media_type(content_type)
     return f"not kept: {kind} is not text" if kind else "not kept: no Content-Type, not text"
+
+
+def over_cap_note(cap: int) -> str:
+    return f"not kept: only the first {cap} bodies of a run are kept"
+
+
+def too_slow_note(seconds: float) -> str:
+    return f"not read: the body did not end within {seconds:g} s"
+
+
+def unreadable_note(why: str) -> str:
+    return f"not read: {why}"
+
+
+def run_ended_note(seconds: float) -> str:
+    return f"not read: the run ended first (waited {seconds:g} s for the body)"

@@ -15,7 +15,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from collector.capture.bodies import body_excerpt, is_text_type, media_type, not_text_note
+from collector.capture.bodies import (
+    body_excerpt,
+    is_text_type,
+    media_type,
+    not_text_note,
+    over_cap_note,
+    run_ended_note,
+    too_slow_note,
+    unreadable_note,
+)
 from collector.capture.devtools import PLAYWRIGHT_MARKER, ConsoleTarget, one_based
 from collector.capture.quiet import TIMER_TRACKER
 from collector.capture.store import UNRESPONSIVE, CaptureLimits, CaptureStore
@@ -366,8 +375,7 @@ class Capture(CaptureStore):
             self.add_detail(key, response=info)
             return
         if self._bodies_started >= MAX_BODIES:
-            note = f"not kept: only the first {MAX_BODIES} bodies of a run are kept"
-            info.update(note=note, duration_ms=_duration(response))
+            info.update(note=over_cap_note(MAX_BODIES), duration_ms=_duration(response))
             self.add_detail(key, response=info)
             return
         self._bodies_started += 1
@@ -381,9 +389,9 @@ class Capture(CaptureStore):
         try:
             data = await asyncio.wait_for(response.body(), BODY_READ_S)
         except TimeoutError:
-            info = {**info, "note": f"not read: the body did not end within {BODY_READ_S:g} s"}
+            info = {**info, "note": too_slow_note(BODY_READ_S)}
         except Exception as exc:
-            info = {**info, "note": f"not read: {first_line(exc)}"}
+            info = {**info, "note": unreadable_note(first_line(exc))}
         else:
             info = {**info, **body_excerpt(data, info["content_type"])}
         info["duration_ms"] = _duration(response)
@@ -401,7 +409,7 @@ class Capture(CaptureStore):
             key, info = self._body_reads.pop(task, (None, {}))
             task.cancel()
             if key is not None:
-                note = f"not read: the run ended first (waited {timeout_s:g} s for the body)"
+                note = run_ended_note(timeout_s)
                 self.add_detail(key, response={**info, "note": note})
 
     def _on_request_failed(self, request: Request) -> None:
