@@ -393,15 +393,12 @@ def _serve_demo(server: DemoServer) -> None:
     import threading
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     with _started(server) as shop:
         click.echo(f"Demo shop ({shop.variant}) at {shop.url} — Ctrl-C to stop", err=True)
         click.echo(shop.url)
-        try:
-            while not stop.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            pass
+        stop.wait()
 
 
 @dataclass(frozen=True)

@@ -67,11 +67,9 @@ def source_file(
         if not rest or ".." in PurePosixPath(rest).parts:
             return None
         candidate = (base / root.path / rest).resolve()
-        try:
-            relative = candidate.relative_to(base)
-        except ValueError:  # mapped outside the working directory: not in the repository
+        if not candidate.is_relative_to(base):  # outside the working directory: not the repo's
             return None
-        return relative.as_posix() if exists(candidate) else None
+        return candidate.relative_to(base).as_posix() if exists(candidate) else None
     return None
 
 

@@ -397,10 +397,9 @@ def _frame_path(frame: Any) -> list[int] | None:
 
 def base_url_of(page: Any) -> str | None:
     """The ``base_url`` of a page's context (an impl object), if the test set one."""
-    try:
-        base = page.context._options.get("baseURL")
-    except AttributeError:  # a Playwright without this private field: no base URL known
-        return None
+    # A private field: a Playwright without it gives no base URL, and steps keep full URLs.
+    options = getattr(page.context, "_options", None)
+    base = options.get("baseURL") if isinstance(options, dict) else None
     return base if isinstance(base, str) else None
 
 

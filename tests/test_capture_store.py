@@ -452,3 +452,34 @@ def test_quiet_names_a_page_that_stopped_responding_and_stops_waiting_on_it() ->
     drive(wait_quiet(capture, 10, evaluate=fake_evaluate, pause=pause))
     assert [e.text for e in capture.events()] == [UNRESPONSIVE]
     assert capture.open_pages() == []
+
+
+@pytest.mark.parametrize(
+    ("message", "noted"),
+    [
+        ("Execution context was destroyed, most likely because of a navigation", False),
+        ("Protocol error (Runtime.evaluate): Internal error", True),
+    ],
+)
+def test_a_timer_check_that_fails_is_noted_unless_the_page_moved_on(
+    message: str, noted: bool
+) -> None:
+    from playwright.async_api import Error as PlaywrightError
+
+    from collector.capture import wait_quiet
+    from collector.either_api import drive
+
+    clock = FakeClock()
+    capture = quiet_capture(clock, StillPage())
+
+    async def failing_evaluate(page: Any, expression: str, _seconds: float) -> Any:
+        raise PlaywrightError(message)
+
+    async def pause(pages: list[Any]) -> bool:
+        clock.t += 0.1
+        return True
+
+    drive(wait_quiet(capture, 10, evaluate=failing_evaluate, pause=pause))
+    assert capture.events() == []
+    expected = [f"checking timers on http://127.0.0.1/: {message}"] if noted else []
+    assert capture.problems == expected

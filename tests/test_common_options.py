@@ -217,7 +217,8 @@ def test_ticket_keeps_the_bundles_reason_unless_reason_is_given(
     ]
 
 
-def test_demo_serve_serves_until_terminated(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])  # what systemd/CI send; Ctrl-C
+def test_demo_serve_serves_until_terminated(tmp_path: Path, stop: str) -> None:
     import signal
     import subprocess
     import sys
@@ -238,7 +239,7 @@ def test_demo_serve_serves_until_terminated(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{url}checkout.html", timeout=30) as answer:
             assert b'id="pay"' in answer.read()
     finally:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(getattr(signal, stop))
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Ctrl-C to stop" in err

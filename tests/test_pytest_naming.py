@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -147,3 +148,19 @@ def test_a_value_whose_field_cannot_be_probed_is_kept_as_a_secret() -> None:
         "Ana",
     ]
     assert recorder.secrets == ["hunter2", "hunter3"]
+
+
+@pytest.mark.browser
+def test_base_url_of_reads_the_context_s_base_url(browser_loop: Any) -> None:
+    from collector.pytest_recorder import base_url_of
+
+    async def base_urls(browser: Any) -> list[str | None]:
+        found = []
+        for options in ({"base_url": "http://127.0.0.1:9/shop/"}, {}):
+            context = await browser.new_context(**options)
+            page = await context.new_page()
+            found.append(base_url_of(page._impl_obj))
+            await context.close()
+        return found
+
+    assert browser_loop.run(base_urls) == ["http://127.0.0.1:9/shop/", None]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from playwright.async_api import Error as PlaywrightError
 
 from collector.deadlines import Evaluate, NoAnswer, answers, evaluate_within
+from collector.errors import first_line
 
 if TYPE_CHECKING:
     from collector.capture.listeners import Capture
@@ -109,8 +110,21 @@ async def _timers_pending(
             if not await answers(page, evaluate=evaluate):
                 capture.stopped_responding(page)
             continue
-        except PlaywrightError:  # navigating or crashed (the crash is its own event)
+        except PlaywrightError as exc:
+            if not _expected_gone(capture, page, exc):
+                capture.note(f"checking timers on {page.url}: {first_line(exc)}")
             continue
         if pending:
             return True
     return False
+
+
+def _expected_gone(capture: Capture, page: Any, exc: PlaywrightError) -> bool:
+    """A page that closed, crashed (its own event) or is between two documents has no
+    timers to wait for; any other failure of the check is worth a note."""
+    return (
+        page.is_closed()
+        or capture.broken.is_set()
+        or capture.navigating(page)
+        or "context was destroyed" in str(exc)
+    )
