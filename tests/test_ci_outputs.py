@@ -12,15 +12,13 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from run_collector import invoke, process_env
-from shared_browser import attached
+from run_collector import invoke, run
 
 from collector import github
 from collector.errors import BadInput
@@ -76,17 +74,7 @@ def closed_port() -> int:
 def check(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "collector", *attached(["check", *args])],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            env=process_env(env),
-            timeout=280,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail("check ran over 280 s")
+    return run("check", *args, cwd=cwd, env=env, timeout=280)
 
 
 def verdicts(junit: bytes) -> dict[str, tuple[str, str | None] | None]:
