@@ -120,14 +120,26 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
+CONNECT_ENV = "COLLECTOR_CONNECT"
+CDP_ENV = "COLLECTOR_CDP"
+
+
 def browser_options(fn: F) -> F:
     """Options that say which browser to use and how."""
     for decorator in reversed(
         [
             click.option("--browser-path", metavar="PATH", help="Chromium executable to launch."),
             click.option("--headed", is_flag=True, help="Show the browser window."),
-            click.option("--connect", metavar="WS_URL", help="Use a remote Playwright server."),
-            click.option("--cdp", metavar="URL", help="Use an already running Chromium (CDP)."),
+            click.option(
+                "--connect",
+                metavar="WS_URL",
+                help=f"Use a remote Playwright server (or set {CONNECT_ENV}).",
+            ),
+            click.option(
+                "--cdp",
+                metavar="URL",
+                help=f"Use an already running Chromium (CDP; or set {CDP_ENV}).",
+            ),
         ]
     ):
         fn = decorator(fn)
@@ -236,8 +248,19 @@ def timing_options(fn: F) -> F:
 def make_browser_options(
     browser_path: str | None, headed: bool, connect: str | None, cdp: str | None, slow_mo: float = 0
 ) -> BrowserOptions:
+    """The browser the command line asks for; without any browser flag, the environment's.
+
+    A browser service (a Playwright server, a shared Chromium) is usually set once for a
+    CI job or a shell, as ``COLLECTOR_CONNECT`` or ``COLLECTOR_CDP``; a browser flag on
+    the command line always wins over them.
+    """
     from collector.browser import BrowserOptions
 
+    if not (browser_path or headed or connect or cdp):
+        connect = os.environ.get(CONNECT_ENV) or None
+        cdp = os.environ.get(CDP_ENV) or None
+        if connect and cdp:
+            raise BadInput(f"{CONNECT_ENV} and {CDP_ENV} cannot be used together")
     if connect and cdp:
         raise BadInput("--connect and --cdp cannot be used together")
     return BrowserOptions(

@@ -272,6 +272,32 @@ def test_doctor_connect_and_cdp_together() -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.browser
+def test_the_environment_names_the_browser_when_no_flag_does(cdp_chromium: str) -> None:
+    # What a CI job does once for all its commands: point them at a browser service.
+    result = invoke("doctor", cwd=Path.cwd(), env={"COLLECTOR_CDP": cdp_chromium})
+    assert result.returncode == 0, result.stderr
+    assert f"Chromium over CDP at {cdp_chromium}" in result.stdout
+
+
+def test_a_browser_flag_wins_over_the_environment() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = invoke(
+        "doctor", "--browser-path", "/nonexistent", cwd=Path.cwd(), env={"COLLECTOR_CDP": closed}
+    )
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == ["Error: --browser-path /nonexistent: no such file"]
+
+
+def test_connect_and_cdp_in_the_environment_together() -> None:
+    env = {"COLLECTOR_CONNECT": "ws://127.0.0.1:1/", "COLLECTOR_CDP": "http://127.0.0.1:1"}
+    result = invoke("doctor", cwd=Path.cwd(), env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "Error: COLLECTOR_CONNECT and COLLECTOR_CDP cannot be used together"
+    ]
+
+
 # ---------------------------------------------------------------- the shared session browser
 
 

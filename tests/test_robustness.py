@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for_request
+from shared_browser import attached
 from test_repro_cli import (
     assert_complete,
     collector,
@@ -103,16 +104,16 @@ def test_an_evaluate_that_never_returns_ends_at_the_step_timeout(tmp_path, pages
     path = write_scenario(
         tmp_path,
         f"url: {pages_url}\nsteps:\n  - goto: clean.html\n"
-        "  - evaluate: {expression: 'for (;;) {}', timeout: 2000}\n",
+        "  - evaluate: {expression: 'for (;;) {}', timeout: 1000}\n",
     )
     proc = collector("repro", str(path), "--out", "out", "--linger", "0.5", cwd=tmp_path)
-    _out, err = finish(proc, timeout=2 + SLACK_S)
+    _out, err = finish(proc, timeout=1 + SLACK_S)
     assert proc.returncode == 1, err
     report = assert_complete(only_bundle(tmp_path / "out"))
     assert report["outcome"]["status"] == "step_failed"
     assert report["steps"][1]["error"] == (
         "The page stopped responding (its script is busy): "
-        "the step did not finish within 3000 ms"
+        "the step did not finish within 2000 ms"
     )
 
 
@@ -168,7 +169,7 @@ LONG_RUN = (
 def test_sigterm_and_sighup_write_an_interrupted_bundle(tmp_path, pages_url, signum, code, message):
     held = HELD.format(tag=signum)
     path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url, held=held))
-    proc = collector("repro", str(path), "--out", "out", cwd=tmp_path)
+    proc = collector(*attached(["repro", str(path), "--out", "out"]), cwd=tmp_path)
     wait_for_request("/" + held, timeout=SLACK_S)
     # What CI runners, systemd and `docker stop` do: the whole process group.
     os.killpg(proc.pid, signum)
@@ -186,7 +187,9 @@ def test_sigterm_and_sighup_write_an_interrupted_bundle(tmp_path, pages_url, sig
 def test_max_run_time_ends_the_run_with_a_bundle(tmp_path, pages_url):
     held = HELD.format(tag="max-run-time")
     path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url, held=held))
-    proc = collector("repro", str(path), "--out", "out", "--max-run-time", "8", cwd=tmp_path)
+    proc = collector(
+        *attached(["repro", str(path), "--out", "out", "--max-run-time", "8"]), cwd=tmp_path
+    )
     _out, err = finish(proc, timeout=8 + SLACK_S)
     assert proc.returncode == 1, err
     report = assert_complete(only_bundle(tmp_path / "out"))
@@ -199,7 +202,7 @@ def test_max_run_time_ends_the_run_with_a_bundle(tmp_path, pages_url):
 def test_a_killed_run_leaves_a_partial_folder_the_next_run_removes(tmp_path, pages_url):
     held = HELD.format(tag="killed")
     path = write_scenario(tmp_path, LONG_RUN.format(base=pages_url, held=held))
-    proc = collector("repro", str(path), "--out", "out", cwd=tmp_path)
+    proc = collector(*attached(["repro", str(path), "--out", "out"]), cwd=tmp_path)
     wait_for_line(proc, "2/4", timeout=SLACK_S)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=SLACK_S)
@@ -212,7 +215,9 @@ def test_a_killed_run_leaves_a_partial_folder_the_next_run_removes(tmp_path, pag
     alive.mkdir()
 
     clean = write_scenario(tmp_path, f"url: {pages_url}\nsteps:\n  - goto: clean.html\n")
-    proc = collector("repro", str(clean), "--out", "out", "--linger", "0.2", cwd=tmp_path)
+    proc = collector(
+        *attached(["repro", str(clean), "--out", "out", "--linger", "0.2"]), cwd=tmp_path
+    )
     _out, err = finish(proc, timeout=SLACK_S)
     assert proc.returncode == 0, err
     assert not partials[0].exists()
@@ -307,7 +312,9 @@ def test_a_read_only_or_full_disk_is_one_line_exit_3_and_nothing_left(
         tmp_path, f"url: {pages_url}\nsteps:\n  - goto: errors.html\n  - click: '#boom'\n"
     )
     with tmpfs(tmp_path / "disk", options) as disk:
-        proc = collector("repro", str(clean), "--out", "disk", "--linger", "0.2", cwd=tmp_path)
+        proc = collector(
+            *attached(["repro", str(clean), "--out", "disk", "--linger", "0.2"]), cwd=tmp_path
+        )
         _out, err = finish(proc, timeout=SLACK_S)
         assert proc.returncode == 3, err
         assert err.splitlines()[-1] == error
