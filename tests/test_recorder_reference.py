@@ -14,11 +14,14 @@ it the tests skip, except in CI (`CI` set), where they must run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -35,6 +38,9 @@ REFERENCE = Path(__file__).parent / "recorder-reference"
 CORPUS = Path(__file__).parent / "recordings" / "reference"
 RECORDINGS = sorted(p.name for p in CORPUS.glob("*.json"))
 LIBRARY = REFERENCE / "node_modules" / "@puppeteer" / "replay"
+PAGES = Path(__file__).parent / "pages" / "ref"
+PORT_PLACEHOLDER = "{{PAGES_PORT}}"
+CACHE = Path(__file__).resolve().parents[1] / ".cache" / "recorder-reference"
 
 SETTLE = (
     "(window.__refT0 = window.__refT0 || Date.now(), Date.now() - window.__refT0 > 500)"
@@ -82,14 +88,47 @@ def flows(pages_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     return written
 
 
+def reference_inputs_digest() -> str:
+    """What the reference run's result depends on: the library, the driver script, the
+    corpus, the pages it plays on and the Chromium binary."""
+    digest = hashlib.sha256()
+    chromium = find_chromium().resolve()
+    stat = chromium.stat()
+    digest.update(f"{chromium}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    inputs = [REFERENCE / "replay.mjs", REFERENCE / "package-lock.json"]
+    inputs += sorted(CORPUS.glob("*.json")) + sorted(PAGES.rglob("*"))
+    for path in inputs:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def with_port(text: str, port: int | None, placeholder: str) -> str:
+    """The reference's result with this run's port in its URLs (or the port taken out)."""
+    if placeholder in text:
+        return text.replace(placeholder, str(port))
+    return re.sub(rf"(?<=(?:127\.0\.0\.1|localhost):){port}\b", placeholder, text)
+
+
 @pytest.fixture(scope="module")
-def reference(flows: dict[str, Path]) -> dict[str, Any]:
-    """What @puppeteer/replay leaves after each flow (one node process for the corpus)."""
+def reference(flows: dict[str, Path], pages_url: str) -> dict[str, Any]:
+    """What @puppeteer/replay leaves after each flow (one node process for the corpus).
+
+    The result depends only on its inputs, so it is kept under their digest (ports
+    taken out) in the checkout's .cache/: a later run of an unchanged corpus skips the
+    node run. A fresh clone, as in CI, has no cache and runs it.
+    """
     if not LIBRARY.is_dir():
         reason = f"@puppeteer/replay is not installed in {REFERENCE} (run `make setup`)"
         if os.environ.get("CI"):
             pytest.fail(reason + "; in CI these tests must run")
         pytest.skip(reason)
+    port = urlsplit(pages_url).port
+    cached = CACHE / f"{reference_inputs_digest()}.json"
+    if cached.is_file():
+        text = cached.read_text(encoding="utf-8")
+        result: dict[str, Any] = json.loads(with_port(text, port, PORT_PLACEHOLDER))
+        return result
     chromium = str(find_chromium())
     proc = subprocess.run(
         ["node", "replay.mjs", chromium, *(str(p) for p in flows.values())],
@@ -99,7 +138,15 @@ def reference(flows: dict[str, Path]) -> dict[str, Any]:
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout)
+    result = json.loads(proc.stdout)
+    if not any("error" in r for r in result.values()):
+        CACHE.mkdir(parents=True, exist_ok=True)
+        for old in CACHE.glob("*.json"):
+            old.unlink()
+        written = cached.with_suffix(f".{os.getpid()}.tmp")
+        written.write_text(with_port(proc.stdout, port, PORT_PLACEHOLDER), encoding="utf-8")
+        written.replace(cached)
+    return result
 
 
 def collector_state(browser_loop: Any, flow: Path, out: Path) -> tuple[dict[str, Any], Any]:
