@@ -652,9 +652,12 @@ def submit(bundle: str, **params: Any) -> None:
         if sent.issue_url:
             say(t["issue"].format(url=sent.issue_url))
 
-    from collector.ticket import make_subject
+    def on_start() -> None:
+        from collector.ticket import make_subject
 
-    say(t["sending"].format(reference=report.reference, subject=make_subject(report, plan.lang)))
+        subject = make_subject(report, plan.lang)
+        say(t["sending"].format(reference=report.reference, subject=subject))
+
     done = submitting.submit(
         received,
         plan,
@@ -663,6 +666,7 @@ def submit(bundle: str, **params: Any) -> None:
         reason=params["reason"] or report.reason or (config.reasons[0] if config.reasons else None),
         template_dir=template_dir,
         on_retry=on_retry,
+        on_start=on_start,
         on_sent=on_sent,
     )
     if output.as_json:

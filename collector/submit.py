@@ -287,9 +287,12 @@ class SentRecord:
         line = json.dumps(entry, ensure_ascii=False) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as stream:
-                stream.write(line)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "r+b") as stream:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = "\n" + line  # a line cut by a crash stays apart from this one
+                stream.write(line.encode("utf-8"))
         except OSError as exc:
             raise OutputError(
                 f"{entry['reference']} was sent to {entry['destination']}, but the sent record "
@@ -360,9 +363,12 @@ def submit(
     sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], str] = utc_now,
     on_retry: RetryHook | None = None,
+    on_start: Callable[[], None] | None = None,
     on_sent: Callable[[Sent], None] | None = None,
 ) -> list[Sent]:
-    """Send the bundle to every destination of ``plan``, recording each delivery."""
+    """Send the bundle to every destination of ``plan``, recording each delivery.
+
+    ``on_start`` is called once the bundle and the record allow the send, before it."""
     from collector.ticket import build_context, ticket_json
 
     report = received.report
@@ -377,6 +383,8 @@ def submit(
     refuse_repeats(record, report.reference, plan)
     tls = tls_context(plan.cafile)
     digest = hashlib.sha256(zip_data).hexdigest()
+    if on_start is not None:
+        on_start()
     done: list[Sent] = []
     for destination in plan.destinations:
         context = build_context(
