@@ -255,6 +255,21 @@ def web() -> Iterator[Web]:
     server.server_close()
 
 
+@pytest.fixture(scope="module")
+def secure_web(cert: tuple[Path, Path]) -> Iterator[Web]:
+    """The same server over HTTPS, with the throwaway certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*cert)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WebHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.web = Web(f"https://127.0.0.1:{server.server_address[1]}")  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.web  # type: ignore[attr-defined]
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture
 def fresh_web(web: Web) -> Web:
     web.posts.clear()
@@ -505,6 +520,34 @@ def test_a_redirect_is_not_followed_so_the_token_stays_home(
         "give that address"
     )
     assert len(fresh_web.posts) == 1
+
+
+def test_https_is_verified_and_a_private_ca_is_trusted_only_when_given(
+    bundle: Bundle, secure_web: Web, cert: tuple[Path, Path], tmp_path: Path
+) -> None:
+    hook = f"{secure_web.url}/hook"
+    refused = submit(bundle.folder, "--webhook", hook, cwd=tmp_path)
+    assert refused.returncode == 3
+    assert refused.stderr.splitlines()[-1].startswith(
+        f"Error: {hook}: its TLS certificate is not trusted ("
+    )
+    assert secure_web.posts == []
+    trusted = submit(bundle.folder, "--webhook", hook, "--cafile", cert[0], cwd=tmp_path)
+    assert trusted.returncode == 0, trusted.stderr
+    assert [p.path for p in secure_web.posts] == ["/hook"]
+
+
+def test_nobody_listening_is_tried_again_then_one_line_exit_3(
+    bundle: Bundle, tmp_path: Path
+) -> None:
+    (tmp_path / "collector.toml").write_text(NO_WAIT)
+    hook = f"http://127.0.0.1:{free_port()}/hook"
+    ran = submit(bundle.folder, "--webhook", hook, cwd=tmp_path)
+    assert ran.returncode == 3
+    lines = ran.stderr.splitlines()
+    assert lines[-1] == f"Error: cannot reach {hook}: Connection refused (tried 3 times)"
+    assert sum("trying again in 0 s" in line for line in lines) == 2
+    assert record_lines(tmp_path) == []
 
 
 def test_the_inbox_api_201_then_409_already_received(
