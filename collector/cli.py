@@ -99,6 +99,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "collector convert recording.json -o checkout.yaml",
         "collector convert recording.json > checkout.yaml",
     ),
+    "submit": (
+        "collector submit reports/CR-20261125-7K3QF9/ --smtp smtp://desk@mail.example:587 "
+        "--to support@shop.example",
+        "collector submit CR-20261125-7K3QF9.zip --inbox https://inbox.example/ --json",
+        "collector submit CR-20261125-7K3QF9.zip --webhook https://hooks.example/t --force",
+    ),
     "replay": (
         "collector replay reports/CR-20261125-7K3QF9/ --times 10",
         "collector replay CR-20261125-7K3QF9.zip --url https://staging.example/ --expect fixed",
@@ -596,6 +602,106 @@ def ticket(
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+@cli.command(epilog=examples("submit"))
+@click.argument("bundle", metavar="BUNDLE")
+@click.option("--smtp", metavar="URL", help="Send by e-mail through smtp://[user@]host[:port] "
+              "(STARTTLS; smtps:// for TLS). The password: $COLLECTOR_SMTP_PASSWORD.")
+@click.option("--to", metavar="ADDRESS", help="E-mail the ticket to ADDRESS (default: config "
+              "support_address; the server: --smtp or [submit] smtp).")
+@click.option("--from", "sender", metavar="ADDRESS", help="The e-mail's From (default: "
+              "[submit] from, else the SMTP user).")
+@click.option("--reply-to", metavar="ADDRESS", help="Where the desk's answer goes.")
+@click.option("--webhook", metavar="URL", help="POST the zip and the ticket JSON to URL "
+              "(token, if any: $COLLECTOR_WEBHOOK_TOKEN).")
+@click.option("--inbox", metavar="URL", help="Upload to a collector inbox "
+              "(token: $COLLECTOR_INBOX_TOKEN).")
+@click.option("--cafile", metavar="FILE", help="Also trust this CA (PEM) for TLS.")
+@click.option("--force", is_flag=True, help="Send again where it was already sent.")
+@click.option("--lang", type=click.Choice(["en", "pt"]), help="Language of the ticket and lines.")
+@click.option(
+    "--reason",
+    help="Ticket reason, one of the config's reasons (default: the bundle's, else the first).",
+)
+@click.option("--template-dir", metavar="DIR", help="Your own templates, searched first.")
+@output_options("what was sent")
+def submit(bundle: str, **params: Any) -> None:
+    """Send a bundle's ticket: e-mail (zip attached), a webhook, or a collector inbox.
+
+    With no destination option, the ones under [submit] in collector.toml are used. What
+    was sent is recorded in $XDG_STATE_HOME/collector/sent.jsonl; the same bundle is not
+    sent to the same place twice without --force.
+    """
+    from pathlib import Path
+
+    from collector import submit as submitting
+    from collector.bundle_reader import open_bundle
+    from collector.config import load_config
+    from collector.labels import SUBMIT_LABELS
+    from collector.options import check_reason
+
+    output = _output(params)
+    config = load_config()
+    check_reason(params["reason"], config)
+    template_dir = params["template_dir"]
+    if template_dir and not Path(template_dir).is_dir():
+        raise BadInput(f"--template-dir {template_dir}: no such folder")
+    names = ("smtp", "to", "webhook", "inbox", "sender", "reply_to", "cafile", "lang", "force")
+    flags = submitting.SubmitFlags(**{name: params[name] for name in names})
+    plan = submitting.make_plan(flags, config, os.environ)
+    received = open_bundle(Path(bundle))
+    report = received.report
+    record = submitting.SentRecord(submitting.state_dir(os.environ) / submitting.RECORD_NAME)
+    t = SUBMIT_LABELS[plan.lang]
+
+    def say(line: str) -> None:
+        if not output.silent:
+            click.echo(one_line(line), err=True)
+
+    def on_retry(where: Any, error: str, wait: float, number: int, total: int) -> None:
+        say(t["retry"].format(where=where.shown, error=error, seconds=f"{wait:g}",
+                              attempt=number, total=total))  # fmt: skip
+
+    def on_sent(sent: Any) -> None:
+        where, channel = sent.destination.shown, t[f"channel_{sent.destination.channel}"]
+        if sent.status == "already_received":
+            say(t["already_received"].format(where=where, channel=channel,
+                                             reference=report.reference))  # fmt: skip
+        elif sent.message_id:
+            say(t["sent_email"].format(where=where, message_id=sent.message_id))
+        else:
+            say(t["sent_http"].format(where=where, channel=channel, status=sent.http_status))
+        if sent.issue_url:
+            say(t["issue"].format(url=sent.issue_url))
+
+    def on_start() -> None:
+        from collector.ticket import make_subject
+
+        subject = make_subject(report, plan.lang)
+        say(t["sending"].format(reference=report.reference, subject=subject))
+
+    done = submitting.submit(
+        received,
+        plan,
+        record,
+        budget=config.attachment_budget(),
+        reason=params["reason"] or report.reason or (config.reasons[0] if config.reasons else None),
+        template_dir=template_dir,
+        on_retry=on_retry,
+        on_start=on_start,
+        on_sent=on_sent,
+    )
+    if output.as_json:
+        summary = {
+            "reference": report.reference,
+            "sent": [sent.as_json() for sent in done],
+            "record": str(record.path),
+        }
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        key = "done_one" if len(done) == 1 else "done_other"
+        click.echo(t[key].format(reference=report.reference, count=len(done)))
 
 
 def ci_options(fn: F) -> F:

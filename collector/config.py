@@ -31,6 +31,45 @@ class IgnoreEntry(BaseModel):
     url: str | None = None
 
 
+class SubmitConfig(BaseModel):
+    """``[submit]``: where ``collector submit`` sends a bundle when no option says, and how.
+
+    Passwords and tokens may sit here (a file kept out of version control) or, preferably,
+    in the environment (COLLECTOR_SMTP_PASSWORD, COLLECTOR_INBOX_TOKEN,
+    COLLECTOR_WEBHOOK_TOKEN), which wins; never on the command line.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    smtp: str | None = None
+    sender: str | None = Field(None, validation_alias=AliasChoices("from", "sender"))
+    reply_to: str | None = None
+    webhook: str | None = None
+    inbox: str | None = None
+    cafile: str | None = None
+    smtp_password: str | None = Field(None, repr=False)
+    inbox_token: str | None = Field(None, repr=False)
+    webhook_token: str | None = Field(None, repr=False)
+    # Seconds to wait before each new attempt after a temporary failure; its length is the
+    # number of retries (bounded: at most 10, each at most 600 s).
+    retry_delays: list[float] = Field(default_factory=lambda: [2.0, 10.0, 30.0], max_length=10)
+    timeout: float = Field(30.0, gt=0, le=600)
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        # Each becomes a header of the e-mail: a CR/LF would add headers (Bcc:).
+        if value is not None and not EMAIL_ADDRESS.fullmatch(value):
+            raise ValueError("one e-mail address (name@host), without spaces or CR/LF")
+        return value
+
+    @field_validator("retry_delays")
+    @classmethod
+    def _delays(cls, value: list[float]) -> list[float]:
+        if any(not 0 <= delay <= 600 for delay in value):
+            raise ValueError("each delay is between 0 and 600 seconds")
+        return value
+
+
 class Config(BaseModel):
     """``collector.toml`` or ``[tool.collector]`` in ``pyproject.toml``."""
 
@@ -49,6 +88,7 @@ class Config(BaseModel):
         None, validation_alias=AliasChoices("support_address", "support_email")
     )
     support_url: str | None = None
+    submit: SubmitConfig = Field(default_factory=SubmitConfig)
     source: str | None = Field(None, exclude=True)
 
     @field_validator("support_address")

@@ -51,6 +51,10 @@ class BrowserLaunchError(EnvironmentProblem):
     """A Chromium was found but could not be started or reached."""
 
 
+class SendError(EnvironmentProblem):
+    """`submit` could not deliver: a permanent refusal, or temporary ones past the retries."""
+
+
 class OutputError(EnvironmentProblem):
     """The output folder cannot be created or written: read-only, full, not a folder."""
 

@@ -498,3 +498,35 @@ CI_LABELS: dict[str, dict[str, str]] = {
         "more": "… e mais {count} páginas com falhas (ver os resultados JUnit ou JSON).",
     },
 }
+
+
+# What `collector submit` says while it sends (its errors are one English line, as
+# every command's).
+SUBMIT_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "channel_email": "e-mail",
+        "channel_webhook": "webhook",
+        "channel_inbox": "inbox",
+        "sending": "Sending {reference}: {subject}",
+        "retry": "{where}: {error}; trying again in {seconds} s (attempt {attempt} of {total})",
+        "sent_email": "Sent by e-mail to {where} (Message-ID {message_id})",
+        "sent_http": "Sent to {where} ({channel}, HTTP {status})",
+        "issue": "Issue: {url}",
+        "already_received": "{where} ({channel}) already had {reference}: not stored twice",
+        "done_one": "{reference}: sent to {count} destination",
+        "done_other": "{reference}: sent to {count} destinations",
+    },
+    "pt": {
+        "channel_email": "e-mail",
+        "channel_webhook": "webhook",
+        "channel_inbox": "caixa de entrada",
+        "sending": "A enviar {reference}: {subject}",
+        "retry": "{where}: {error}; nova tentativa dentro de {seconds} s (tentativa {attempt} de {total})",
+        "sent_email": "Enviado por e-mail para {where} (Message-ID {message_id})",
+        "sent_http": "Enviado para {where} ({channel}, HTTP {status})",
+        "issue": "Problema: {url}",
+        "already_received": "{where} ({channel}) já tinha {reference}: não foi guardado duas vezes",
+        "done_one": "{reference}: enviado para {count} destino",
+        "done_other": "{reference}: enviado para {count} destinos",
+    },
+}

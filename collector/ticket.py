@@ -681,9 +681,11 @@ def render_eml(
     zip_data: bytes | None,
     template_dir: str | None = None,
     sender: str = "collector@localhost",
+    reply_to: str | None = None,
 ) -> bytes:
     """An RFC 5322 message, always multipart/mixed: the ticket as plain text and as HTML
-    (multipart/alternative), and the bundle zip attached when there is one."""
+    (multipart/alternative), and the bundle zip attached when there is one. ``reply_to``:
+    where the desk's answer goes (the reporter), when not the sender."""
     from email.message import EmailMessage
     from email.policy import SMTP
     from email.utils import formatdate, make_msgid
@@ -695,13 +697,16 @@ def render_eml(
         "From": sender,
         "To": context.support_address,
         "X-Collector-Reference": context.reference,
+        "Reply-To": reply_to,
     }
     for name, value in headers.items():
         # A CR or LF in a header value would let a bundle or a config add headers (Bcc:).
         if value is not None and has_control(value):
-            field_name = {"To": "support_address", "X-Collector-Reference": "reference"}.get(
-                name, name
-            )
+            field_name = {
+                "To": "support_address",
+                "X-Collector-Reference": "reference",
+                "Reply-To": "reply_to",
+            }.get(name, name)
             raise BadInput(f"{field_name}: control characters (CR/LF) are not allowed in a header")
     # Headers up to RFC 5322's 998-character limit stay on one line: Python's folding of
     # encoded words loses the spaces between them ("“Pay now”" read back as "“Paynow”").
@@ -711,6 +716,8 @@ def render_eml(
     message["From"] = sender
     if context.support_address:
         message["To"] = context.support_address
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=context.reference)
     message["X-Collector-Reference"] = context.reference
