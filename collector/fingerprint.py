@@ -96,7 +96,7 @@ _TOKEN = rf"(?<![\w.+\-:=%#@]){_TOKEN_CHARS}*\d{_TOKEN_CHARS}*"
 _KEPT = r"\bMinified React error #\d+"
 # "app.3f9a.js:12:34" in a message: the file stays (its hash a value), line and column go.
 _FILE_LINE = (
-    r"(?<![\w.\-/:])(?P<file>[\w$\-]+(?:\.[\w$\-]+)*\.(?:m?js|cjs|tsx?|jsx|vue|svelte|html?|css))"
+    r"(?<![\w.\-/:$])(?P<file>[\w$\-]+(?:\.[\w$\-]+)*\.(?:m?js|cjs|tsx?|jsx|vue|svelte|html?|css))"
     r"(?::\d+){1,2}(?![\w.:])"
 )
 # Digit-free values: hex words of 8+ letters ("deadbeef") and the IPv6 "::".
