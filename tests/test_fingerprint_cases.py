@@ -348,7 +348,10 @@ def test_one_error_with_ids_of_any_shape_is_one_group() -> None:
         ),
         ("net::ERR_HTTP2_PROTOCOL_ERROR", "net::ERR_HTTP2_PROTOCOL_ERROR"),
         ("Minified React error #418; visit", "Minified React error #418; visit"),
-        ("Unexpected token at app.3f9a8b.js:12:34 here", "Unexpected token at app.<val>.js:<val> here"),
+        (
+            "Unexpected token at app.3f9a8b.js:12:34 here",
+            "Unexpected token at app.<val>.js:<val> here",
+        ),
         ("Encoding utf-8 and base64, sha256, es2015", "Encoding utf-8 and base64, sha256, es2015"),
         ("POST /api/pay failed with status 502", "POST /api/pay failed with status <5xx>"),
         ("Request failed with status code 404", "Request failed with status code <4xx>"),
