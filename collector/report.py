@@ -88,6 +88,40 @@ class StepRecord(_Model):
     matched_selector: str | None = None
 
 
+class FingerprintBasis(_Model):
+    """What went into a group's fingerprint: why two reports did or did not group.
+
+    Two errors share a fingerprint exactly when their event kind and this basis
+    are equal, so comparing two bases says what differs.
+    """
+
+    kind: Literal["stack", "message", "network"] = Field(
+        description="What decided the group: `stack` (an exception's type and its top in-app "
+        "frames), `message` (the normalised message and where it came from, when there is "
+        "no in-app stack) or `network` (a request's URL path and its status or error code)."
+    )
+    exception: str | None = Field(
+        None, description="stack: the exception's class name (e.g. TypeError)."
+    )
+    frames: list[str] = Field(
+        default_factory=list,
+        description="stack: the top in-app frames, top first, as function@/path (no origin, "
+        "no line or column); browser extensions and injected scripts are skipped.",
+    )
+    message: str | None = Field(
+        None,
+        description="message: the message with what varies between runs replaced by "
+        "placeholders (<val>, <time>, <origin>, <str> …).",
+    )
+    source: str | None = Field(
+        None,
+        description="message: the top in-app frame or script path it came from; network: "
+        "the request URL's normalised path.",
+    )
+    status: int | None = Field(None, description="network: the HTTP status.")
+    net_error: str | None = Field(None, description="network: the net::ERR_… code.")
+
+
 class ErrorGroup(_Model):
     """Events that share a fingerprint."""
 
@@ -101,6 +135,9 @@ class ErrorGroup(_Model):
     column: int | None = None
     stack: str | None = None
     fails: bool = True
+    fingerprint_basis: FingerprintBasis | None = Field(
+        None, description="What went into `fingerprint` (null in reports of older collectors)."
+    )
 
 
 class Outcome(_Model):
