@@ -59,7 +59,13 @@ def error_groups(events: Iterable[Event]) -> list[ErrorGroup]:
 def failing_fingerprints(report: Report) -> dict[str, str]:
     """Fingerprint -> message of what failed the run: its failing groups, and its outcome
     when the page or the site stopped it."""
-    found = {g.fingerprint: g.message for g in report.errors if g.fails}
+    groups = report.errors
+    if report.events and any(g.fingerprint_basis is None for g in groups):
+        # Written by an earlier collector, whose fingerprints were computed another way: a
+        # replay compares with today's, so the original's groups are made again from its
+        # events (else every old bundle in a support queue would replay "not reproduced").
+        groups = error_groups(report.events)
+    found = {g.fingerprint: g.message for g in groups if g.fails}
     outcome = report.outcome
     if outcome.status in FAILED_STATUSES:
         found[outcome_fingerprint(outcome.status, outcome.failed_step)] = (

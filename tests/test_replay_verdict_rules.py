@@ -158,3 +158,23 @@ def test_a_failed_step_of_the_original_is_part_of_the_bug() -> None:
     original = set(found)
     assert verdict_of(original, {A, "outcome:step_failed:3"}) == "reproduced"
     assert verdict_of(original, {A, "outcome:step_failed:2"}) == "partly reproduced"
+
+
+def test_a_bundle_from_an_earlier_collector_is_compared_by_today_s_fingerprints() -> None:
+    # Its groups carry the fingerprints of the old rules and no basis; its events are
+    # what a replay's run will be grouped from, so they decide.
+    from collector.assemble import error_groups
+    from collector.report import Event
+
+    event = Event(
+        kind="page_error", level="error", text="TypeError: kaboom at order 5f3c12e2a-91b0",
+        stack="TypeError: kaboom\n    at pay (http://127.0.0.1:8000/shop.js:24:9)", fails=True,
+    )  # fmt: skip
+    old = report(("0123456789ab", True)).model_copy(update={"events": [event]})
+    assert old.errors[0].fingerprint_basis is None
+    [today] = error_groups([event])
+    assert today.fingerprint_basis is not None
+    assert failing_fingerprints(old) == {today.fingerprint: today.message}
+    # A report of today's collector keeps its own groups.
+    current = old.model_copy(update={"errors": [today]})
+    assert failing_fingerprints(current) == {today.fingerprint: today.message}
