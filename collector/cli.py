@@ -176,6 +176,11 @@ def bundle_write_options(fn: F) -> F:
                 "technical, billing, account, other)."
             ),
             click.option("--template-dir", metavar="DIR", help="Your own ticket templates."),
+            click.option(
+                "--source-maps", "source_maps", metavar="DIR",
+                help="Source maps the site does not serve (NAME.js.map for NAME.js), "
+                "to show errors at their original file and line (config source_maps).",
+            ),
         ]
     ):
         fn = decorator(fn)
@@ -428,6 +433,7 @@ FLAG_PARAMS = {
     "fail_on": "fail_on",
     "ignores": "ignore",
     "max_run_time": "max_run_time_s",
+    "source_maps": "source_maps_dir",
 }
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from collector.report import ErrorGroup, Event
+from collector.report import ErrorGroup, Event, Frame
 
 MAX_MESSAGE_SCAN = 2_000
 """Only this many characters of a message are normalised (bounded work on floods)."""
@@ -143,6 +143,7 @@ def fingerprint(
     url: str | None = None,
     *,
     status: int | None = None,
+    frames: Sequence[Frame] = (),
 ) -> str:
     """A 12-hex-digit id, equal for the same error in any run.
 
@@ -157,12 +158,23 @@ def fingerprint(
     if kind in NETWORK_KINDS:
         key = _network_key(text, url, status)
     else:
-        where = top_frame(stack)
+        where = original_top_frame(frames) or top_frame(stack)
         if where is None and url:
             where = _normalise_url(url)
         key = normalise_message(text) + "\x1f" + (where or "")
     digest = hashlib.sha1(f"{kind}\x1f{key}".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def original_top_frame(frames: Sequence[Frame]) -> str | None:
+    """The top frame through its source map, as ``function@src/file.ts``; None when the top
+    frame is not resolved. Minified names and bundle file names change with every build; the
+    original ones do not, so the same bug in two builds groups together (issue 16)."""
+    top = frames[0].original if frames else None
+    if top is None:
+        return None
+    # Not the generated name when the map has none: a minifier renames it in every build.
+    return f"{top.function or '<anonymous>'}@{top.file}"
 
 
 def _network_key(text: str, url: str | None, status: int | None) -> str:
@@ -192,7 +204,10 @@ def group_errors(events: Iterable[Event]) -> list[ErrorGroup]:
     """
     groups: dict[str, ErrorGroup] = {}
     for event in events:
-        fp = fingerprint(event.kind, event.text, event.stack, event.url, status=event.status)
+        fp = fingerprint(
+            event.kind, event.text, event.stack, event.url, status=event.status,
+            frames=event.frames,
+        )  # fmt: skip
         group = groups.get(fp)
         if group is None:
             groups[fp] = ErrorGroup(
@@ -206,6 +221,7 @@ def group_errors(events: Iterable[Event]) -> list[ErrorGroup]:
                 column=event.column,
                 stack=event.stack,
                 fails=event.fails,
+                frames=event.frames,
             )
             continue
         group.count += event.count

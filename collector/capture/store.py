@@ -82,6 +82,9 @@ class CaptureStore:
         # What capture could not do: the report's capture notes.
         self.problems: list[str] = []
         self._last_activity = clock()
+        # Told of each kept event's frames (captured dicts, stack text): source maps start
+        # fetching the scripts' maps while the steps go on.
+        self.frames_seen: Callable[[list[dict[str, Any]], str | None], None] | None = None
 
     def note(self, text: str) -> None:
         """Say in the report what capture could not do (bounded)."""
@@ -164,6 +167,8 @@ class CaptureStore:
             return None
         self._kept_per_kind[kind] = kept + 1
         self._entries[key] = [1, self.elapsed_ms(), stack, extra]
+        if self.frames_seen is not None and (extra.get("frames") or stack):
+            self.frames_seen(extra.get("frames") or [], stack)
         return key
 
     def add_detail(self, key: tuple[Any, ...], **fields: Any) -> None:
