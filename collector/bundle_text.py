@@ -88,7 +88,11 @@ def console_log(events: Iterable[Event], steps: list[StepRecord], lang: str = "e
         source = source_label(lang, e.source) if e.source else "-"
         head = f"+{e.time_ms / 1000:7.3f}s  {step:<12} {level:<7} {kind_label(lang, e.kind):<19}"
         lines.append(f"{head} {source:<16} {where or '-'}{count}{flag}\n    {text}")
-        shown = readable_stack(e.stack, e.frames) if e.kind in ("page_error", "console") else None
+        shown = (
+            readable_stack(e.stack, e.frames, t["stack_generated"])
+            if e.kind in ("page_error", "console")
+            else None
+        )
         if shown and shown != e.stack:
             # Through source maps: the original frames and source lines, then the generated.
             body = shown.splitlines()[1:] if e.stack else shown.splitlines()

@@ -78,7 +78,7 @@ def resolve_options(flags: Flags, config: Config) -> Options:
         trace=flags.trace,
         har=flags.har,
         rules=config.rules().with_overrides(fail_on=flags.fail_on, ignore=flags.ignore),
-        source_maps_dir=_source_maps_dir(flags, config),
+        source_maps_dir=source_maps_dir(flags, config),
         map_limits=MapLimits(
             timeout_s=config.source_map_timeout, finish_s=config.source_map_timeout
         ),
@@ -102,7 +102,7 @@ def resolve_options(flags: Flags, config: Config) -> Options:
     return Options(run, bundle)
 
 
-def _source_maps_dir(flags: Flags, config: Config) -> Path | None:
+def source_maps_dir(flags: Flags, config: Config) -> Path | None:
     """``--source-maps DIR``, else config ``source_maps`` (relative to the config file)."""
     if flags.source_maps_dir:
         where, folder = "--source-maps", Path(flags.source_maps_dir)

@@ -83,7 +83,9 @@ def original_line(frame: Frame) -> str:
     return _at(o.function or frame.function, f"{o.file}:{o.line}:{o.column}")
 
 
-def readable_stack(stack: str | None, frames: Sequence[Frame]) -> str | None:
+def readable_stack(
+    stack: str | None, frames: Sequence[Frame], generated: str = "as the browser ran it:"
+) -> str | None:
     """The stack to show: original frames first, the source lines of the top one, then the
     frames as the browser ran them. Unresolved: the stack as captured."""
     if not any(f.original is not None for f in frames):
@@ -98,6 +100,6 @@ def readable_stack(stack: str | None, frames: Sequence[Frame]) -> str | None:
             mark = ">" if source.line == top.line else " "
             lines.append(f"  {mark} {source.line:>{width}} | {source.text}")
     lines.append("")
-    lines.append("  generated:")
+    lines.append("  " + generated)
     lines += ["    " + generated_line(f) for f in frames]
     return "\n".join(lines)

@@ -506,7 +506,7 @@ def _error_line(group: ErrorGroup, steps: list[StepRecord], lang: str) -> ErrorL
         location = f"{top.file}:{top.line}:{top.column}{generated}"
     stack = None
     # Original frames (through source maps) first, with the source lines of the top one.
-    shown = readable_stack(group.stack, group.frames)
+    shown = readable_stack(group.stack, group.frames, t["stack_generated"])
     if shown:
         limit = STACK_LINES if shown == group.stack else STACK_LINES + SOURCE_LINES
         stack = "\n".join(shown.splitlines()[:limit])

@@ -107,6 +107,7 @@ def _build_into(root: Path) -> None:
         _esbuild(*args, f"--outfile=site/assets/{name}.js", cwd=root)
     # The map that is not deployed: only in the local folder (--source-maps).
     (assets / "local.js.map").rename(maps / "local.js.map")
+    shutil.copy(assets / "local.js", maps / "local.js")  # a dist folder: the script beside
     # v2's map as an index map (sections).
     plain = json.loads((assets / "v2.js.map").read_text())
     index = {"version": 3, "sections": [{"offset": {"line": 0, "column": 0}, "map": plain}]}
@@ -128,6 +129,9 @@ def _build_into(root: Path) -> None:
         f'<script src="/assets/{n}.js"></script>' for n in (*BUNDLES, *BAD_MAPS)
     )
     (root / "site" / "index.html").write_text(INDEX.format(buttons=buttons, scripts=scripts))
+    # Only the bundle whose map is not deployed (a run without --source-maps).
+    local = '<button id="pay-local">Pay</button>\n<script src="/assets/local.js"></script>'
+    (root / "site" / "local.html").write_text(INDEX.format(buttons="", scripts=local))
 
 
 class SiteHandler(SimpleHTTPRequestHandler):

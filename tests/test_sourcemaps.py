@@ -54,9 +54,18 @@ def minified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "--linger", "0.5", cwd=work,
         )  # fmt: skip
         seen_paths = list(seen)
+        # The same site without the local folder: local.js's map is not served (404).
+        (work / "local.yaml").write_text(
+            f"url: {base}/\nsteps:\n  - goto: /local.html\n  - click: '#pay-local'\n"
+        )
+        unresolved = invoke("repro", "local.yaml", "--out", "unresolved", "--linger", "0.5", cwd=work)
     (bundle,) = [p for p in (work / "out").iterdir() if p.is_dir()]
     report = json.loads((bundle / "report.json").read_text())
+    (plain,) = [p for p in (work / "unresolved").iterdir() if p.is_dir()]
     return {
+        "work": work,
+        "maps": built / "maps",
+        "unresolved": (unresolved, plain),
         "ran": ran,
         "report": report,
         "bundle": bundle,
@@ -254,3 +263,87 @@ def test_source_maps_dir_must_be_a_folder(tmp_path: Path) -> None:
     ran = invoke("repro", "s.yaml", "--source-maps", "nope", cwd=tmp_path)
     assert ran.returncode == 2
     assert ran.stderr.strip().splitlines()[-1] == "Error: --source-maps nope: not a folder"
+
+
+# -- collector symbolicate -----------------------------------------------------------------
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def symbolicated(minified: dict[str, Any]) -> dict[str, Any]:
+    ran, bundle = minified["unresolved"]
+    before = _tree(bundle)
+    done = invoke(
+        "symbolicate", bundle, "--source-maps", minified["maps"], "--out", "resolved",
+        cwd=minified["work"],
+    )  # fmt: skip
+    return {"ran": ran, "bundle": bundle, "before": before, "done": done}
+
+
+def test_symbolicate_resolves_what_the_page_did_not_serve(
+    minified: dict[str, Any], symbolicated: dict[str, Any]
+) -> None:
+    bundle = symbolicated["bundle"]
+    old = json.loads((bundle / "report.json").read_text())
+    (event,) = [e for e in old["events"] if e["kind"] == "page_error"]
+    assert event["frames"][0]["original"] is None
+    assert any("local.js.map answered HTTP 404" in n for n in old["capture_problems"])
+    done = symbolicated["done"]
+    assert done.returncode == 0, done.stderr
+    new_folder = Path(done.stdout.strip().splitlines()[-1])
+    assert new_folder == (minified["work"] / "resolved" / f"{bundle.name}-symbolicated").resolve()
+    assert "frames resolved through source maps" in done.stdout
+    new = json.loads((new_folder / "report.json").read_text())
+    (event,) = [e for e in new["events"] if e["kind"] == "page_error"]
+    top = event["frames"][0]["original"]
+    assert (top["file"], top["line"], top["column"], top["function"]) == (
+        "src/cart/discount.ts", 20, 45, "applyDiscount"
+    )  # fmt: skip
+    assert BUG in (new_folder / "ticket.md").read_text()
+    assert BUG in (new_folder / "console.log").read_text()
+    assert html.escape(BUG, quote=False) in (new_folder / "report.html").read_text()
+    # Its fingerprint is now the one of the same bug in the resolved run (another build).
+    (group,) = [g for g in new["errors"] if g["kind"] == "page_error"]
+    (resolved,) = [g for g in minified["report"]["errors"] if g["kind"] == "page_error"]
+    (unresolved,) = [g for g in old["errors"] if g["kind"] == "page_error"]
+    assert group["fingerprint"] == resolved["fingerprint"] != unresolved["fingerprint"]
+
+
+def test_symbolicate_never_touches_the_bundle(symbolicated: dict[str, Any]) -> None:
+    assert _tree(symbolicated["bundle"]) == symbolicated["before"]
+
+
+def test_symbolicate_reads_the_zip_and_numbers_a_second_folder(
+    minified: dict[str, Any], symbolicated: dict[str, Any]
+) -> None:
+    bundle = symbolicated["bundle"]
+    done = invoke(
+        "symbolicate", bundle / f"{bundle.name}.zip", "--source-maps", minified["maps"],
+        "--out", "resolved", "--json", cwd=minified["work"],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["path"].endswith(f"{bundle.name}-symbolicated-2")
+    assert summary["resolved"] >= 3 and summary["reference"] == bundle.name
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["nope"], "Error: symbolicate needs --source-maps DIR (or config source_maps)"),
+        (["nope", "--source-maps", "nomaps"], "Error: --source-maps nomaps: not a folder"),
+    ],
+)
+def test_symbolicate_bad_input_is_one_line(tmp_path: Path, args: list[str], line: str) -> None:
+    ran = invoke("symbolicate", *args, cwd=tmp_path)
+    assert ran.returncode == 2
+    assert ran.stderr.strip().splitlines() == [line]
+
+
+def test_symbolicate_a_missing_bundle_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "maps").mkdir()
+    ran = invoke("symbolicate", "nope", "--source-maps", "maps", cwd=tmp_path)
+    assert ran.returncode == 2 and len(ran.stderr.strip().splitlines()) == 1, ran.stderr

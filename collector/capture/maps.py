@@ -208,7 +208,14 @@ class SourceMaps:
         elif body:
             script = SourceView.from_bytes(body)
         if local is not None:
+            if script is None:
+                # No page to ask (symbolicate): the script itself, next to its map, names functions.
+                beside = local.with_suffix("")
+                if beside.is_file() and beside.stat().st_size <= limits.max_bytes:
+                    script = SourceView.from_bytes(beside.read_bytes())
             return LoadedMap(parse_map(local.read_bytes(), str(local)), script)
+        if self.fetch is None:
+            raise MapProblem(f"no map for it in {self.local_dir}")
         reference = map_reference(body, headers)
         if reference is None:
             return None  # not minified, or shipped without a map: nothing to say
