@@ -118,6 +118,7 @@ class RunOptions:
     source_maps_dir: Path | None = None
     map_limits: MapLimits = field(default_factory=MapLimits)
     map_cache: MapCache | None = None
+    resolve_source_maps: bool = True
 
 
 @dataclass
@@ -315,7 +316,7 @@ class _Run:
                     self.capture.problems.append(
                         "trace recorded without screenshots: the steps type secrets"
                     )
-            self.maps = SourceMaps(
+            self.maps = None if not self.options.resolve_source_maps else SourceMaps(
                 context_fetch(
                     self.context,
                     self.options.map_limits.timeout_s,
