@@ -45,6 +45,7 @@ INDEX = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Minified cart</title></head>
 <body>
 <h1>Minified cart</h1>
+<script>document.cookie = "shop=minified; path=/";</script>
 <p>Total: <span id="total">-</span></p>
 {buttons}
 {scripts}
@@ -137,6 +138,7 @@ def _build_into(root: Path) -> None:
 class SiteHandler(SimpleHTTPRequestHandler):
     site: Path
     seen: list[str]
+    headers_of: dict[str, dict[str, str]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, directory=str(self.site), **kwargs)
@@ -146,6 +148,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.seen.append(self.path)
+        self.headers_of[self.path] = dict(self.headers.items())
         if self.path == "/big.map":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -171,16 +174,20 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve(site: Path) -> Iterator[tuple[str, list[str]]]:
-    """Serve ``site`` on a free port: (base URL, the paths requested, in order)."""
+def serve(site: Path) -> Iterator[tuple[str, list[str], dict[str, dict[str, str]]]]:
+    """Serve ``site`` on a free port: (base URL, the paths requested in order, the request
+    headers of each path's last request)."""
     seen: list[str] = []
-    handler = type("Handler", (SiteHandler,), {"site": site, "seen": seen})
+    headers_of: dict[str, dict[str, str]] = {}
+    handler = type(
+        "Handler", (SiteHandler,), {"site": site, "seen": seen, "headers_of": headers_of}
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen, headers_of
     finally:
         server.shutdown()
         server.server_close()

@@ -43,7 +43,7 @@ def minified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     built = build_site()
     work = tmp_path_factory.mktemp("sourcemaps")
     (work / "collector.toml").write_text("source_map_timeout = 1\n")
-    with serve(built / "site") as (base, seen):
+    with serve(built / "site") as (base, seen, headers_of):
         clicks = "".join(f"  - click: '#pay-{name}'\n" for name in BUNDLES)
         (work / "minified.yaml").write_text(
             f"name: Minified cart\nurl: {base}/\nsteps:\n  - goto: /index.html\n{clicks}"
@@ -71,6 +71,7 @@ def minified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "bundle": bundle,
         "base": base,
         "seen": seen_paths,
+        "headers_of": headers_of,
         "errors": {_script(e): e for e in report["events"] if e["kind"] == "page_error"},
     }
 
@@ -138,6 +139,13 @@ def test_each_map_is_fetched_once_per_run(minified: dict[str, Any]) -> None:
     assert seen.count("/assets/ext.js.map") == 1
     assert "/assets/local.js.map" not in seen
     assert seen.count("/assets/header.js.map") == 1 and seen.count("/assets/v2.js.map") == 1
+
+
+def test_maps_are_fetched_with_the_pages_cookies_and_user_agent(minified: dict[str, Any]) -> None:
+    headers = minified["headers_of"]["/assets/ext.js.map"]
+    assert headers.get("Cookie") == "shop=minified"
+    page_agent = minified["headers_of"]["/index.html"]["User-Agent"]
+    assert headers.get("User-Agent") == page_agent
 
 
 @pytest.mark.parametrize(
