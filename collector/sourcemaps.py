@@ -22,7 +22,7 @@ from symbolic.exceptions import SymbolicError
 from symbolic.sourcemap import SourceMapView, SourceView
 
 from collector.report import Event, Frame, OriginalLocation, SourceLine
-from collector.stacks import CONTEXT_LINES, event_frames
+from collector.stacks import CONTEXT_LINES, MAX_FRAMED_EVENTS, event_frames
 
 MAX_CONTEXT_CHARS = 200
 _REFERENCE_VALUE = re.compile(rb"[^\s'\"]+")
@@ -150,9 +150,13 @@ def resolve_frames(frames: Sequence[Frame], maps: Mapping[str, LoadedMap]) -> li
 def symbolicate(events: Sequence[Event], maps: Mapping[str, LoadedMap]) -> list[Event]:
     """Every exception's and console error's frames, resolved through ``maps``."""
     result = []
+    framed = 0
     for event in events:
         frames = event_frames(event) if event.kind in ("page_error", "console") else []
-        if frames:
+        if frames and framed < MAX_FRAMED_EVENTS:
+            framed += 1
             event = event.model_copy(update={"frames": resolve_frames(frames, maps)})
+        elif event.frames:
+            event = event.model_copy(update={"frames": []})
         result.append(event)
     return result

@@ -12,7 +12,10 @@ from collections.abc import Iterable, Sequence
 
 from collector.report import Event, Frame
 
-MAX_FRAMES = 20
+MAX_FRAMES = 12
+# Events that keep their frames (the first ones): a flood of distinct errors must not fill
+# report.json with frames (its own stack text and location stay).
+MAX_FRAMED_EVENTS = 100
 # Lines of original source shown each side of the error line.
 CONTEXT_LINES = 2
 _V8_AT = re.compile(r"^\s*at (?:(?P<fn>.+?) \((?P<loc>.+)\)|(?P<bare>.+))$")

@@ -355,3 +355,22 @@ def test_symbolicate_a_missing_bundle_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "maps").mkdir()
     ran = invoke("symbolicate", "nope", "--source-maps", "maps", cwd=tmp_path)
     assert ran.returncode == 2 and len(ran.stderr.strip().splitlines()) == 1, ran.stderr
+
+
+def test_a_flood_of_distinct_errors_keeps_frames_for_the_first_hundred_only() -> None:
+    from collector.capture.store import CaptureStore
+    from collector.sourcemaps import symbolicate
+    from collector.stacks import MAX_FRAMED_EVENTS
+
+    store = CaptureStore()
+    frame = {"function": "f", "url": "https://s/a.js", "line": 1, "column": 2}
+    for n in range(MAX_FRAMED_EVENTS + 5):
+        store.record("console", "error", f"error {n}", frames=[frame])
+        store.page_error(f"E{n}", name="Error", rejection=False, stack=f"E{n}\n    at f (https://s/a.js:1:{n + 1})")
+    events = store.events()
+    console = [e for e in events if e.kind == "console"]
+    assert all(e.frames for e in console[:MAX_FRAMED_EVENTS])
+    assert not any(e.frames for e in console[MAX_FRAMED_EVENTS:])
+    resolved = symbolicate(events, {})
+    assert sum(bool(e.frames) for e in resolved) == MAX_FRAMED_EVENTS
+    assert all(e.stack for e in resolved if e.kind == "page_error")  # the text stays

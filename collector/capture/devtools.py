@@ -28,8 +28,8 @@ CDP_LOG_LEVELS = {"verbose": "debug", "info": "info", "warning": "warning", "err
 FORMAT_SPEC = re.compile(r"%[sdifoOc%]")
 CHILD_DOMAINS = ("Runtime.enable", "Log.enable")
 
-# Frames kept per exception or console error (what source maps resolve).
-MAX_FRAMES = 20
+# Frames kept per exception or console error (what source maps resolve; the ticket shows 12).
+MAX_FRAMES = 12
 Guard = Callable[[Callable[[Any], Any]], Callable[[Any], Any]]
 
 
