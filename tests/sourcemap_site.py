@@ -130,6 +130,13 @@ def _build_into(root: Path) -> None:
         f'<script src="/assets/{n}.js"></script>' for n in (*BUNDLES, *BAD_MAPS)
     )
     (root / "site" / "index.html").write_text(INDEX.format(buttons=buttons, scripts=scripts))
+    # Logs a console error from ext.js as it loads: `check` of two such pages fetches the
+    # map once.
+    logs = (
+        '<button id="log-ext">Log</button>\n<script src="/assets/ext.js"></script>\n'
+        '<script>document.getElementById("log-ext").click();</script>'
+    )
+    (root / "site" / "logs.html").write_text(INDEX.format(buttons="", scripts=logs))
     # Only the bundle whose map is not deployed (a run without --source-maps).
     local = '<button id="pay-local">Pay</button>\n<script src="/assets/local.js"></script>'
     (root / "site" / "local.html").write_text(INDEX.format(buttons="", scripts=local))

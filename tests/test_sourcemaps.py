@@ -59,6 +59,12 @@ def minified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             f"url: {base}/\nsteps:\n  - goto: /local.html\n  - click: '#pay-local'\n"
         )
         unresolved = invoke("repro", "local.yaml", "--out", "unresolved", "--linger", "0.5", cwd=work)
+        before_check = seen.count("/assets/ext.js.map")
+        checked = invoke(
+            "check", f"{base}/logs.html?page=1", f"{base}/logs.html?page=2", "--out", "checked",
+            "--json-file", "checked.json", "--linger", "0.5", cwd=work,
+        )  # fmt: skip
+        check_fetches = seen.count("/assets/ext.js.map") - before_check
     (bundle,) = [p for p in (work / "out").iterdir() if p.is_dir()]
     report = json.loads((bundle / "report.json").read_text())
     (plain,) = [p for p in (work / "unresolved").iterdir() if p.is_dir()]
@@ -66,6 +72,7 @@ def minified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "work": work,
         "maps": built / "maps",
         "unresolved": (unresolved, plain),
+        "check": (checked, check_fetches),
         "ran": ran,
         "report": report,
         "bundle": bundle,
@@ -146,6 +153,18 @@ def test_maps_are_fetched_with_the_pages_cookies_and_user_agent(minified: dict[s
     assert headers.get("Cookie") == "shop=minified"
     page_agent = minified["headers_of"]["/index.html"]["User-Agent"]
     assert headers.get("User-Agent") == page_agent
+
+
+def test_check_fetches_a_map_once_for_all_its_pages(minified: dict[str, Any]) -> None:
+    checked, fetches = minified["check"]
+    assert checked.returncode == 1, checked.stderr
+    bundles = [p for p in (minified["work"] / "checked").iterdir() if p.is_dir()]
+    assert len(bundles) == 2
+    for bundle in bundles:
+        report = json.loads((bundle / "report.json").read_text())
+        (logged,) = [e for e in report["events"] if e["text"].startswith("checkout failed")]
+        assert logged["frames"][0]["original"]["function"] == "reportLater"
+    assert fetches == 1
 
 
 @pytest.mark.parametrize(
