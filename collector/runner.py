@@ -262,7 +262,7 @@ class _Run:
         """An error's frames: start fetching its scripts' source maps (once per script)."""
         if self.maps is not None:
             found = [StackFrame(**f) for f in frames] if frames else frames_from_stack(stack)
-            self.maps.want(script_urls(found))
+            self.maps.want(u for u in script_urls(found) if u not in self.capture.documents)
 
     def _resolved(self, events: list[Event]) -> list[Event]:
         """The events with their frames resolved through the maps fetched during the run."""

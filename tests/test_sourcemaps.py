@@ -65,6 +65,7 @@ def minified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "--json-file", "checked.json", "--linger", "0.5", cwd=work,
         )  # fmt: skip
         check_fetches = seen.count("/assets/ext.js.map") - before_check
+        seen_all = list(seen)
     (bundle,) = [p for p in (work / "out").iterdir() if p.is_dir()]
     report = json.loads((bundle / "report.json").read_text())
     (plain,) = [p for p in (work / "unresolved").iterdir() if p.is_dir()]
@@ -73,6 +74,7 @@ def minified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "maps": built / "maps",
         "unresolved": (unresolved, plain),
         "check": (checked, check_fetches),
+        "seen_all": seen_all,
         "ran": ran,
         "report": report,
         "bundle": bundle,
@@ -165,6 +167,8 @@ def test_check_fetches_a_map_once_for_all_its_pages(minified: dict[str, Any]) ->
         (logged,) = [e for e in report["events"] if e["text"].startswith("checkout failed")]
         assert logged["frames"][0]["original"]["function"] == "reportLater"
     assert fetches == 1
+    # A frame of the page's inline script: the page is not fetched again for a map.
+    assert minified["seen_all"].count("/logs.html?page=1") == 1
 
 
 @pytest.mark.parametrize(
