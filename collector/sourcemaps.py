@@ -107,7 +107,8 @@ class LoadedMap:
         if frame.line is None or frame.column is None:
             return None
         line, column = frame.line - 1, frame.column - 1
-        minified = frame.function.rsplit(".", 1)[-1] if frame.function else None
+        # "HTMLButtonElement.f", "async f", "new F": the minified name is the last word.
+        minified = re.split(r"[\s.]", frame.function)[-1] if frame.function else None
         if minified and self.script is not None:
             token = self.view.lookup(line, column, minified, self.script)
         else:
