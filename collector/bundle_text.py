@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from collector.report import Event, Report, StepRecord
+from collector.stacks import readable_stack
 
 if TYPE_CHECKING:
     from collector.ticket import TicketContext
@@ -87,7 +88,16 @@ def console_log(events: Iterable[Event], steps: list[StepRecord], lang: str = "e
         source = source_label(lang, e.source) if e.source else "-"
         head = f"+{e.time_ms / 1000:7.3f}s  {step:<12} {level:<7} {kind_label(lang, e.kind):<19}"
         lines.append(f"{head} {source:<16} {where or '-'}{count}{flag}\n    {text}")
-        if e.stack and e.kind == "page_error":
+        shown = (
+            readable_stack(e.stack, e.frames, t["stack_generated"])
+            if e.kind in ("page_error", "console")
+            else None
+        )
+        if shown and shown != e.stack:
+            # Through source maps: the original frames and source lines, then the generated.
+            body = shown.splitlines()[1:] if e.stack else shown.splitlines()
+            lines.extend(("      " + printable(s)).rstrip() for s in body)
+        elif e.stack and e.kind == "page_error":
             lines.extend("      " + printable(s.strip()) for s in e.stack.splitlines()[1:13])
     if not lines:
         lines.append(t["log_none"])

@@ -272,10 +272,14 @@ async def check_targets(
     page's workspace becomes its bundle.
     """
     from collector.bundle import write_run_bundle
+    from collector.capture.maps import MapCache
     from collector.workspace import discard_workspace
 
     gate = asyncio.Semaphore(max(1, concurrency))
     rules = run_options.rules
+    # One script's source map is fetched once for all the pages (issue 16).
+    if run_options.map_cache is None:
+        run_options = replace(run_options, map_cache=MapCache())
 
     async def one(target: Target) -> PageResult:
         async with gate:

@@ -81,6 +81,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "collector demo --variant fixed --json",
         "collector demo --serve --port 8000          # only serve the shop, until Ctrl-C",
     ),
+    "symbolicate": (
+        "collector symbolicate reports/CR-20261125-7K3QF9/ --source-maps dist/assets/",
+        "collector symbolicate CR-20261125-7K3QF9.zip --source-maps maps/ --out resolved/ -q",
+    ),
     "ticket": (
         "collector ticket reports/CR-20261125-7K3QF9/",
         "collector ticket CR-20261125-7K3QF9.zip --format eml -o ticket.eml",
@@ -194,6 +198,11 @@ def bundle_write_options(fn: F) -> F:
                 "technical, billing, account, other)."
             ),
             click.option("--template-dir", metavar="DIR", help="Your own ticket templates."),
+            click.option(
+                "--source-maps", "source_maps", metavar="DIR",
+                help="Source maps the site does not serve (NAME.js.map for NAME.js), "
+                "to show errors at their original file and line (config source_maps).",
+            ),
         ]
     ):
         fn = decorator(fn)
@@ -457,6 +466,7 @@ FLAG_PARAMS = {
     "fail_on": "fail_on",
     "ignores": "ignore",
     "max_run_time": "max_run_time_s",
+    "source_maps": "source_maps_dir",
 }
 
 
@@ -702,6 +712,68 @@ def submit(bundle: str, **params: Any) -> None:
     else:
         key = "done_one" if len(done) == 1 else "done_other"
         click.echo(t[key].format(reference=report.reference, count=len(done)))
+
+
+@cli.command(epilog=examples("symbolicate"))
+@click.argument("bundle", metavar="BUNDLE")
+@click.option(
+    "--source-maps", "source_maps", metavar="DIR",
+    help="Folder of source maps (NAME.js.map for NAME.js, the scripts beside them name "
+    "functions); default: config source_maps.",
+)  # fmt: skip
+@click.option("--out", "out_dir", metavar="DIR", help="Where the new report folder goes.")
+@click.option("--lang", type=click.Choice(["en", "pt"]), help="Ticket language.")
+@click.option("--template-dir", metavar="DIR", help="Your own templates, searched first.")
+@output_options("the new report folder")
+def symbolicate(bundle: str, **params: Any) -> None:
+    """Re-resolve a bundle's stacks through source maps into a new report (no browser).
+
+    The bundle is not changed: BUNDLE-symbolicated/ gets report.json, ticket.md,
+    report.html and console.log with the original files, lines and functions.
+    """
+    import json
+    from pathlib import Path
+
+    from collector.config import load_config
+    from collector.labels import plural
+    from collector.options import Flags, source_maps_dir
+    from collector.symbolicate import symbolicate_bundle
+
+    output = _output(params)
+    config = load_config()
+    maps_dir = source_maps_dir(Flags(source_maps_dir=params["source_maps"]), config)
+    if maps_dir is None:
+        raise BadInput("symbolicate needs --source-maps DIR (or config source_maps)")
+    template_dir = params["template_dir"]
+    if template_dir and not Path(template_dir).is_dir():
+        raise BadInput(f"--template-dir {template_dir}: no such folder")
+    lang = params["lang"] or config.lang
+    done = symbolicate_bundle(
+        Path(bundle),
+        maps_dir,
+        Path(params["out_dir"] or config.reports_dir),
+        lang=lang,
+        reason=None,
+        support_address=config.support_address,
+        support_url=config.support_url,
+        template_dir=template_dir,
+        redact_patterns=tuple(config.redact),
+    )
+    if output.as_json:
+        summary = {
+            "path": str(done.path.resolve()),
+            "reference": done.report.reference,
+            "frames": done.frames,
+            "resolved": done.resolved,
+            "notes": done.notes,
+        }
+        click.echo(json.dumps(summary, indent=2))
+        return
+    if not output.quiet:
+        for note in done.notes:
+            click.echo(f"note: {note}")
+        click.echo(plural(lang, "symbolicated", done.frames, resolved=done.resolved))
+    click.echo(str(done.path.resolve()))
 
 
 def ci_options(fn: F) -> F:

@@ -89,6 +89,10 @@ class Config(BaseModel):
     )
     support_url: str | None = None
     submit: SubmitConfig = Field(default_factory=SubmitConfig)
+    # Source maps (issue 16): a folder of maps the site does not serve (relative to the
+    # config file), and how long one script or map may take to fetch.
+    source_maps: str | None = None
+    source_map_timeout: float = Field(5.0, gt=0, le=120)
     source: str | None = Field(None, exclude=True)
 
     @field_validator("support_address")

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from collector.report import ErrorGroup, Event, FingerprintBasis
+from collector.report import ErrorGroup, Event, FingerprintBasis, Frame
 
 MAX_MESSAGE_SCAN = 2_000
 """Only this many characters of a message are normalised (bounded work on floods)."""
@@ -406,11 +406,13 @@ def fingerprint_basis(
     url: str | None = None,
     *,
     status: int | None = None,
+    frames: Sequence[Frame] = (),
 ) -> FingerprintBasis:
     """What decides the group of an error (see the module's docstring), explained.
 
-    ``stack`` is the stack text or frames already parsed (original frames once
-    source maps resolve). Exceptions (``page_error``) with in-app frames group by
+    ``stack`` is the stack text or frames already parsed; ``frames`` are the event's
+    own frames, and when source maps resolved any of them their original locations
+    decide instead of ``stack`` (``original_frames``). Exceptions (``page_error``) with in-app frames group by
     their type and top in-app frames; their message does not count (it varies
     with data, the code path does not). Other script errors group by the
     normalised message and where they came from: the top in-app frame, else the
@@ -425,12 +427,13 @@ def fingerprint_basis(
         if network is not None:
             return network
         return FingerprintBasis(kind="message", message=normalise_message(text))
+    calls = original_frames(frames) or stack
     if kind == "page_error":
-        frames = frames_for_grouping(stack)
+        in_app = frames_for_grouping(calls)
         name = _EXCEPTION_NAME.match(text)
-        if frames and name:
-            return FingerprintBasis(kind="stack", exception=name.group("name"), frames=frames)
-    top = frames_for_grouping(stack, limit=1)
+        if in_app and name:
+            return FingerprintBasis(kind="stack", exception=name.group("name"), frames=in_app)
+    top = frames_for_grouping(calls, limit=1)
     source = top[0] if top else None
     if source is None and url and is_in_app(StackFrame(None, url)):
         source = _normalise_url(url)
@@ -455,10 +458,38 @@ def fingerprint(
     url: str | None = None,
     *,
     status: int | None = None,
+    frames: Sequence[Frame] = (),
 ) -> str:
     """A 12-hex-digit id, equal for the same error in any run (``fingerprint_basis`` says
     what goes in)."""
-    return fingerprint_of(kind, fingerprint_basis(kind, text, stack, url, status=status))
+    basis = fingerprint_basis(kind, text, stack, url, status=status, frames=frames)
+    return fingerprint_of(kind, basis)
+
+
+def original_frames(frames: Sequence[Frame]) -> list[StackFrame]:
+    """The call frames as the developer wrote them, when source maps resolved any: each
+    resolved frame by its original function and file, the others as the browser ran them.
+    Empty when nothing resolved (the stack text then decides). Minified names and bundle
+    file names change with every build; original ones do not, so the same bug in two
+    builds groups together (issue 16)."""
+    if not any(frame.original for frame in frames):
+        return []
+    return [
+        # Not the generated name when the map has none: a minifier renames it every build.
+        StackFrame(frame.original.function, frame.original.file)
+        if frame.original
+        else StackFrame(frame.function, frame.url)
+        for frame in frames
+    ]
+
+
+def original_top_frame(frames: Sequence[Frame]) -> str | None:
+    """The top frame through its source map, as ``function@src/file.ts``; None when the top
+    frame is not resolved."""
+    top = frames[0].original if frames else None
+    if top is None:
+        return None
+    return f"{top.function or '<anonymous>'}@{top.file}"
 
 
 def _network_basis(text: str, url: str | None, status: int | None) -> FingerprintBasis | None:
@@ -493,8 +524,9 @@ def group_errors(events: Iterable[Event]) -> list[ErrorGroup]:
     groups: dict[str, ErrorGroup] = {}
     for event in events:
         basis = fingerprint_basis(
-            event.kind, event.text, event.stack, event.url, status=event.status
-        )
+            event.kind, event.text, event.stack, event.url, status=event.status,
+            frames=event.frames,
+        )  # fmt: skip
         fp = fingerprint_of(event.kind, basis)
         group = groups.get(fp)
         if group is None:
@@ -510,6 +542,7 @@ def group_errors(events: Iterable[Event]) -> list[ErrorGroup]:
                 stack=event.stack,
                 fails=event.fails,
                 fingerprint_basis=basis,
+                frames=event.frames,
             )
             continue
         group.count += event.count

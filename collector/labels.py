@@ -179,6 +179,9 @@ LABELS: dict[str, dict[str, str]] = {
         "note_body_slow": "not read: the body did not end within {seconds} s",
         "note_body_run_ended": "not read: the run ended first (waited {seconds} s for the body)",
         "note_body_error": "not read: {error}",
+        "stack_generated": "as the browser ran it (minified):",
+        "symbolicated_one": "{resolved} of {count} frame resolved through source maps.",
+        "symbolicated_other": "{resolved} of {count} frames resolved through source maps.",
     },
     "pt": {
         "ticket": "Rascunho de pedido de suporte",
@@ -348,6 +351,9 @@ LABELS: dict[str, dict[str, str]] = {
         "note_body_slow": "não lido: o corpo não terminou em {seconds} s",
         "note_body_run_ended": "não lido: a execução terminou antes (esperou {seconds} s pelo corpo)",
         "note_body_error": "não lido: {error}",
+        "stack_generated": "como o navegador o executou (minificado):",
+        "symbolicated_one": "{resolved} de {count} frame resolvido através de source maps.",
+        "symbolicated_other": "{resolved} de {count} frames resolvidos através de source maps.",
     },
 }
 

@@ -42,6 +42,7 @@ class Flags:
     max_run_time_s: float | None = None
     # The name users typed the ignore patterns under, for the error that names a bad one.
     ignore_option: str = "--ignore"
+    source_maps_dir: str | None = None
 
     def __post_init__(self) -> None:
         for pattern in self.ignore:
@@ -66,6 +67,7 @@ def resolve_options(flags: Flags, config: Config) -> Options:
     takes are the front door's own business: it sets them on ``Options.run``.
     """
     from collector.bundle import BundleOptions
+    from collector.capture.maps import MapLimits
     from collector.runner import DEFAULT_LINGER_S, RunOptions
     from collector.sizes import parse_size
 
@@ -76,6 +78,10 @@ def resolve_options(flags: Flags, config: Config) -> Options:
         trace=flags.trace,
         har=flags.har,
         rules=config.rules().with_overrides(fail_on=flags.fail_on, ignore=flags.ignore),
+        source_maps_dir=source_maps_dir(flags, config),
+        map_limits=MapLimits(
+            timeout_s=config.source_map_timeout, finish_s=config.source_map_timeout
+        ),
     )
     check_reason(flags.reason, config)
     budget = (
@@ -94,6 +100,21 @@ def resolve_options(flags: Flags, config: Config) -> Options:
         support_url=config.support_url,
     )
     return Options(run, bundle)
+
+
+def source_maps_dir(flags: Flags, config: Config) -> Path | None:
+    """``--source-maps DIR``, else config ``source_maps`` (relative to the config file)."""
+    if flags.source_maps_dir:
+        where, folder = "--source-maps", Path(flags.source_maps_dir)
+    elif config.source_maps:
+        where, folder = "source_maps", Path(config.source_maps)
+        if config.source and not folder.is_absolute():
+            folder = Path(config.source).parent / folder
+    else:
+        return None
+    if not folder.is_dir():
+        raise BadInput(f"{where} {folder}: not a folder")
+    return folder
 
 
 def check_reason(reason: str | None, config: Config) -> None:

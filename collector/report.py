@@ -48,6 +48,39 @@ class ResponseBody(_Model):
     )
 
 
+class SourceLine(_Model):
+    """One line of original source around an error (from the map's ``sourcesContent``)."""
+
+    line: int = Field(ge=1, description="1-based line in the original file.")
+    text: str
+
+
+class OriginalLocation(_Model):
+    """Where a generated frame comes from, through the script's source map."""
+
+    file: str = Field(description="The original file as the map names it (leading ../ dropped).")
+    line: int = Field(ge=1, description="1-based line in `file`.")
+    column: int = Field(ge=1, description="1-based column in `file`.")
+    function: str | None = Field(None, description="The original function name, when known.")
+    context: list[SourceLine] = Field(
+        default_factory=list,
+        description="A few lines of `file` around `line` (top resolved frame, when the map "
+        "has sourcesContent).",
+    )
+
+
+class Frame(_Model):
+    """One stack frame as the browser ran it (generated), and its original when resolved."""
+
+    function: str | None = Field(None, description="Function name as the browser saw it.")
+    url: str | None = Field(None, description="Script URL.")
+    line: int | None = Field(None, description="1-based line in `url`.")
+    column: int | None = Field(None, description="1-based column in `url`.")
+    original: OriginalLocation | None = Field(
+        None, description="The original location through the source map; null when unresolved."
+    )
+
+
 class Event(_Model):
     """One captured event; identical events fold into one with a ``count``."""
 
@@ -71,6 +104,11 @@ class Event(_Model):
     name: str | None = Field(None, description="Exception name (page_error).")
     response: ResponseBody | None = Field(
         None, description="HTTP errors: the start of the response body and the timing."
+    )
+    frames: list[Frame] = Field(
+        default_factory=list,
+        description="Exceptions and console errors: the stack's frames, generated and (through "
+        "source maps) original.",
     )
 
 
@@ -135,6 +173,7 @@ class ErrorGroup(_Model):
     column: int | None = None
     stack: str | None = None
     fails: bool = True
+    frames: list[Frame] = Field(default_factory=list, description="The first event's frames.")
     fingerprint_basis: FingerprintBasis | None = Field(
         None, description="What went into `fingerprint` (null in reports of older collectors)."
     )

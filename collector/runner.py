@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from collector.capture import UNRESPONSIVE, Capture, CaptureLimits, wait_quiet
+from collector.capture.maps import MapCache, MapLimits, SourceMaps, context_fetch
 from collector.deadlines import (
     CLOSE_S,
     CTRL_C,
@@ -36,6 +37,7 @@ from collector.errors import BrowserLaunchError, first_line, step_error
 from collector.masking import MASK_COLOR, MaskFailed, clear_marks, masks_for
 from collector.redact import Redactor
 from collector.report import KIND_RANK, Environment, Event, Outcome, StepRecord
+from collector.report import Frame as StackFrame
 from collector.rules import Rules
 from collector.scenario import (
     Back,
@@ -54,6 +56,8 @@ from collector.scenario import (
     secret_values,
     substitute_secrets,
 )
+from collector.sourcemaps import symbolicate
+from collector.stacks import frames_from_stack, script_urls
 from collector.steps import StepContext, StepFailed, perform
 
 if TYPE_CHECKING:
@@ -109,6 +113,12 @@ class RunOptions:
     # "never": no picture of the run at all (a scan that keeps no bundle), screenshot
     # steps aside.
     final_screenshot: Literal["always", "on_failure", "never"] = "always"
+    # Source maps: a folder of maps the site does not serve, the limits of fetching them,
+    # and a cache shared by the runs of one command (check's pages).
+    source_maps_dir: Path | None = None
+    map_limits: MapLimits = field(default_factory=MapLimits)
+    map_cache: MapCache | None = None
+    resolve_source_maps: bool = True
 
 
 @dataclass
@@ -191,6 +201,8 @@ class _Run:
         self.resolved = substitute_secrets(scenario, self.env)
         self.secrets = secret_values(scenario, self.env)
         self.capture = Capture(options.limits)
+        self.maps: SourceMaps | None = None
+        self.capture.frames_seen = self._frames_seen
         self.records: list[StepRecord] = []
         self.shots: list[Shot] = []
         self.work_dir = options.work_dir or Path(tempfile.mkdtemp(prefix="collector-run-"))
@@ -226,7 +238,7 @@ class _Run:
             self._interrupted()
         await self._finish(trace_path)
         duration = int((time.monotonic() - t0) * 1000)
-        events = self.rules.judge(self.capture.events())
+        events = self.rules.judge(self._resolved(self.capture.events()))
         return RunResult(
             scenario=self.scenario,
             started=started,
@@ -245,6 +257,21 @@ class _Run:
             rules=self.rules,
             interrupt=self.interrupt,
         )
+
+    def _frames_seen(self, frames: list[dict[str, Any]], stack: str | None) -> None:
+        """An error's frames: start fetching its scripts' source maps (once per script)."""
+        if self.maps is not None:
+            found = [StackFrame(**f) for f in frames] if frames else frames_from_stack(stack)
+            self.maps.want(u for u in script_urls(found) if u not in self.capture.documents)
+
+    def _resolved(self, events: list[Event]) -> list[Event]:
+        """The events with their frames resolved through the maps fetched during the run."""
+        if self.maps is None:
+            return events
+        resolved = symbolicate(events, self.maps.loaded())
+        for note in self.maps.notes:
+            self.capture.note(note)
+        return resolved
 
     def _why_stopped(self) -> Interrupt:
         if self.interrupt is None:
@@ -289,6 +316,16 @@ class _Run:
                     self.capture.problems.append(
                         "trace recorded without screenshots: the steps type secrets"
                     )
+            self.maps = None if not self.options.resolve_source_maps else SourceMaps(
+                context_fetch(
+                    self.context,
+                    self.options.map_limits.timeout_s,
+                    lambda: self.environment.user_agent,
+                ),
+                self.options.source_maps_dir,
+                self.options.map_limits,
+                self.options.map_cache,
+            )
             await within(self.capture.attach(self.context, self.browser), OPEN_S, "listening")
             self.page = await within(self.context.new_page(), OPEN_S, "new page")
         except Exception as exc:
@@ -641,6 +678,8 @@ class _Run:
                     self.first_error_step = last
             await self.capture.settle()
             await self.capture.finish_bodies()
+            if self.maps is not None:
+                await self.maps.finish()  # through the context: before it closes
             self.capture.close_sessions()
             if self.context is not None:
                 if trace_path is not None:

@@ -30,11 +30,14 @@ from collector.labels import (
     source_label,
 )
 from collector.report import KIND_RANK, ErrorGroup, Outcome, Report, StepRecord
+from collector.stacks import CONTEXT_LINES, readable_stack
 from collector.text import has_control, one_line, printable
 
 SUBJECT_MAX = 120
 DEFAULT_REASON = "technical"
 STACK_LINES = 12
+# A resolved stack also shows a few lines of original source (and a blank line each side).
+SOURCE_LINES = 2 * CONTEXT_LINES + 3
 # A failed response's body in the ticket (report.json and report.html keep 4 kB).
 TICKET_BODY_LINES = 20
 TICKET_BODY_CHARS = 1000
@@ -496,9 +499,17 @@ def _error_line(group: ErrorGroup, steps: list[StepRecord], lang: str) -> ErrorL
     location = None
     if group.url:
         location = group.url + "".join(f":{n}" for n in (group.line, group.column) if n)
+    top = group.frames[0].original if group.frames else None
+    if top is not None:
+        # Where the developer edits, then where the browser ran it.
+        generated = f" ({location})" if location else ""
+        location = f"{top.file}:{top.line}:{top.column}{generated}"
     stack = None
-    if group.stack:
-        stack = "\n".join(group.stack.splitlines()[:STACK_LINES])
+    # Original frames (through source maps) first, with the source lines of the top one.
+    shown = readable_stack(group.stack, group.frames, t["stack_generated"])
+    if shown:
+        limit = STACK_LINES if shown == group.stack else STACK_LINES + SOURCE_LINES
+        stack = "\n".join(shown.splitlines()[:limit])
     return ErrorLine(
         message=group.message,
         kind=group.kind,

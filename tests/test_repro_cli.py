@@ -176,11 +176,14 @@ def test_demo_reproduces_the_shop_bug(tmp_path):
     by_kind = {e["kind"]: e for e in report["errors"] if e["fails"]}
     click_pay = next(s["index"] for s in report["steps"] if s.get("name") == "Pay now")
     assert by_kind["page_error"]["message"].startswith("TypeError: Cannot read properties of undefined")
-    assert "showReceipt" in by_kind["page_error"]["stack"]
+    # The shop is minified; its source map names the original TypeScript (issue 16).
+    top = by_kind["page_error"]["frames"][0]["original"]
+    assert (top["function"], top["file"], top["line"]) == ("showReceipt", "src/checkout/receipt.ts", 9)
     assert by_kind["http_error"]["message"].startswith("HTTP 500")
     assert by_kind["console"]["message"] == "Payment failed: 500"
     assert {g["first_step"] for g in by_kind.values()} == {click_pay}
     ticket = (bundle / "ticket.md").read_text(encoding="utf-8")
     assert "TypeError: Cannot read properties of undefined (reading 'card')" in ticket
+    assert "at showReceipt (src/checkout/receipt.ts:9:29)" in ticket
     assert list((bundle / "screenshots").iterdir())
     assert "demo-shop-secret" not in (bundle / "report.json").read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from collector.capture.store import CaptureStore
@@ -28,6 +28,8 @@ CDP_LOG_LEVELS = {"verbose": "debug", "info": "info", "warning": "warning", "err
 FORMAT_SPEC = re.compile(r"%[sdifoOc%]")
 CHILD_DOMAINS = ("Runtime.enable", "Log.enable")
 
+# Frames kept per exception or console error (what source maps resolve; the ticket shows 12).
+MAX_FRAMES = 12
 Guard = Callable[[Callable[[Any], Any]], Callable[[Any], Any]]
 
 
@@ -92,9 +94,13 @@ class ConsoleTarget:
             return
         url, line, column = _top_frame(event, None)
         kind = event.get("type", "log")
+        level = CDP_CONSOLE_LEVELS.get(kind, kind)
+        extra: dict[str, Any] = {}
+        if level == "error":
+            extra["frames"] = _call_frames(event)
         self.store.record(
-            "console", CDP_CONSOLE_LEVELS.get(kind, kind), text, url=url, line=line,
-            column=column, source=source, at=event.get("timestamp"),
+            "console", level, text, url=url, line=line,
+            column=column, source=source, at=event.get("timestamp"), **extra,
         )  # fmt: skip
 
     def exception_thrown(self, event: dict[str, Any], source: str | None = None) -> None:
@@ -122,7 +128,7 @@ class ConsoleTarget:
             name=exception.get("className") or text.split(":", 1)[0] or "Error",
             rejection=str(details.get("text", "")).startswith("Uncaught (in promise)"),
             url=url, line=line, column=column, stack=stack, source=source,
-            at=event.get("timestamp"),
+            at=event.get("timestamp"), frames=_call_frames(details),
         )  # fmt: skip
 
     def log_entry(self, event: dict[str, Any], source: str | None = None) -> None:
@@ -275,6 +281,22 @@ def remote_text(arg: dict[str, Any]) -> str:
     return str(arg.get("description") or arg.get("className") or kind or "")
 
 
+def frames_from_callframes(call_frames: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """DevTools ``callFrames`` (0-based) as frame dicts (1-based), for ``Event.frames``."""
+    frames = []
+    for frame in call_frames[:MAX_FRAMES]:
+        line, column = frame.get("lineNumber"), frame.get("columnNumber")
+        frames.append(
+            {
+                "function": frame.get("functionName") or None,
+                "url": frame.get("url") or None,
+                "line": line + 1 if isinstance(line, int) else None,
+                "column": column + 1 if isinstance(column, int) else None,
+            }
+        )
+    return frames
+
+
 def one_based(value: Any) -> int | None:
     return value + 1 if isinstance(value, int) else None
 
@@ -288,3 +310,7 @@ def _top_frame(
         return url, None, None
     top = frames[0]
     return top.get("url") or url, one_based(top.get("lineNumber")), one_based(top.get("columnNumber"))
+
+
+def _call_frames(event: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return frames_from_callframes((event.get("stackTrace") or {}).get("callFrames") or [])

@@ -88,6 +88,9 @@ class Capture(CaptureStore):
         self._read_bodies = False
         self._bodies_started = 0
         self._body_reads: dict[asyncio.Future[None], tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        # URLs that answered as documents: a frame there is an inline script, and the page
+        # is not fetched again to look for a source map.
+        self.documents: set[str] = set()
 
     # -- attaching -----------------------------------------------------------
 
@@ -342,6 +345,8 @@ class Capture(CaptureStore):
         request = response.request
         self._pending.discard(request)
         self.touch()
+        if request.resource_type == "document":
+            self.documents.add(request.url.split("#", 1)[0])
         status = response.status
         if status < 400:
             return

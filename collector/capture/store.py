@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.report import Event
+from collector.stacks import MAX_FRAMED_EVENTS
 
 # Beyond this, a DevTools timestamp is not from this machine's clock.
 CLOCK_TRUST_MS = 60_000
@@ -82,6 +83,10 @@ class CaptureStore:
         # What capture could not do: the report's capture notes.
         self.problems: list[str] = []
         self._last_activity = clock()
+        # Told of each kept event's frames (captured dicts, stack text): source maps start
+        # fetching the scripts' maps while the steps go on.
+        self.frames_seen: Callable[[list[dict[str, Any]], str | None], None] | None = None
+        self._framed = 0
 
     def note(self, text: str) -> None:
         """Say in the report what capture could not do (bounded)."""
@@ -163,7 +168,14 @@ class CaptureStore:
             self.dropped += 1
             return None
         self._kept_per_kind[kind] = kept + 1
+        if "frames" in extra:
+            if self._framed >= MAX_FRAMED_EVENTS:
+                del extra["frames"]
+            elif extra["frames"]:
+                self._framed += 1
         self._entries[key] = [1, self.elapsed_ms(), stack, extra]
+        if self.frames_seen is not None and (extra.get("frames") or stack):
+            self.frames_seen(extra.get("frames") or [], stack)
         return key
 
     def add_detail(self, key: tuple[Any, ...], **fields: Any) -> None:
