@@ -30,6 +30,9 @@ from collector.minimize import (
 from collector.scenario import load_scenario
 
 PAGES = Path(__file__).parent / "pages" / "minimize"
+# The 40-step search is some seventy runs: on a machine whose cores are all taken it
+# outlasts the default per-test limit without anything being wrong.
+pytestmark = pytest.mark.timeout(600)
 
 
 def minimized(tmp: Path, pages_url: str, steps: Path | str, *args: str) -> dict[str, Any]:
@@ -116,7 +119,7 @@ def test_a_step_whose_selector_vanishes_is_not_reproduced_not_an_error(
         tmp_path, pages_url, PAGES / "vanish.yaml", "--runs-per-candidate", "1",
         "--timeout", "1500",
     )  # fmt: skip
-    assert original_steps(result) == [1, 3, 5]
+    assert original_steps(result) == [1, 2, 4]
     assert result["verdict"] == "reproduced" and result["complete"] is True
 
 
@@ -126,11 +129,10 @@ def test_flaky_bug_uses_k_of_n_and_reports_the_rate(tmp_path: Path, pages_url: s
     steps.write_text(
         "name: Go fails every other time\nsteps:\n"
         f"  - goto: /minimize/flaky.html?key={key}\n"
-        '  - click: "#noise"\n  - click: "#arm"\n  - click: "#noise"\n'
-        '  - click: "#go"\n  - click: "#noise"\n'
+        '  - click: "#arm"\n  - click: "#noise"\n  - click: "#go"\n'
     )
     result = minimized(tmp_path, pages_url, steps)
-    assert original_steps(result) == [1, 3, 5]
+    assert original_steps(result) == [1, 2, 4]
     # Three runs of the whole recording: shown in 2 (1, 0, 1), so 1 of 3 runs per candidate.
     assert result["baseline"] == {"reproduced": 2, "runs": 3}
     assert result["runs_per_candidate"] == {"k": 1, "n": 3}
@@ -214,7 +216,7 @@ def test_ctrl_c_keeps_the_best_so_far(tmp_path: Path, pages_url: str) -> None:
     """A real process, stopped by SIGINT once a smaller candidate reproduced: exit 130,
     the best steps so far written, with their bundle."""
     best = tmp_path / "best.yaml"
-    command = attached(["minimize", str(PAGES / "forty.yaml"), "--url", pages_url, "--out",
+    command = attached(["minimize", str(PAGES / "order.yaml"), "--url", pages_url, "--out",
                         str(tmp_path / "out"), "-o", str(best), "--runs-per-candidate", "1"])  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "collector", *command],
@@ -233,7 +235,7 @@ def test_ctrl_c_keeps_the_best_so_far(tmp_path: Path, pages_url: str) -> None:
     assert "Interrupted (Ctrl-C)" in err
     assert "Best so far:" in err
     steps = load_scenario(best, base_url=pages_url).steps
-    assert 4 <= len(steps) < 40
+    assert 3 <= len(steps) < 7
     assert out.strip().splitlines()[-1] == str(best)
     bundles = [p for p in (tmp_path / "out").iterdir()]
     assert len(bundles) == 1 and not bundles[0].name.startswith(".")
