@@ -726,6 +726,9 @@ def load_source(
                 )
         return Source(received.label, scenario, original, secrets, Path("."))
     scenario = _steps_file(path, base_url)
+    if base_url and not scenario.url:
+        # The new bundle's steps then say where they ran, as a bundle's must to replay.
+        scenario = scenario.model_copy(update={"url": base_url})
     return Source(str(path), scenario, None, secrets_for(scenario, named, str(path)),
                   path.resolve().parent)  # fmt: skip
 
