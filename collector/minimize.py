@@ -232,10 +232,6 @@ class MinimizeResult:
         return [i + 1 for i in self.best]
 
 
-class NotReproduced(Exception):
-    """The whole recording does not show the target here: there is nothing to minimize."""
-
-
 async def minimize(
     scenario: Scenario,
     *,
