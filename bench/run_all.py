@@ -9,7 +9,8 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 SCRIPTS = ["repro_overhead.py", "check_throughput.py", "check_hanging.py", "replay_times.py",
-           "fit_screenshot.py", "flood_memory.py", "startup.py", "sourcemaps.py"]
+           "fit_screenshot.py", "flood_memory.py", "startup.py", "sourcemaps.py",
+           "minimize_forty.py"]
 
 
 def main() -> None:

@@ -114,6 +114,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "collector replay CR-20261125-7K3QF9.zip --url https://staging.example/ --expect fixed",
         "collector replay CR-20261125-7K3QF9.zip --secret SHOP_PASSWORD --json",
     ),
+    "minimize": (
+        "collector minimize reports/CR-20261125-7K3QF9/ -o minimal.yaml",
+        "collector minimize CR-20261125-7K3QF9.zip --runs-per-candidate 2/5 --budget 10m",
+        "collector minimize recording.json --target 3f2a9c1d0b7e --json",
+    ),
 }
 
 
@@ -1175,6 +1180,124 @@ def replay(bundle: str, **params: Any) -> None:
         click.echo(result.interrupt.message, err=True)
         sys.exit(result.interrupt.exit_code)
     sys.exit(0 if ok else 1)
+
+
+@cli.command(epilog=examples("minimize"))
+@click.argument("source", metavar="BUNDLE_OR_STEPS")
+@click.option(
+    "--target", metavar="FINGERPRINT", help="The error to keep (default: the first failing one)."
+)
+@click.option(
+    "--runs-per-candidate",
+    "runs_per_candidate",
+    metavar="N|K/N",
+    help="A candidate reproduces when K (default 1) of N runs show the target "
+    "(default: from how often the whole recording reproduces here).",
+)
+@click.option(
+    "--budget",
+    metavar="RUNS|TIME",
+    help="Stop after RUNS candidate runs or TIME (90s, 5m) and keep the best so far.",
+)
+@click.option("-o", "--output", "steps_file", metavar="FILE", help="Write the minimal steps here.")
+@click.option("--url", "base_url", metavar="BASE", help="Run against another deployment.")
+@bundle_write_options
+@timing_options
+@click.option(
+    "--allow-local", is_flag=True, help="Allow file:, data:, chrome: … URLs in a bundle."
+)
+@click.option(
+    "--secret",
+    "secret_names",
+    multiple=True,
+    metavar="NAME",
+    help="Give the steps the secret NAME from your environment (repeatable).",
+)
+@click.option(
+    "--secrets-file",
+    "secrets_files",
+    multiple=True,
+    metavar="FILE",
+    help="Give the steps secrets from NAME=value lines (repeatable).",
+)
+@output_options("the minimal steps file, else the new bundle")
+@browser_options
+def minimize(source: str, **params: Any) -> None:
+    """Find the fewest steps that still reproduce the error (ddmin, one browser).
+
+    Writes the minimal steps (-o FILE) and a new bundle naming the original reference.
+    """
+    from dataclasses import replace
+
+    from collector import minimize as minimizing
+    from collector.config import load_config
+    from collector.options import resolve_options
+
+    flags = _flags(params)
+    output = _output(params)
+    browser = _browser(params)
+    runs = params["runs_per_candidate"]
+    runs = minimizing.parse_runs(runs) if runs is not None else None
+    budget = minimizing.parse_budget(params["budget"]) if params["budget"] is not None else None
+    options = resolve_options(flags, load_config())
+    lang = options.bundle.lang
+    loaded = minimizing.load_source(
+        source,
+        base_url=flags.base_url,
+        allow_local=params["allow_local"],
+        named=_named_secrets(params),
+        target=params["target"],
+    )
+    run = replace(options.run, env=loaded.secrets, scenario_dir=loaded.scenario_dir)
+
+    def say(line: str) -> None:
+        if not output.silent:
+            click.echo(line, err=True)
+
+    say(minimizing.start_line(loaded, flags.base_url, lang))
+    result = run_async(
+        minimizing.minimize(
+            loaded.scenario,
+            browser_options=browser,
+            run_options=run,
+            bundle_options=options.bundle,
+            original=loaded.original,
+            target=params["target"],
+            runs=runs,
+            budget=budget,
+            timeout_given=flags.timeout_ms is not None,
+            on_progress=lambda p: say(minimizing.progress_line(p, lang)),
+            on_baseline=lambda shown, done, chosen: say(
+                "\n".join(minimizing.baseline_lines(shown, done, chosen, lang))
+            ),
+        )
+    )
+    steps_file = None
+    if params["steps_file"] and result.scenario is not None:
+        steps_file = minimizing.write_steps_file(result, params["steps_file"])
+    if output.as_json:
+        click.echo(json.dumps(minimizing.summary_json(result, source, steps_file), indent=2))
+    else:
+        if not output.quiet:
+            for line in minimizing.result_lines(result, lang):
+                click.echo(line, err=True)
+            if result.bundle is not None:
+                click.echo(minimizing.say(lang, "min_bundle", path=result.bundle), err=True)
+        last = steps_file or (str(result.bundle.resolve()) if result.bundle else None)
+        if last:
+            click.echo(last)
+        elif output.quiet:
+            click.echo(minimizing.result_lines(result, lang)[0])
+    if result.interrupt is not None:
+        click.echo(result.interrupt.message, err=True)
+        sys.exit(result.interrupt.exit_code)
+    sys.exit(0 if minimizing.verdict_of_result(result) == "reproduced" else 1)
+
+
+def _named_secrets(params: dict[str, Any]) -> dict[str, str]:
+    from collector.agent_secrets import named_secrets
+
+    return named_secrets(params["secret_names"], params["secrets_files"], os.environ)
 
 
 def main() -> None:

@@ -182,6 +182,26 @@ LABELS: dict[str, dict[str, str]] = {
         "stack_generated": "as the browser ran it (minified):",
         "symbolicated_one": "{resolved} of {count} frame resolved through source maps.",
         "symbolicated_other": "{resolved} of {count} frames resolved through source maps.",
+        # collector minimize (terminal lines)
+        "min_start": "Minimizing {what} ({total} steps) against {url}",
+        "min_target": "Target: {message} [{fingerprint}]",
+        "min_baseline": "Whole recording: target shown in {shown}/{runs} runs",
+        "min_runs": "A candidate reproduces when the target shows in {k} of {n} runs",
+        "min_candidate": "  candidate {number}: {size} steps, {verdict}; best {best}/{total} "
+        "steps; {runs} runs, {seconds} s",
+        "min_left": "; {left} left",
+        "min_reproduced": "reproduced",
+        "min_not_reproduced": "not reproduced",
+        "min_nothing": "Nothing to minimize: the whole recording did not show the target in "
+        "{runs} runs here",
+        "min_seen": "  it showed instead: {message} [{fingerprint}]",
+        "min_steps": "Minimal steps: {count} of {total} ({candidates} candidates, {runs} runs, "
+        "ddmin bound {bound})",
+        "min_step": "  {number}. {step}  (step {original})",
+        "min_partial": "Best so far: {count} of {total} steps (search stopped: {why})",
+        "min_verified": "Re-verified: the target showed in {shown}/{runs} runs",
+        "min_bundle": "Bundle: {path}",
+        "min_steps_file": "Steps: {path}",
     },
     "pt": {
         "ticket": "Rascunho de pedido de suporte",
@@ -354,6 +374,26 @@ LABELS: dict[str, dict[str, str]] = {
         "stack_generated": "como o navegador o executou (minificado):",
         "symbolicated_one": "{resolved} de {count} frame resolvido através de source maps.",
         "symbolicated_other": "{resolved} de {count} frames resolvidos através de source maps.",
+        # collector minimize (linhas do terminal)
+        "min_start": "A minimizar {what} ({total} passos) em {url}",
+        "min_target": "Alvo: {message} [{fingerprint}]",
+        "min_baseline": "Gravação completa: o alvo apareceu em {shown}/{runs} execuções",
+        "min_runs": "Um candidato reproduz quando o alvo aparece em {k} de {n} execuções",
+        "min_candidate": "  candidato {number}: {size} passos, {verdict}; melhor {best}/{total} "
+        "passos; {runs} execuções, {seconds} s",
+        "min_left": "; faltam {left}",
+        "min_reproduced": "reproduzido",
+        "min_not_reproduced": "não reproduzido",
+        "min_nothing": "Nada a minimizar: a gravação completa não mostrou o alvo em "
+        "{runs} execuções aqui",
+        "min_seen": "  mostrou em vez disso: {message} [{fingerprint}]",
+        "min_steps": "Passos mínimos: {count} de {total} ({candidates} candidatos, {runs} "
+        "execuções, limite do ddmin {bound})",
+        "min_step": "  {number}. {step}  (passo {original})",
+        "min_partial": "Melhor até agora: {count} de {total} passos (procura parada: {why})",
+        "min_verified": "Verificado de novo: o alvo apareceu em {shown}/{runs} execuções",
+        "min_bundle": "Pacote: {path}",
+        "min_steps_file": "Passos: {path}",
     },
 }
 

@@ -55,6 +55,18 @@ def wait_for_request(path: str, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
+# /alternate?key=K answers "1", "0", "1" … per key: a bug that shows every other run
+# (tests/pages/minimize/flaky.html), flaky at 50 % and still deterministic.
+ALTERNATE_CALLS: dict[str, int] = {}
+ALTERNATE_LOCK = threading.Lock()
+
+
+def alternate(key: str) -> str:
+    with ALTERNATE_LOCK:
+        ALTERNATE_CALLS[key] = ALTERNATE_CALLS.get(key, 0) + 1
+        return "1" if ALTERNATE_CALLS[key] % 2 else "0"
+
+
 class PageHandler(SimpleHTTPRequestHandler):
     """Static files from tests/pages plus a few endpoints that misbehave on purpose."""
 
@@ -79,6 +91,8 @@ class PageHandler(SimpleHTTPRequestHandler):
             self._reply(200, b"late", "text/plain")
         elif parts.path == "/echo":
             self._reply(200, parts.query.encode(), "text/plain")
+        elif parts.path == "/alternate":
+            self._reply(200, alternate(query.get("key", [""])[0]).encode(), "text/plain")
         elif parts.path.startswith("/body/"):
             self._error_body(parts.path.removeprefix("/body/"))
         else:
@@ -191,6 +205,7 @@ def playwright_server() -> Iterator[str]:
 # module-scoped fixture (a browser run, a build, a reference run) runs once. The modules
 # that take longest start first, so that no long one is left to run alone at the end.
 LONGEST_FIRST = (
+    "test_minimize",
     "test_robustness",
     "test_check",
     "test_recorder_reference",

@@ -102,7 +102,7 @@ def close_shared_browser() -> None:
 
 
 # Commands that start a browser, and the options by which a test chooses its own.
-BROWSER_COMMANDS = frozenset({"repro", "replay", "check", "demo"})
+BROWSER_COMMANDS = frozenset({"repro", "replay", "check", "demo", "minimize"})
 BROWSER_CHOICES = frozenset({"--connect", "--cdp", "--browser-path", "--headed"})
 
 
