@@ -79,11 +79,14 @@ def generated_line(frame: Frame) -> str:
 
 
 def original_line(frame: Frame) -> str:
-    """The frame as a developer reads it: original when resolved, else as generated."""
+    """The frame as a developer reads it: original when resolved, else as generated.
+
+    A resolved frame whose map names no function shows none: the name the browser ran is
+    the minifier's (``l``), which the developer's code does not have."""
     o = frame.original
     if o is None:
         return generated_line(frame)
-    return _at(o.function or frame.function, f"{o.file}:{o.line}:{o.column}")
+    return _at(o.function, f"{o.file}:{o.line}:{o.column}")
 
 
 def readable_stack(

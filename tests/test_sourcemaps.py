@@ -300,6 +300,18 @@ def test_readable_stack_is_the_captured_one_when_nothing_resolved() -> None:
     assert shown.splitlines()[-1] == "    at u (https://s/a.js:1:9)"
 
 
+def test_a_resolved_frame_without_an_original_name_shows_no_minified_one() -> None:
+    resolved = _resolved("l", "https://s/a.js")
+    assert resolved.original is not None
+    nameless = resolved.model_copy(
+        update={"original": resolved.original.model_copy(update={"function": None})}
+    )
+    shown = readable_stack("E\n    at l (https://s/a.js:1:9)", [nameless])
+    assert shown is not None
+    assert shown.splitlines()[1] == "    at src/a.ts:3:5"
+    assert shown.splitlines()[-1] == "    at l (https://s/a.js:1:9)"  # as the browser ran it
+
+
 def test_event_frames_round_trip_through_the_report_model() -> None:
     event = Event(kind="page_error", level="error", text="E", frames=[_resolved("u", "u.js")])
     assert Event.model_validate_json(event.model_dump_json()) == event
