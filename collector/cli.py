@@ -963,11 +963,16 @@ def inbox() -> None:
 @click.option("--replay-queue", type=click.IntRange(1, 1000), default=8, show_default=True,
               metavar="N", help="Replays waiting at most; more are refused.")
 @click.option("--lang", type=click.Choice(["en", "pt"]), help="Language of the pages.")
+@click.option("--secret", "secret_names", multiple=True, metavar="NAME",
+              help="Give replayed bundles the secret NAME from your environment (repeatable).")
+@click.option("--secrets-file", "secrets_files", multiple=True, metavar="FILE",
+              help="Give replayed bundles secrets from NAME=value lines (repeatable).")
 @browser_options
 def inbox_serve(**params: Any) -> None:
     """Serve the inbox: upload API (token from COLLECTOR_INBOX_TOKEN), pages, replays."""
     from pathlib import Path
 
+    from collector.agent_secrets import named_secrets
     from collector.config import load_config
     from collector.inbox.serve import ServeOptions, serve, token_from
 
@@ -986,6 +991,7 @@ def inbox_serve(**params: Any) -> None:
         require_fixed_replay=params["require_fixed_replay"],
         replay_queue=params["replay_queue"],
         browser=_browser(params),
+        secrets=named_secrets(params["secret_names"], params["secrets_files"], os.environ),
     )
     serve(options, lambda line: click.echo(one_line(line), err=True))
 

@@ -5,8 +5,9 @@ verdict and expectation as the command) in the worker's own thread and event loo
 at most one browser is open for replays however many are asked for; a full queue is
 refused at once (the page says so) rather than piling up. The verdict is stored with
 the job: ``replay --expect fixed`` that held is what "mark fixed" may require.
-Bundle secrets are never given: a bundle that asks for any is refused by
-``replay.secrets_for``, as the command refuses it without ``--secret``.
+A bundle's ``secrets:`` is a request: only the secrets the agent named when starting
+the inbox (``--secret``, ``--secrets-file``) are given, and ``replay.secrets_for``
+refuses a bundle that asks for others, as the command does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,11 +47,13 @@ class ReplayWorker:
         browser: BrowserOptions,
         out_dir: Path,
         max_queued: int = 8,
+        secrets: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.bundles = bundles
         self.browser = browser
         self.out_dir = out_dir
+        self.secrets = dict(secrets or {})
         self.jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max_queued)
         self.thread = threading.Thread(target=self._work, name="inbox-replay", daemon=True)
         self.thread.start()
@@ -80,7 +84,9 @@ class ReplayWorker:
                 verdict, ok, why = asyncio.run(self._replay(job))
                 state = "done"
             except CollectorError as exc:
-                verdict, ok, why, state = "", None, one_line(exc)[:500], "failed"
+                # The bundle's path on this server is none of the page's business.
+                said = one_line(exc).replace(str(zip_path(self.bundles, job.reference)), job.reference)
+                verdict, ok, why, state = "", None, said[:500], "failed"
             except Exception as exc:  # a worker thread must outlive one bad job
                 verdict, ok, why = "", None, f"{type(exc).__name__}: {one_line(exc)[:400]}"
                 state = "failed"
@@ -96,7 +102,7 @@ class ReplayWorker:
 
         received = open_bundle(zip_path(self.bundles, job.reference), need_scenario=True)
         scenario = replaying.bundle_scenario(received, base_url=job.base_url, allow_local=False)
-        replaying.secrets_for(scenario, {}, received.label)
+        secrets = replaying.secrets_for(scenario, self.secrets, received.label)
         options = resolve_options(
             Flags(out_dir=str(self.out_dir), base_url=job.base_url), load_config()
         )
@@ -105,7 +111,7 @@ class ReplayWorker:
             scenario,
             times=1,
             browser_options=self.browser,
-            run_options=replace(options.run, env={}),
+            run_options=replace(options.run, env=secrets),
             bundle_options=options.bundle,
             max_run_time_s=300,
         )

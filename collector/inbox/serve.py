@@ -7,7 +7,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.browser import BrowserOptions
@@ -33,6 +33,7 @@ class ServeOptions:
     require_fixed_replay: bool = False
     replay_queue: int = 8
     browser: BrowserOptions | None = None
+    secrets: Mapping[str, str] = field(default_factory=dict)  # what replays may type
 
 
 def token_from(env: Mapping[str, str], config_token: str | None) -> str | None:
@@ -100,11 +101,11 @@ def serve(options: ServeOptions, say: Callable[[str], None]) -> None:
 
 @contextmanager
 def _parts(options: ServeOptions) -> Iterator[tuple[Inbox, FolderWatch | None, socket.socket]]:
+    path = db_path(options.db, options.bundles)
     try:
         options.bundles.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"--bundles {options.bundles}: {exc.strerror}") from None
-    path = db_path(options.db, options.bundles)
     sock = socket.socket(socket.AF_INET6 if ":" in options.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -118,6 +119,7 @@ def _parts(options: ServeOptions) -> Iterator[tuple[Inbox, FolderWatch | None, s
     worker = ReplayWorker(
         store, options.bundles, options.browser or BrowserOptions(),
         options.bundles / ".replays", max_queued=options.replay_queue,
+        secrets=options.secrets,
     )  # fmt: skip
     inbox = Inbox(
         store, options.bundles, options.token, lang=options.lang, worker=worker,
