@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -280,7 +281,9 @@ class _Pages:
                 why="no file"))  # fmt: skip
         data = await upload.read()
         try:
-            received = receive(data, self.inbox.bundles, self.store, label="upload")
+            received = await run_in_threadpool(
+                receive, data, self.inbox.bundles, self.store, label="upload"
+            )
         except Refused as exc:
             return self._page(request, "upload.html.j2", exc.status, message=t["refused"].format(
                 why=one_line(exc)[:400]))  # fmt: skip
@@ -314,8 +317,9 @@ class _Pages:
         data = await upload.read()
         reference = request.headers.get("x-collector-reference") or None
         try:
-            received = receive(data, self.inbox.bundles, self.store, label="bundle",
-                               reference=reference)  # fmt: skip
+            received = await run_in_threadpool(
+                receive, data, self.inbox.bundles, self.store, label="bundle", reference=reference
+            )
         except Refused as exc:
             return JSONResponse({"error": one_line(exc)[:500]}, exc.status)
         except BundleError as exc:
