@@ -11,6 +11,7 @@ PYTHON ?= python3
 setup: $(VENV)/.installed $(ASYNC_VENV)/.installed
 	@sh scripts/ensure-chromium.sh
 	@sh scripts/ensure-recorder-reference.sh
+	@sh scripts/ensure-postgresql.sh
 
 # Re-install only when the package definition changes, so `make setup` is cheap to repeat.
 $(VENV)/.installed: pyproject.toml

@@ -105,15 +105,20 @@ def describe(report: Report, received: str) -> NewReport:
     )
     return NewReport(
         reference=report.reference,
-        title=report.title,
-        created=report.created,
+        title=_db_text(report.title),
+        created=_db_text(report.created),
         received=received,
-        url=url,
-        browser=browser,
+        url=_db_text(url),
+        browser=_db_text(browser),
         outcome=report.outcome.status,
-        fingerprints=fingerprints,
-        search_text=text.lower()[:100_000],
+        fingerprints={_db_text(fp): _db_text(msg) for fp, msg in fingerprints.items()},
+        search_text=_db_text(text.lower()[:100_000]),
     )
+
+
+def _db_text(text: str) -> str:
+    """Page text as a database keeps it: PostgreSQL's text holds no NUL."""
+    return text.replace("\x00", "\ufffd")
 
 
 def issue_order(report: Report, fingerprints: dict[str, str]) -> dict[str, str]:

@@ -41,18 +41,19 @@ def token_from(env: Mapping[str, str], config_token: str | None) -> str | None:
     return env.get(TOKEN_ENV) or config_token or None
 
 
-def db_path(db: str | None, bundles: Path) -> Path:
-    """Where the SQLite database lives; ``--db`` takes a path or ``sqlite:///path``."""
+def db_path(db: str | None, bundles: Path) -> Path | str:
+    """The database: a SQLite file (a path or ``sqlite:///path``; default in the bundles
+    folder), or a ``postgresql://`` URL as it is."""
     if db is None:
         return bundles / "inbox.sqlite3"
     if db.startswith(("postgresql://", "postgres://")):
-        raise BadInput(
-            "--db: PostgreSQL is not supported yet; use a SQLite file (the default) for now"
-        )
+        return db
     if db.startswith("sqlite:///"):
         return Path(db.removeprefix("sqlite:///"))
     if "://" in db:
-        raise BadInput(f"--db: expected a SQLite file or sqlite:///path, not {db.split(':')[0]}:")
+        raise BadInput(
+            f"--db: expected a SQLite file, sqlite:///path or postgresql://…, not {db.split(':')[0]}:"
+        )
     return Path(db)
 
 
@@ -102,20 +103,23 @@ def serve(options: ServeOptions, say: Callable[[str], None]) -> None:
 @contextmanager
 def _parts(options: ServeOptions) -> Iterator[tuple[Inbox, FolderWatch | None, socket.socket]]:
     path = db_path(options.db, options.bundles)
+    # A server database is reached first: if it cannot be, nothing is created here.
+    store = Store(path) if isinstance(path, str) else None
+    sock = socket.socket(socket.AF_INET6 if ":" in options.host else socket.AF_INET)
     try:
         options.bundles.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"--bundles {options.bundles}: {exc.strerror}") from None
-    sock = socket.socket(socket.AF_INET6 if ":" in options.host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((options.host, options.port))
+        store = store or Store(path)
     except OSError as exc:
         sock.close()
+        if store is not None:
+            store.close()
+        if exc.filename is not None:
+            raise OutputError(f"--bundles {options.bundles}: {exc.strerror}") from None
         raise OutputError(
             f"cannot listen on {options.host}:{options.port}: {exc.strerror}"
         ) from None
-    store = Store(path)
     worker = ReplayWorker(
         store, options.bundles, options.browser or BrowserOptions(),
         options.bundles / ".replays", max_queued=options.replay_queue,

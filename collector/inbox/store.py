@@ -1,4 +1,5 @@
-"""The inbox's metadata: SQLite (stdlib ``sqlite3``, WAL), versioned by migrations.
+"""The inbox's metadata: SQLite (stdlib ``sqlite3``, WAL) by default, PostgreSQL
+(psycopg 3) for a team sharing one inbox; the schema versioned by migrations.
 
 The repository layer is the only code that writes SQL; the pages and the intake ask it
 for what they need (``issues``, ``issue``, ``reports_of``, ``report``, ``search`` …).
@@ -12,23 +13,27 @@ with nothing failing goes to the issue ``clean``.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from collector.errors import ConfigError, EnvironmentProblem
+from collector.text import one_line
 
 STATUSES = ("new", "confirmed", "fixed", "wontfix")
 CLEAN = "clean"
 
 # Each entry runs once, in order; ``schema_version`` is the number of entries applied.
+# ``{serial}`` is the dialect's auto-numbered primary key.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE issues (
-        id INTEGER PRIMARY KEY,
+        id {serial},
         fingerprint TEXT NOT NULL UNIQUE,
         message TEXT NOT NULL,
         status TEXT NOT NULL DEFAULT 'new',
@@ -52,13 +57,14 @@ MIGRATIONS: tuple[str, ...] = (
         reference TEXT NOT NULL REFERENCES reports(reference),
         fingerprint TEXT NOT NULL,
         message TEXT NOT NULL,
+        position INTEGER NOT NULL,
         PRIMARY KEY (reference, fingerprint)
     );
     CREATE INDEX report_fingerprints_fp ON report_fingerprints(fingerprint);
     """,
     """
     CREATE TABLE replays (
-        id INTEGER PRIMARY KEY,
+        id {serial},
         reference TEXT NOT NULL REFERENCES reports(reference),
         expect TEXT NOT NULL,
         state TEXT NOT NULL,
@@ -95,19 +101,94 @@ class Stored:
     already: bool  # the reference was received before: nothing changed
 
 
-class Store:
-    """One SQLite database; safe to share between the server's threads."""
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between SQLite and PostgreSQL in the few queries of this module."""
 
-    def __init__(self, path: Path) -> None:
+    name: str
+    serial: str
+    least: str
+    greatest: str
+    begin: str
+
+    def concat(self, column: str) -> str:
+        if self.name == "postgresql":
+            return f"string_agg(DISTINCT {column}, ',')"
+        return f"GROUP_CONCAT(DISTINCT {column})"
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.name == "postgresql" else text
+
+
+SQLITE = Dialect("sqlite", "INTEGER PRIMARY KEY", "MIN", "MAX", "BEGIN IMMEDIATE")
+POSTGRESQL = Dialect("postgresql", "BIGSERIAL PRIMARY KEY", "LEAST", "GREATEST", "BEGIN")
+
+
+class _Connection:
+    """One connection, SQLite or PostgreSQL (psycopg 3), seen the same way: ``?``
+    parameters, rows as dicts, autocommit with explicit transactions."""
+
+    def __init__(self, url: str | Path) -> None:
+        text = str(url)
+        if text.startswith(("postgresql://", "postgres://")):
+            try:
+                import psycopg
+                from psycopg.rows import dict_row
+            except ImportError:
+                raise ConfigError(
+                    "--db postgresql://…: psycopg is not installed "
+                    "(pip install 'collector[postgresql]')"
+                ) from None
+            try:
+                self.pg: Any = psycopg.connect(text, autocommit=True, row_factory=dict_row)
+            except psycopg.Error as exc:
+                raise EnvironmentProblem(
+                    f"--db: cannot connect to PostgreSQL: {one_line(exc)[:300]}"
+                ) from None
+            self.dialect = POSTGRESQL
+            self.lite: sqlite3.Connection | None = None
+        else:
+            self.pg = None
+            self.dialect = SQLITE
+            try:
+                self.lite = sqlite3.connect(text, check_same_thread=False, isolation_level=None)
+                self.lite.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.Error as exc:
+                raise EnvironmentProblem(f"--db {text}: {one_line(exc)[:300]}") from None
+            self.lite.row_factory = sqlite3.Row
+            # WAL + NORMAL: a commit survives a crash of the server (not of the power).
+            self.lite.execute("PRAGMA synchronous=NORMAL")
+            self.lite.execute("PRAGMA foreign_keys=ON")
+            self.lite.execute("PRAGMA busy_timeout=5000")
+
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        if self.lite is not None:
+            return [dict(row) for row in self.lite.execute(sql, args).fetchall()]
+        cursor = self.pg.execute(self.dialect.sql(sql), args)
+        return list(cursor.fetchall()) if cursor.description else []
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if self.lite is not None:
+            self.lite.executemany(sql, rows)
+        elif rows:
+            with self.pg.cursor() as cursor:
+                cursor.executemany(self.dialect.sql(sql), rows)
+
+    def close(self) -> None:
+        if self.lite is not None:
+            self.lite.close()
+        else:
+            self.pg.close()
+
+
+class Store:
+    """One database (a SQLite file, or PostgreSQL by URL); safe to share between threads."""
+
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a commit survives a crash of the server (not of the machine's power).
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db = _Connection(path)
+        self.dialect = self._db.dialect
         self.migrate()
 
     def close(self) -> None:
@@ -115,9 +196,9 @@ class Store:
             self._db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[_Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(self.dialect.begin)
             try:
                 yield self._db
             except BaseException:
@@ -127,7 +208,7 @@ class Store:
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(row) for row in self._db.execute(sql, args).fetchall()]
+            return self._db.execute(sql, args)
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> dict[str, Any] | None:
         rows = self._all(sql, args)
@@ -140,14 +221,14 @@ class Store:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied TEXT)"
             )
-            done = db.execute("SELECT COALESCE(MAX(version), 0) FROM migrations").fetchone()[0]
+            if self.dialect is POSTGRESQL:  # two servers starting at once migrate one by one
+                db.execute("LOCK TABLE migrations IN EXCLUSIVE MODE")
+            done = int(db.execute("SELECT COALESCE(MAX(version), 0) AS v FROM migrations")[0]["v"])
             for version, script in enumerate(MIGRATIONS[done:], start=done + 1):
-                for statement in script.split(";"):
+                for statement in script.format(serial=self.dialect.serial).split(";"):
                     if statement.strip():
                         db.execute(statement)
-                db.execute(
-                    "INSERT INTO migrations VALUES (?, datetime('now'))", (version,)
-                )
+                db.execute("INSERT INTO migrations VALUES (?, ?)", (version, _utc_now()))
 
     def schema_version(self) -> int:
         row = self._one("SELECT COALESCE(MAX(version), 0) AS v FROM migrations")
@@ -160,19 +241,19 @@ class Store:
         with self._tx() as db:
             known = db.execute(
                 "SELECT issue_id FROM reports WHERE reference = ?", (new.reference,)
-            ).fetchone()
-            if known:
-                return Stored(new.reference, int(known[0]), already=True)
-            key, message = next(iter(new.fingerprints.items()), (CLEAN, "No errors"))
-            db.execute(
-                "INSERT INTO issues (fingerprint, message, first_seen, last_seen) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET "
-                "first_seen = MIN(first_seen, excluded.first_seen), "
-                "last_seen = MAX(last_seen, excluded.last_seen)",
-                (key, message, new.created, new.created),
             )
+            if known:
+                return Stored(new.reference, int(known[0]["issue_id"]), already=True)
+            key, message = next(iter(new.fingerprints.items()), (CLEAN, "No errors"))
+            least, greatest = self.dialect.least, self.dialect.greatest
             issue_id = int(
-                db.execute("SELECT id FROM issues WHERE fingerprint = ?", (key,)).fetchone()[0]
+                db.execute(
+                    "INSERT INTO issues (fingerprint, message, first_seen, last_seen) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET "
+                    f"first_seen = {least}(issues.first_seen, excluded.first_seen), "
+                    f"last_seen = {greatest}(issues.last_seen, excluded.last_seen) RETURNING id",
+                    (key, message, new.created, new.created),
+                )[0]["id"]
             )
             db.execute(
                 "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -180,8 +261,8 @@ class Store:
                  new.browser, new.outcome, new.search_text),
             )  # fmt: skip
             db.executemany(
-                "INSERT INTO report_fingerprints VALUES (?, ?, ?)",
-                [(new.reference, fp, msg) for fp, msg in new.fingerprints.items()],
+                "INSERT INTO report_fingerprints VALUES (?, ?, ?, ?)",
+                [(new.reference, fp, msg, n) for n, (fp, msg) in enumerate(new.fingerprints.items())],
             )
             return Stored(new.reference, issue_id, already=False)
 
@@ -202,12 +283,12 @@ class Store:
 
     def add_replay(self, reference: str, expect: str, requested: str) -> int:
         with self._tx() as db:
-            cursor = db.execute(
+            rows = db.execute(
                 "INSERT INTO replays (reference, expect, state, requested) "
-                "VALUES (?, ?, 'queued', ?)",
+                "VALUES (?, ?, 'queued', ?) RETURNING id",
                 (reference, expect, requested),
             )
-            return int(cursor.lastrowid or 0)
+            return int(rows[0]["id"])
 
     def finish_replay(
         self, replay_id: int, *, state: str, verdict: str, as_expected: bool | None, why: str,
@@ -227,20 +308,20 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    _ISSUE_COLUMNS = (
-        "i.id, i.fingerprint, i.message, i.status, i.assignee, i.first_seen, i.last_seen, "
-        "COUNT(r.reference) AS count, "
-        "GROUP_CONCAT(DISTINCT r.url) AS urls, GROUP_CONCAT(DISTINCT r.browser) AS browsers"
-    )
-
     def issues(self, where: str = "", args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Issues with their report count, URLs and browsers, the last seen first."""
+        columns = (
+            "i.id, i.fingerprint, i.message, i.status, i.assignee, i.first_seen, i.last_seen, "
+            f"COUNT(r.reference) AS count, {self.dialect.concat('r.url')} AS urls, "
+            f"{self.dialect.concat('r.browser')} AS browsers"
+        )
         rows = self._all(
-            f"SELECT {self._ISSUE_COLUMNS} FROM issues i JOIN reports r ON r.issue_id = i.id "
+            f"SELECT {columns} FROM issues i JOIN reports r ON r.issue_id = i.id "
             f"{where} GROUP BY i.id ORDER BY i.last_seen DESC, i.id DESC",
             args,
         )
         for row in rows:
+            row["count"] = int(row["count"])
             row["urls"] = sorted(set((row["urls"] or "").split(",")) - {""})
             row["browsers"] = sorted(set((row["browsers"] or "").split(",")) - {""})
         return rows
@@ -261,7 +342,7 @@ class Store:
     def fingerprints_of(self, reference: str) -> list[dict[str, Any]]:
         return self._all(
             "SELECT fingerprint, message FROM report_fingerprints WHERE reference = ? "
-            "ORDER BY rowid",
+            "ORDER BY position",
             (reference,),
         )
 
@@ -304,5 +385,5 @@ class Store:
         return {k: int(v) for k, v in (row or {}).items()}
 
 
-def as_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, indent=2)
+def _utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
