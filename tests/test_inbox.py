@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sqlite3
 import stat
 import urllib.error
 import urllib.request
@@ -28,9 +29,9 @@ from shared_browser import BrowserLoop
 from collector.bundle_reader import open_bundle
 from collector.demo.server import DemoServer
 from collector.errors import BadInput
-from collector.inbox.intake import read_member
+from collector.inbox.intake import read_member, receive
 from collector.inbox.serve import Running, ServeOptions, db_path, running
-from collector.inbox.store import MIGRATIONS, Store
+from collector.inbox.store import MIGRATIONS, Store, StoreUnavailable
 from collector.labels import INBOX_LABELS
 from collector.report import ErrorGroup, FingerprintBasis, Report
 from collector.transports import multipart
@@ -494,6 +495,22 @@ def test_the_schema_is_migrated_once_in_wal_mode(tmp_path: Path) -> None:
         {"version": n} for n in range(1, len(MIGRATIONS) + 1)
     ]
     again.close()
+
+
+def test_a_locked_database_is_try_again_later_and_leaves_no_file(
+    demo: Demo, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "inbox.sqlite3", busy_timeout_ms=10)
+    other = sqlite3.connect(tmp_path / "inbox.sqlite3", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the database
+    data = zip_of(demo.report.model_copy(update={"reference": reference(99)}), demo.scenario)
+    with pytest.raises(StoreUnavailable, match="the inbox's database is busy: database is locked"):
+        receive(data, tmp_path / "bundles", store)
+    assert list((tmp_path / "bundles").iterdir()) == []
+    other.execute("ROLLBACK")
+    assert receive(data, tmp_path / "bundles", store).stored.already is False
+    other.close()
+    store.close()
 
 
 def test_db_urls(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,11 +124,15 @@ SQLITE = Dialect("sqlite", "INTEGER PRIMARY KEY", "MIN", "MAX", "BEGIN IMMEDIATE
 POSTGRESQL = Dialect("postgresql", "BIGSERIAL PRIMARY KEY", "LEAST", "GREATEST", "BEGIN")
 
 
+class StoreUnavailable(EnvironmentProblem):
+    """The database is busy or gone for now: an upload is to be tried again later."""
+
+
 class _Connection:
     """One connection, SQLite or PostgreSQL (psycopg 3), seen the same way: ``?``
     parameters, rows as dicts, autocommit with explicit transactions."""
 
-    def __init__(self, url: str | Path) -> None:
+    def __init__(self, url: str | Path, busy_timeout_ms: int = 5000) -> None:
         text = str(url)
         if text.startswith(("postgresql://", "postgres://")):
             try:
@@ -159,7 +163,7 @@ class _Connection:
             # WAL + NORMAL: a commit survives a crash of the server (not of the power).
             self.lite.execute("PRAGMA synchronous=NORMAL")
             self.lite.execute("PRAGMA foreign_keys=ON")
-            self.lite.execute("PRAGMA busy_timeout=5000")
+            self.lite.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
     def execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         if self.lite is not None:
@@ -184,10 +188,10 @@ class _Connection:
 class Store:
     """One database (a SQLite file, or PostgreSQL by URL); safe to share between threads."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, busy_timeout_ms: int = 5000) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._db = _Connection(path)
+        self._db = _Connection(path, busy_timeout_ms)
         self.dialect = self._db.dialect
         self.migrate()
 
@@ -197,17 +201,19 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[_Connection]:
-        with self._lock:
+        """A transaction; StoreUnavailable when the database is locked or unreachable."""
+        with self._lock, _unavailable_as_such():
             self._db.execute(self.dialect.begin)
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                with suppress(Exception):
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._lock, _unavailable_as_such():
             return self._db.execute(sql, args)
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> dict[str, Any] | None:
@@ -383,6 +389,20 @@ class Store:
             "(SELECT COUNT(*) FROM reports) AS reports"
         )
         return {k: int(v) for k, v in (row or {}).items()}
+
+
+@contextmanager
+def _unavailable_as_such() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StoreUnavailable(f"the inbox's database is busy: {one_line(exc)[:200]}") from None
+    except Exception as exc:
+        if type(exc).__module__.startswith("psycopg") and type(exc).__name__ in (
+            "OperationalError", "InterfaceError",
+        ):  # fmt: skip
+            raise StoreUnavailable(f"the inbox's database: {one_line(exc)[:200]}") from None
+        raise
 
 
 def _utc_now() -> str:

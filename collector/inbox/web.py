@@ -29,7 +29,7 @@ from collector.errors import BundleError
 from collector.inbox.intake import MAX_UPLOAD_BYTES, Refused, read_member, receive
 from collector.inbox.intake import members as bundle_members
 from collector.inbox.replays import QueueFull, ReplayWorker
-from collector.inbox.store import STATUSES, Store
+from collector.inbox.store import STATUSES, Store, StoreUnavailable
 from collector.labels import INBOX_LABELS
 from collector.report import Report
 from collector.text import one_line
@@ -322,6 +322,8 @@ class _Pages:
             )
         except Refused as exc:
             return JSONResponse({"error": one_line(exc)[:500]}, exc.status)
+        except StoreUnavailable as exc:  # submit tries again after Retry-After
+            return JSONResponse({"error": one_line(exc)[:500]}, 503, {"Retry-After": "5"})
         except BundleError as exc:
             return JSONResponse({"error": one_line(exc)[:500]}, 422)
         stored = received.stored
