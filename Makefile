@@ -12,6 +12,7 @@ setup: $(VENV)/.installed $(ASYNC_VENV)/.installed
 	@sh scripts/ensure-chromium.sh
 	@sh scripts/ensure-recorder-reference.sh
 	@sh scripts/ensure-esbuild.sh
+	@sh scripts/ensure-postgresql.sh
 
 # Re-install only when the package definition changes, so `make setup` is cheap to repeat.
 $(VENV)/.installed: pyproject.toml

@@ -109,6 +109,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "collector submit CR-20261125-7K3QF9.zip --inbox https://inbox.example/ --json",
         "collector submit CR-20261125-7K3QF9.zip --webhook https://hooks.example/t --force",
     ),
+    "inbox serve": (
+        "collector inbox serve                        # http://127.0.0.1:8080/, bundles in inbox/",
+        "collector inbox serve --bundles /srv/inbox --watch /srv/drop --port 9000",
+        "collector inbox serve --host 0.0.0.0 --require-fixed-replay --lang pt",
+    ),
     "replay": (
         "collector replay reports/CR-20261125-7K3QF9/ --times 10",
         "collector replay CR-20261125-7K3QF9.zip --url https://staging.example/ --expect fixed",
@@ -1015,6 +1020,57 @@ def convert(recording: str, output: str | None) -> None:
         click.echo(output)
     else:
         click.echo(text, nl=False)
+
+
+@cli.group()
+def inbox() -> None:
+    """The support team's web inbox: receive bundles, group them into issues, replay them."""
+
+
+@inbox.command("serve", epilog=examples("inbox serve"))
+@click.option("--bundles", default="inbox", show_default=True, metavar="DIR",
+              help="Where received bundles (and the default database) are kept.")
+@click.option("--db", metavar="URL", help="The database: a SQLite file or sqlite:///path "
+              "(default: DIR/inbox.sqlite3).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--watch", metavar="DIR", help="Also take bundle zips dropped into DIR.")
+@click.option("--require-fixed-replay", is_flag=True,
+              help="'fixed' only after a replay with --expect fixed held.")
+@click.option("--replay-queue", type=click.IntRange(1, 1000), default=8, show_default=True,
+              metavar="N", help="Replays waiting at most; more are refused.")
+@click.option("--lang", type=click.Choice(["en", "pt"]), help="Language of the pages.")
+@click.option("--secret", "secret_names", multiple=True, metavar="NAME",
+              help="Give replayed bundles the secret NAME from your environment (repeatable).")
+@click.option("--secrets-file", "secrets_files", multiple=True, metavar="FILE",
+              help="Give replayed bundles secrets from NAME=value lines (repeatable).")
+@browser_options
+def inbox_serve(**params: Any) -> None:
+    """Serve the inbox: upload API (token from COLLECTOR_INBOX_TOKEN), pages, replays."""
+    from pathlib import Path
+
+    from collector.agent_secrets import named_secrets
+    from collector.config import load_config
+    from collector.inbox.serve import ServeOptions, serve, token_from
+
+    config = load_config()
+    watch = Path(params["watch"]) if params["watch"] else None
+    if watch is not None and not watch.is_dir():
+        raise BadInput(f"--watch {watch}: no such folder")
+    options = ServeOptions(
+        bundles=Path(params["bundles"]),
+        db=params["db"],
+        host=params["host"],
+        port=params["port"],
+        token=token_from(os.environ, config.submit.inbox_token),
+        watch=watch,
+        lang=params["lang"] or config.lang or "en",
+        require_fixed_replay=params["require_fixed_replay"],
+        replay_queue=params["replay_queue"],
+        browser=_browser(params),
+        secrets=named_secrets(params["secret_names"], params["secrets_files"], os.environ),
+    )
+    serve(options, lambda line: click.echo(one_line(line), err=True))
 
 
 @cli.command(epilog=examples("replay"))

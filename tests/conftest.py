@@ -209,6 +209,7 @@ LONGEST_FIRST = (
     "test_robustness",
     "test_check",
     "test_recorder_reference",
+    "test_inbox",
     "test_pytest_projects",
     "test_replay_verdicts",
     "test_replay",
