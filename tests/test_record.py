@@ -396,3 +396,11 @@ def test_double_click_replaces_its_clicks_and_popups_say_main_after() -> None:
         {"action": "click", "selector": "#a", "target": "http://x/popup.html"},
         {"action": "click", "selector": "#a", "target": "main"},
     ]
+
+
+def test_the_readme_starts_with_record_as_the_way_to_report() -> None:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    first = text[text.index("\n## ") :]
+    first = first[: first.index("\n## ", 1)]
+    assert first.startswith("\n## Report a bug: `collector record`")
+    assert "collector record https://" in first
