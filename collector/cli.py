@@ -1137,6 +1137,7 @@ def replay(bundle: str, **params: Any) -> None:
 )
 @click.option("--debug-port", type=click.IntRange(1, 65_535), hidden=True)
 @click.option("--browser-path", metavar="PATH", help="Chromium executable to launch.")
+@timing_options
 @output_options("the bundle path")
 def record(url: str | None, **params: Any) -> None:
     """Open a browser window, record what you do on the site, write the steps and a bundle."""
@@ -1167,7 +1168,14 @@ def _record(url: str | None, params: dict[str, Any]) -> None:
     options = resolve_options(flags, load_config())
     lang = options.bundle.lang
     t = LABELS[lang]
-    printer = None if output.silent else StepPrinter(err=True, lang=lang)
+    step_printer = None if output.silent else StepPrinter(err=True, lang=lang)
+
+    def printer(step: Any, total: int) -> None:
+        # A field's first keystrokes are no value to show (nor part of a secret).
+        if step_printer is not None:
+            shown = step.model_copy(update={"value": None}) if step.action == "fill" else step
+            step_printer(shown, total)
+
     state = params["storage_state"]
     record_options = RecordOptions(
         url=url,

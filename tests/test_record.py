@@ -85,7 +85,9 @@ async def _connect(pw: Any, port: int, proc: subprocess.Popen[str]) -> Any:
         try:
             return await pw.chromium.connect_over_cdp(f"http://127.0.0.1:{port}", timeout=5000)
         except Exception:
-            if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"record ended: {proc.communicate()}") from None
+            if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.2)
 
