@@ -38,6 +38,7 @@ from collector.record import NO_DISPLAY, Recorder
 PASSWORD = "pw-Typed-0815-xy"
 COUPON = "cpn-Declared-4711"
 RED = (0xC6, 0x28, 0x28)  # the control's colour
+ISOLATION: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +112,16 @@ async def _drive(port: int, proc: subprocess.Popen[str]) -> None:
         context = browser.contexts[0]
         page = await _page_at(context, "record/shop.html")
         await page.wait_for_selector("collector-report", state="attached")
+        # What the page's own scripts can see of the recorder: no binding, a closed root.
+        ISOLATION.update(
+            await page.evaluate(
+                """() => ({
+                    globals: Object.getOwnPropertyNames(window).filter(
+                        (k) => k.startsWith("__collector_")),  // record's binding prefix
+                    shadow: document.querySelector("collector-report").shadowRoot,
+                })"""
+            )
+        )
         keyboard = page.keyboard
         await page.click("#email")
         await keyboard.type("ana@example.com")
@@ -317,6 +328,10 @@ def test_the_control_is_not_in_screenshots(session: Session) -> None:
                 n for n, c in colours if all(abs(a - b) < 12 for a, b in zip(c, RED, strict=True))
             )
             assert red < 50, f"{shot.name}: the control is in the picture ({red} red pixels)"
+
+
+def test_the_page_cannot_reach_the_recorder(session: Session) -> None:
+    assert ISOLATION == {"globals": [], "shadow": None}
 
 
 def test_verify_replays_to_the_same_fingerprints(session: Session) -> None:
