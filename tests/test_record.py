@@ -5,9 +5,9 @@ connects to the same browser over DevTools (record's hidden --debug-port) and us
 input (mouse clicks and key presses dispatched by the browser, `isTrusted` events) on
 tests/pages/record/: a form with a password and a declared secret, a select, a checkbox,
 an upload, a button whose id is random on every load, a shadow-DOM widget, a same-origin
-iframe, a popup, a scroll and a submit that throws. It stops with the injected
-"Report this problem" control. Then the steps file, the bundle and `--verify` are
-checked, and `collector repro` of the steps file gives the same fingerprints.
+iframe, a popup, a scroll and a submit that throws. It stops with the keyboard
+shortcut (test_record_stop.py stops with the control and by closing the window).
+Then the steps file, the bundle and `--verify` are checked, and `collector repro` of the steps file gives the same fingerprints.
 """
 
 from __future__ import annotations
@@ -156,9 +156,9 @@ async def _drive(port: int, proc: subprocess.Popen[str]) -> None:
         await page.wait_for_function("scrollY > 0")
         await page.click("[data-testid=pay-button]")
         await page.wait_for_function("document.title === 'Record: checkout'")
-        box = await page.locator("collector-report").bounding_box()
-        assert box is not None
-        await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        # Stopped with the shortcut: the control may be hidden for the error's picture
+        # right now (test_record_stop.py clicks it on a page without errors).
+        await page.keyboard.press("Control+Shift+Enter")
         # The recording browser closes itself; this connection just goes away.
         with contextlib.suppress(Exception):
             await browser.close()

@@ -1,7 +1,7 @@
 """`collector record` stops the other two ways, and starts logged in.
 
 Two short sessions (see test_record.py for how the window is driven): one stops with
-the keyboard shortcut, one by closing the window. Both start from a Playwright storage
+the injected "Report this problem" control, one by closing the window. Both start from a Playwright storage
 state (a cookie and a local-storage entry), which the page greets by name; the person
 clicks the greeting, so its text in the steps file shows the state was there.
 """
@@ -47,15 +47,17 @@ async def _drive(port: int, proc: subprocess.Popen[str], how: str) -> None:
         await page.wait_for_selector("collector-report", state="attached")
         await page.click("#greet")
         await page.wait_for_selector("#greet[data-clicked]")
-        if how == "shortcut":
-            await page.keyboard.press("Control+Shift+Enter")
+        if how == "control":
+            box = await page.locator("collector-report").bounding_box()
+            assert box is not None
+            await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         else:
             await page.close()  # the person closes the window (its only tab)
         with contextlib.suppress(Exception):
             await browser.close()
 
 
-@pytest.fixture(scope="module", params=["shortcut", "window closed"])
+@pytest.fixture(scope="module", params=["control", "window closed"])
 def stopped(
     request: pytest.FixtureRequest,
     display: str,  # noqa: F811
