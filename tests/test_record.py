@@ -7,7 +7,8 @@ tests/pages/record/: a form with a password and a declared secret, a select, a c
 an upload, a button whose id is random on every load, a shadow-DOM widget, a same-origin
 iframe, a popup, a scroll and a submit that throws. It stops with the keyboard
 shortcut (test_record_stop.py stops with the control and by closing the window).
-Then the steps file, the bundle and `--verify` are checked, and `collector repro` of the steps file gives the same fingerprints.
+Then the steps file, the bundle and `--verify` are checked, and `collector repro` of
+the steps file gives the same fingerprints.
 """
 
 from __future__ import annotations
