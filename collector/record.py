@@ -31,6 +31,7 @@ from collector.errors import BadInput, BrowserLaunchError, EnvironmentProblem, f
 from collector.report import StepRecord
 from collector.runner import RunOptions, RunResult, StepCallback, StopReason, _Run, _target, _value
 from collector.scenario import (
+    Back,
     Check,
     Click,
     Dblclick,
@@ -38,6 +39,7 @@ from collector.scenario import (
     Goto,
     MouseButton,
     Press,
+    Reload,
     Scenario,
     Scroll,
     Select,
@@ -206,6 +208,10 @@ class Recorder:
                 return len(self.steps), False
         elif kind == "goto":
             step = Goto(url=str(action["url"]), **where)
+        elif kind == "reload":
+            step = Reload(**where)
+        elif kind == "back":
+            step = Back(**where)
         else:
             return None
         self.steps.append(step)
@@ -430,6 +436,11 @@ class _RecordingRun(_Run):
         self.binding = "__collector_" + random_tokens.token_hex(8)
         self.host_attr = "data-collector-" + random_tokens.token_hex(6)
         self.main_page: Page | None = None
+        # Per page: documents loaded so far, and whether the page asked for the next one.
+        self._documents: dict[Page, int] = {}
+        self._requested: dict[Page, bool] = {}
+        self._own_goto = False
+        self._watching: set[asyncio.Future[None]] = set()
         self.how_stopped = ""
 
     async def _open_context(self, har_path: Path | None) -> None:
@@ -448,6 +459,7 @@ class _RecordingRun(_Run):
         for page in blank:  # the profile's first tab, opened before capture listened
             await page.close()
         self.main_page = self.page
+        await self._watch_navigations(self.page)
         context.on("page", self._on_page)
         self.page.on("close", self._on_close)
         try:
@@ -467,6 +479,9 @@ class _RecordingRun(_Run):
 
     def _on_page(self, page: Page) -> None:
         page.on("close", self._on_close)
+        watching = asyncio.ensure_future(self._watch_navigations(page))
+        self._watching.add(watching)
+        watching.add_done_callback(self._watching.discard)
 
     def _on_close(self, _page: Page) -> None:
         if not [p for p in self.recording_context.pages if not p.is_closed()]:
@@ -478,6 +493,7 @@ class _RecordingRun(_Run):
         page = self.page
         if url and page is not None:
             self._add({"kind": "goto", "url": url}, page, None)
+            self._own_goto = True
             try:
                 await page.goto(url)
             except Exception as exc:
@@ -514,7 +530,46 @@ class _RecordingRun(_Run):
             self.page = page
             self.stopped.set()
             return
+        if action.get("kind") == "document":
+            self._new_document(page, action)
+            return
         self._add(action, page, source.get("frame"))
+
+    def _new_document(self, page: Page, action: Mapping[str, Any]) -> None:
+        """A new document in a tab: a step of its own when the page did not ask for it
+        (an address typed, a bookmark, Reload, Back: the browser's own navigations)."""
+        url = str(action.get("url") or "")
+        if not url.startswith(("http:", "https:", "file:")):
+            return
+        seen = self._documents.get(page, 0)
+        self._documents[page] = seen + 1
+        requested = self._requested.pop(page, False)
+        if page is self.main_page and self._own_goto:
+            self._own_goto = False  # record's own goto to the URL it was given
+            return
+        if requested or (seen == 0 and page is not self.main_page):
+            return  # a link, a form, a script; or a popup's first page (its opener's click)
+        navigation = str(action.get("navigation"))
+        kind = {"reload": "reload", "back_forward": "back"}.get(navigation, "goto")
+        self._add(
+            {"kind": kind if seen else "goto", "url": url, "at": action.get("at")}, page, None
+        )
+
+    async def _watch_navigations(self, page: Page) -> None:
+        """Note the navigations a page asks for (links, forms, scripts) on its top frame."""
+        try:
+            session = await self.recording_context.new_cdp_session(page)
+            tree = await session.send("Page.getFrameTree")
+            top = tree["frameTree"]["frame"]["id"]
+
+            def requested(params: Any) -> None:
+                if params.get("frameId") == top:
+                    self._requested[page] = True
+
+            session.on("Page.frameRequestedNavigation", requested)
+            await session.send("Page.enable")
+        except Exception as exc:
+            self.capture.problems.append(f"navigations of a page: {first_line(exc)}")
 
     def _add(self, action: Mapping[str, Any], page: Page | None, frame: Frame | None) -> None:
         target = None

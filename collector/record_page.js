@@ -278,6 +278,10 @@
 
   // The "Report this problem" control: top frame only, in a closed shadow root.
   if (window.top !== window) return;
+  // A new document in the tab: collector tells a typed address, a reload or Back from
+  // the navigation an action of the person caused.
+  const entry = performance.getEntriesByType("navigation")[0];
+  emitNow({ kind: "document", navigation: entry ? entry.type : "navigate" });
   const mount = () => {
     if (!document.documentElement || document.querySelector(`[${hostAttr}]`)) return;
     const host = document.createElement("collector-report");

@@ -1,7 +1,8 @@
 """`collector record` stops the other two ways, and starts logged in.
 
 Two short sessions (see test_record.py for how the window is driven): one stops with
-the injected "Report this problem" control, one by closing the window. Both start from a Playwright storage
+the injected "Report this problem" control, one by closing the window. In both the
+person also types an address and reloads the page: steps of their own. Both start from a Playwright storage
 state (a cookie and a local-storage entry), which the page greets by name; the person
 clicks the greeting, so its text in the steps file shows the state was there.
 """
@@ -47,6 +48,14 @@ async def _drive(port: int, proc: subprocess.Popen[str], how: str) -> None:
         await page.wait_for_selector("collector-report", state="attached")
         await page.click("#greet")
         await page.wait_for_selector("#greet[data-clicked]")
+        # An address typed into the address bar, then Reload: steps of their own.
+        cdp = await page.context.new_cdp_session(page)
+        await cdp.send("Page.navigate", {"url": page.url.replace("account", "help"),
+                                         "transitionType": "typed"})  # fmt: skip
+        await page.wait_for_url("**/record/help.html")
+        await page.wait_for_selector("collector-report", state="attached")
+        await page.reload()
+        await page.wait_for_selector("collector-report", state="attached")
         if how == "control":
             box = await page.locator("collector-report").bounding_box()
             assert box is not None
@@ -111,7 +120,8 @@ def test_it_stops_and_writes_the_steps_and_bundle(stopped: Stopped) -> None:
     assert (stopped.bundle / "report.json").is_file()
     report = json.loads((stopped.bundle / "report.json").read_text(encoding="utf-8"))
     assert report["outcome"]["status"] == "clean"
-    assert [s["action"] for s in report["steps"]] == ["goto", "click"]
+    assert [s["action"] for s in report["steps"]] == ["goto", "click", "goto", "reload"]
+    assert report["steps"][2]["target"].endswith("/record/help.html")
 
 
 def test_the_storage_state_was_there_from_the_first_page(stopped: Stopped) -> None:
