@@ -1177,6 +1177,8 @@ def _record(url: str | None, params: dict[str, Any]) -> None:
             step_printer(shown, total)
 
     state = params["storage_state"]
+    if state and not os.path.isfile(state):
+        raise BadInput(f"--storage-state {state}: no such file")
     record_options = RecordOptions(
         url=url,
         storage_state=Path(state) if state else None,

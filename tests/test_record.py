@@ -422,3 +422,27 @@ def test_the_readme_starts_with_record_as_the_way_to_report() -> None:
     first = first[: first.index("\n## ", 1)]
     assert first.startswith("\n## Report a bug: `collector record`")
     assert "collector record https://" in first
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ("--storage-state", "missing.json"),
+            "Error: --storage-state missing.json: no such file\n",
+        ),
+        (
+            ("--secret", "NOT_SET_ANYWHERE"),
+            "Error: --secret NOT_SET_ANYWHERE: no such environment variable\n",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_before_a_window(
+    args: tuple[str, ...], line: str, tmp_path: Path
+) -> None:
+    # A display that does not exist: nothing may try to open a window before the check.
+    ran = invoke(
+        "record", "https://shop.example/", *args, cwd=tmp_path,
+        env={"DISPLAY": ":4242", "NOT_SET_ANYWHERE": None},
+    )  # fmt: skip
+    assert (ran.returncode, ran.stderr) == (2, line)
