@@ -325,6 +325,13 @@ async def record(
             args = launch_args()
             if options.debug_port is not None:
                 args.append(f"--remote-debugging-port={options.debug_port}")
+            workspace = new_workspace(bundle_options.out_dir)
+            har: dict[str, Any] = {}
+            if run_options.har:  # where the runner looks for it: the run's work folder
+                har = {
+                    "record_har_path": str(workspace.path / "network.har"),
+                    "record_har_content": "omit",
+                }
             try:
                 context = await pw.chromium.launch_persistent_context(
                     profile,
@@ -336,12 +343,13 @@ async def record(
                     handle_sigint=False,
                     handle_sigterm=False,
                     handle_sighup=False,
+                    **har,
                 )
             except Exception as exc:
+                discard_workspace(workspace)
                 raise BrowserLaunchError(
                     f"Chromium at {executable} did not open a window: {first_line(exc)}"
                 ) from exc
-            workspace = new_workspace(bundle_options.out_dir)
             try:
                 run = _RecordingRun(
                     context,
@@ -449,6 +457,11 @@ class _RecordingRun(_Run):
 
         context = self.recording_context
         self.context = context
+        if self.options.trace:
+            # The person may type a secret at any moment: a recording's trace has no
+            # screencast frames (they cannot be masked).
+            await within(context.tracing.start(screenshots=False, snapshots=True), OPEN_S, "trace")
+            self.capture.problems.append("trace recorded without screenshots (a recording)")
         await within(self.capture.attach(context, None), OPEN_S, "listening")
         if self.state:
             await _apply_state(context, self.state)

@@ -93,7 +93,7 @@ def stopped(
     args = [
         sys.executable, "-m", "collector", "record", f"{pages_url}record/account.html",
         "-o", str(work / "steps.yaml"), "--out", str(work / "out"), "--debug-port", str(port),
-        "--storage-state", str(state), "--linger", "0.2", "-q",
+        "--storage-state", str(state), "--linger", "0.2", "-q", "--har", "--trace",
     ]  # fmt: skip
     env = process_env({"DISPLAY": display})
     env.pop("WAYLAND_DISPLAY", None)
@@ -121,6 +121,10 @@ def test_it_stops_and_writes_the_steps_and_bundle(stopped: Stopped) -> None:
     report = json.loads((stopped.bundle / "report.json").read_text(encoding="utf-8"))
     assert report["outcome"]["status"] == "clean"
     assert [s["action"] for s in report["steps"]] == ["goto", "click", "goto", "reload"]
+    assert (stopped.bundle / "trace.zip").is_file()
+    if stopped.how == "control":
+        # Closing the window ends that browser before its HAR is written (a known gap).
+        assert (stopped.bundle / "network.har").is_file()
     assert report["steps"][2]["target"].endswith("/record/help.html")
 
 
