@@ -10,6 +10,7 @@ PYTHON ?= python3
 
 setup: $(VENV)/.installed $(ASYNC_VENV)/.installed
 	@sh scripts/ensure-chromium.sh
+	@sh scripts/ensure-xvfb.sh
 	@sh scripts/ensure-recorder-reference.sh
 	@sh scripts/ensure-esbuild.sh
 	@sh scripts/ensure-postgresql.sh

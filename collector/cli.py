@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
@@ -113,6 +113,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "collector inbox serve                        # http://127.0.0.1:8080/, bundles in inbox/",
         "collector inbox serve --bundles /srv/inbox --watch /srv/drop --port 9000",
         "collector inbox serve --host 0.0.0.0 --require-fixed-replay --lang pt",
+    ),
+    "record": (
+        "collector record https://shop.example/checkout.html",
+        "collector record https://shop.example/ -o checkout.yaml --verify",
+        "collector record https://shop.example/ --storage-state logged-in.json --secret SHOP_PASSWORD",
     ),
     "replay": (
         "collector replay reports/CR-20261125-7K3QF9/ --times 10",
@@ -1354,6 +1359,158 @@ def _named_secrets(params: dict[str, Any]) -> dict[str, str]:
     from collector.agent_secrets import named_secrets
 
     return named_secrets(params["secret_names"], params["secrets_files"], os.environ)
+
+
+@cli.command(epilog=examples("record"))
+@click.argument("url", required=False, metavar="[URL]")
+@click.option(
+    "-o",
+    "--output",
+    "steps_file",
+    metavar="FILE",
+    help="Write the recorded steps here (default: steps-<REF>.yaml in this folder).",
+)
+@bundle_write_options
+@click.option(
+    "--storage-state", metavar="FILE", help="Start logged in: a Playwright storage state JSON."
+)
+@click.option("--expected", metavar="TEXT", help="What you expected (else asked at the end).")
+@click.option("--actual", metavar="TEXT", help="What went wrong (else asked at the end).")
+@click.option(
+    "--secret",
+    "secret_names",
+    multiple=True,
+    metavar="NAME",
+    help="An environment variable whose value, when typed, is written as ${NAME}.",
+)
+@click.option(
+    "--verify", is_flag=True, help="Replay the recorded steps headless once: same errors?"
+)
+@click.option("--debug-port", type=click.IntRange(1, 65_535), hidden=True)
+@click.option("--browser-path", metavar="PATH", help="Chromium executable to launch.")
+@timing_options
+@output_options("the bundle path")
+def record(url: str | None, **params: Any) -> None:
+    """Open a browser window, record what you do on the site, write the steps and a bundle."""
+    from collector.record import check_display
+
+    check_display()  # before anything else: no desktop, no window (exit 3)
+    _record(url, params)
+
+
+def _record(url: str | None, params: dict[str, Any]) -> None:
+    import shutil
+    from pathlib import Path
+
+    from collector.config import load_config
+    from collector.errors import EXIT_FAILED, EXIT_OK
+    from collector.labels import LABELS
+    from collector.options import resolve_options
+    from collector.output import StepPrinter, print_summary, summary_json
+    from collector.record import STOP_SHORTCUT, RecordOptions, record, verify, write_recording
+    from collector.text import printable
+
+    flags, output = _flags(params), _output(params)
+    secrets: dict[str, str] = {}
+    for name in params["secret_names"]:
+        if name not in os.environ:
+            raise BadInput(f"--secret {name}: no such environment variable")
+        secrets[name] = os.environ[name]
+    options = resolve_options(flags, load_config())
+    lang = options.bundle.lang
+    t = LABELS[lang]
+    step_printer = None if output.silent else StepPrinter(err=True, lang=lang)
+
+    def printer(step: Any, total: int) -> None:
+        # A field's first keystrokes are no value to show (nor part of a secret).
+        if step_printer is not None:
+            shown = step.model_copy(update={"value": None}) if step.action == "fill" else step
+            step_printer(shown, total)
+
+    state = params["storage_state"]
+    if state and not os.path.isfile(state):
+        raise BadInput(f"--storage-state {state}: no such file")
+    record_options = RecordOptions(
+        url=url,
+        storage_state=Path(state) if state else None,
+        browser_path=params["browser_path"],
+        secrets=secrets,
+        debug_port=params["debug_port"],
+    )
+
+    def ready() -> None:
+        if not output.silent:
+            click.echo(t["record_started"].format(shortcut=STOP_SHORTCUT), err=True)
+
+    recorded = run_async(
+        record(record_options, options.run, options.bundle, on_step=printer, on_ready=ready)
+    )
+    steps = len(recorded.recorder.steps)
+    if not output.silent:
+        click.echo(t["record_stopped"].format(how=recorded.how_stopped, steps=steps), err=True)
+    actual, expected = params["actual"], params["expected"]
+    asking = not output.silent and sys.stdin.isatty()
+    if actual is None and asking:
+        actual = click.prompt(t["record_ask_actual"], default="", show_default=False, err=True)
+    if expected is None and asking:
+        expected = click.prompt(t["record_ask_expected"], default="", show_default=False, err=True)
+    done = write_recording(recorded, options.bundle, actual=actual, expected=expected)
+    # The steps file is the bundle's scenario.yaml: written once, redacted once.
+    steps_file = Path(params["steps_file"] or f"steps-{done.reference}.yaml")
+    try:
+        shutil.copyfile(done.bundle / "scenario.yaml", steps_file)
+    except OSError as exc:
+        raise BadInput(f"-o {steps_file}: cannot write: {exc.strerror or exc}") from None
+    verified: bool | None = None
+    replayed: list[str] = []
+    if params["verify"] and steps:
+        import tempfile
+
+        from collector.record import fingerprints_of
+
+        if not output.silent:
+            click.echo(t["record_verifying"], err=True)
+        with tempfile.TemporaryDirectory(prefix="collector-verify-") as scratch:
+            bundle = replace(options.bundle, out_dir=Path(scratch))
+            check = run_async(
+                verify(
+                    done.result.scenario,
+                    recorded.executable,
+                    replace(options.run, scenario_dir=steps_file.resolve().parent),
+                    bundle,
+                    recorded.recorder.values,
+                )
+            )
+        wanted, replayed = fingerprints_of(done), fingerprints_of(check)
+        verified = wanted == replayed
+        if not output.silent:
+            if verified:
+                click.echo(t["record_verified"].format(count=len(wanted)), err=True)
+            else:
+                click.echo(
+                    t["record_not_verified"].format(
+                        got=", ".join(replayed) or "-", want=", ".join(wanted) or "-"
+                    ),
+                    err=True,
+                )
+    if output.as_json:
+        summary = summary_json(done)
+        summary["steps_file"] = str(steps_file.resolve())
+        if verified is not None:
+            summary["verified"] = verified
+            summary["replayed_fingerprints"] = replayed
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        if not output.silent:
+            click.echo(printable(t["record_steps_file"].format(path=steps_file)), err=True)
+            print_summary(done, err=True)
+        zip_path = done.zip_path
+        click.echo(str(zip_path if zip_path.exists() else done.bundle.resolve()))
+    interrupt = done.result.interrupt
+    if interrupt is not None:
+        sys.exit(interrupt.exit_code)
+    clean = done.result.outcome.status == "clean"
+    sys.exit(EXIT_OK if clean and verified is not False else EXIT_FAILED)
 
 
 def main() -> None:

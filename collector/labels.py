@@ -202,6 +202,18 @@ LABELS: dict[str, dict[str, str]] = {
         "min_verified": "Re-verified: the target showed in {shown}/{runs} runs",
         "min_bundle": "Bundle: {path}",
         "min_steps_file": "Steps: {path}",
+        "record_control": "Report this problem",
+        "record_hint": "Stop recording and write the report ({shortcut}, or close the window)",
+        "record_started": "Recording in the browser window. Use the site; to stop, click "
+        "“Report this problem”, press {shortcut} or close the window.",
+        "record_stopped": "Recording stopped ({how}): {steps} steps.",
+        "record_ask_actual": "What went wrong (one sentence, Enter to skip)",
+        "record_ask_expected": "What did you expect instead (Enter to skip)",
+        "record_steps_file": "Steps: {path}",
+        "record_verifying": "Replaying the recorded steps headless once to verify…",
+        "record_verified": "Verified: the replay gives the same errors ({count}).",
+        "record_not_verified": "Not reproducible as recorded: the replay gives {got} where "
+        "the recording had {want}.",
     },
     "pt": {
         "ticket": "Rascunho de pedido de suporte",
@@ -394,6 +406,18 @@ LABELS: dict[str, dict[str, str]] = {
         "min_verified": "Verificado de novo: o alvo apareceu em {shown}/{runs} execuções",
         "min_bundle": "Pacote: {path}",
         "min_steps_file": "Passos: {path}",
+        "record_control": "Reportar este problema",
+        "record_hint": "Parar a gravação e escrever o relatório ({shortcut}, ou fechar a janela)",
+        "record_started": "A gravar na janela do navegador. Use o site; para parar, clique em "
+        "“Reportar este problema”, prima {shortcut} ou feche a janela.",
+        "record_stopped": "Gravação terminada ({how}): {steps} passos.",
+        "record_ask_actual": "O que correu mal (uma frase, Enter para saltar)",
+        "record_ask_expected": "O que esperava em vez disso (Enter para saltar)",
+        "record_steps_file": "Passos: {path}",
+        "record_verifying": "A repetir os passos gravados sem janela para verificar…",
+        "record_verified": "Verificado: a repetição dá os mesmos erros ({count}).",
+        "record_not_verified": "Não reproduzível tal como gravado: a repetição dá {got} onde "
+        "a gravação tinha {want}.",
     },
 }
 

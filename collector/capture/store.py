@@ -103,10 +103,18 @@ class CaptureStore:
     def elapsed_ms(self) -> int:
         return int((self.clock() - self._start) * 1000)
 
-    def step_started(self, index: int) -> None:
-        """Events from now on belong to step ``index`` (the last step started before them)."""
+    def step_started(self, index: int, at_ms: float | None = None) -> None:
+        """Events from now on belong to step ``index`` (the last step started before them).
+
+        ``at_ms``: when it started (wall-clock ms), when that was earlier than now (an
+        action `collector record` hears of after the page acted on it).
+        """
         self.current_step = index
-        self._step_starts.append((self._wall_clock() * 1000, index))
+        now = self._wall_clock() * 1000
+        started = now if at_ms is None else min(at_ms, now)
+        if self._step_starts:
+            started = max(started, self._step_starts[-1][0])
+        self._step_starts.append((started, index))
 
     def step_running(self, index: int) -> None:
         """Step ``index`` is being performed (passive steps included)."""
