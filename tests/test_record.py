@@ -40,6 +40,23 @@ PASSWORD = "pw-Typed-0815-xy"
 COUPON = "cpn-Declared-4711"
 RED = (0xC6, 0x28, 0x28)  # the control's colour
 ISOLATION: dict[str, Any] = {}
+# The main page's state as the person left it (their page) and as a repro of the recorded
+# steps leaves it: address, title, text, every control's value, the iframe's field.
+STATE = """() => {
+  const value = (e) => (e.type === 'checkbox' || e.type === 'radio') ? String(e.checked)
+    : e.type === 'file' ? [...e.files].map((f) => f.name).join('+') : e.value;
+  const frame = document.querySelector('iframe');
+  const inner = frame && frame.contentDocument;
+  return {
+    url: location.href,
+    title: document.title,
+    text: document.body.innerText,
+    values: [...document.querySelectorAll('input, select, textarea')]
+      .map((e) => [e.name || e.id || e.type, value(e)]),
+    frame: inner ? [...inner.querySelectorAll('input')].map(value) : null,
+  };
+}"""
+FINAL_STATE: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +174,7 @@ async def _drive(port: int, proc: subprocess.Popen[str]) -> None:
         await page.wait_for_function("scrollY > 0")
         await page.click("[data-testid=pay-button]")
         await page.wait_for_function("document.title === 'Record: checkout'")
+        FINAL_STATE.update(await page.evaluate(STATE))
         # Stopped with the shortcut: the control may be hidden for the error's picture
         # right now (test_record_stop.py clicks it on a page without errors).
         await page.keyboard.press("Control+Shift+Enter")
@@ -342,11 +360,18 @@ def test_verify_replays_to_the_same_fingerprints(session: Session) -> None:
     )
 
 
-def test_repro_of_the_recorded_steps_gives_the_same_fingerprints(
+def test_repro_of_the_recorded_steps_gives_the_same_fingerprints_and_final_state(
     session: Session, tmp_path: Path
 ) -> None:
+    # The recorded steps, plus one that logs the main page's state at the end.
+    steps = [*session.steps, {"evaluate": f"() => console.log('RECSTATE ' + "
+             f"JSON.stringify(({STATE})()))", "target": "main"}]  # fmt: skip
+    replay_file = session.steps_file.with_name("checkout-and-state.yaml")
+    replay_file.write_text(
+        yaml.safe_dump({**session.scenario, "steps": steps}, allow_unicode=True), encoding="utf-8"
+    )
     ran = invoke(
-        "repro", session.steps_file, "--out", tmp_path, "--json", "--linger", "0.5",
+        "repro", replay_file, "--out", tmp_path, "--json", "--linger", "0.5",
         cwd=session.steps_file.parent, env={"PASSWORD": PASSWORD, "SHOP_COUPON": COUPON},
     )  # fmt: skip
     assert ran.returncode == 1, ran.stderr
@@ -356,6 +381,14 @@ def test_repro_of_the_recorded_steps_gives_the_same_fingerprints(
     assert sorted(g["fingerprint"] for g in replayed["errors"] if g["fails"]) == sorted(
         g["fingerprint"] for g in session.report["errors"] if g["fails"]
     )
+    # The same final state as the person left: the steps did what they did.
+    [logged] = [e["text"] for e in replayed["events"] if e["text"].startswith("RECSTATE ")]
+    assert FINAL_STATE, "the person's final state was not read"
+    # (The typed secrets are there too: report.json shows them redacted, as everywhere.)
+    expected = json.loads(
+        json.dumps(FINAL_STATE).replace(PASSWORD, "[REDACTED]").replace(COUPON, "[REDACTED]")
+    )
+    assert json.loads(logged.removeprefix("RECSTATE ")) == expected
 
 
 # -- without a browser -------------------------------------------------------------------
