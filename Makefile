@@ -11,8 +11,9 @@ PYTHON ?= python3
 setup: $(VENV)/.installed $(ASYNC_VENV)/.installed
 	@sh scripts/ensure-chromium.sh
 	@sh scripts/ensure-xvfb.sh
-	@sh scripts/ensure-recorder-reference.sh
-	@sh scripts/ensure-esbuild.sh
+	@sh scripts/ensure-npm-fixture.sh "recorder reference" tests/recorder-reference \
+		@puppeteer/replay/package.json puppeteer-core/package.json
+	@sh scripts/ensure-npm-fixture.sh esbuild tests/sourcemap-app .bin/esbuild
 	@sh scripts/ensure-postgresql.sh
 
 # Re-install only when the package definition changes, so `make setup` is cheap to repeat.

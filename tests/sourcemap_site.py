@@ -54,7 +54,7 @@ INDEX = """<!doctype html>
 def esbuild_missing() -> str | None:
     """Why the site cannot be built here (None: it can)."""
     if not ESBUILD.exists():
-        return "esbuild not installed (make setup runs scripts/ensure-esbuild.sh)"
+        return "esbuild not installed (make setup installs it)"
     return None
 
 

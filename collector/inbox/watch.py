@@ -37,7 +37,7 @@ class FolderWatch:
                 continue
             try:
                 info = entry.stat(follow_symlinks=False)
-            except OSError:
+            except OSError:  # gone between the listing and the look: nothing to take
                 continue
             if not stat.S_ISREG(info.st_mode):
                 continue
