@@ -29,6 +29,7 @@ MAX_MEMBER_BYTES = 20_000_000
 MAX_ZIP_BYTES = 100_000_000
 MAX_RATIO = 200
 MAX_JSON_DEPTH = 32
+SCREENSHOT_NAME = re.compile(r"screenshots/[A-Za-z0-9][A-Za-z0-9._-]{0,100}\.png")
 REFERENCE_FORMAT = re.compile(r"CR-[0-9]{8}-[0-9A-Z]{6}")
 
 
@@ -45,6 +46,37 @@ class ReceivedBundle:
     @property
     def zip_name(self) -> str:
         return f"{self.report.reference}.zip"
+
+    def screenshots(self) -> dict[str, bytes]:
+        """The pictures the report's steps name (``screenshots/NAME.png``), read as plainly
+        as report.json: no links, no other folder, within the limits. A name of any other
+        shape, or a picture that is not there, is left out."""
+        names = sorted(
+            {
+                s.screenshot
+                for s in self.report.steps
+                if s.screenshot and SCREENSHOT_NAME.fullmatch(s.screenshot)
+            }
+        )
+        if not names:
+            return {}
+        if self.is_zip:
+            return _zip_members(self.path, self.label, names)
+        try:
+            folder = os.lstat(self.path / "screenshots")
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise BundleError(f"{self.label}: screenshots: {exc.strerror}") from None
+        if not stat.S_ISDIR(folder.st_mode):  # a link would lead elsewhere: refused
+            raise BundleError(f"{self.label}: screenshots is not a plain folder")
+        found: dict[str, bytes] = {}
+        for name in names:
+            member = self.path / name
+            if not os.path.lexists(member):
+                continue
+            found[name] = _read_regular(member, f"{self.label}: {name}", MAX_MEMBER_BYTES)
+        return found
 
     def attachment(self) -> bytes | None:
         """The bundle's zip, to attach to a message: the file received, or ``<REF>.zip``."""
@@ -229,6 +261,29 @@ def _read_zip(path: Path, label: str, need_scenario: bool) -> dict[str, str | No
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, RuntimeError, EOFError) as exc:
         raise BundleError(f"{label}: unreadable zip: {one_line(exc)}") from None
     except NotImplementedError as exc:  # unsupported compression or encryption
+        raise BundleError(f"{label}: unsupported zip: {one_line(exc)}") from None
+
+
+def _zip_members(path: Path, label: str, names: list[str]) -> dict[str, bytes]:
+    """``names`` (paths within the bundle) read from its zip (already checked by
+    ``open_bundle``), at the top or under one folder as collector writes them."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            found: dict[str, bytes] = {}
+            for info in zf.infolist():
+                parts = PurePosixPath(info.filename).parts
+                inside = "/".join(parts[1:] if len(parts) == 3 else parts)
+                if inside not in names or inside in found or info.is_dir():
+                    continue
+                with zf.open(info) as member:
+                    data = member.read(MAX_MEMBER_BYTES + 1)
+                if len(data) > MAX_MEMBER_BYTES:
+                    raise BundleError(f"{label}: {inside} is too large")
+                found[inside] = data
+            return found
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, RuntimeError, EOFError) as exc:
+        raise BundleError(f"{label}: unreadable zip: {one_line(exc)}") from None
+    except NotImplementedError as exc:
         raise BundleError(f"{label}: unsupported zip: {one_line(exc)}") from None
 
 

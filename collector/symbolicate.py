@@ -93,13 +93,23 @@ def symbolicate_bundle(
         "report.html": report_html(report, context, template_dir),
         "console.log": console_log(report.events, report.steps, lang),
     }
-    path = _write_folder(out_dir, f"{report.reference}-symbolicated", texts, redactor)
+    # The pictures report.html links to, as the bundle has them (already masked there).
+    pictures = received.screenshots()
+    path = _write_folder(
+        out_dir, f"{report.reference}-symbolicated", texts, redactor, pictures
+    )
     return Symbolicated(
         path, report, len(frames), sum(f.original is not None for f in frames), notes
     )
 
 
-def _write_folder(out_dir: Path, name: str, texts: dict[str, str], redactor: Redactor) -> Path:
+def _write_folder(
+    out_dir: Path,
+    name: str,
+    texts: dict[str, str],
+    redactor: Redactor,
+    pictures: dict[str, bytes],
+) -> Path:
     """Write ``texts`` into a new folder, whole or not at all (a hidden one, then renamed)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +122,9 @@ def _write_folder(out_dir: Path, name: str, texts: dict[str, str], redactor: Red
         try:
             for file, text in texts.items():
                 (partial / file).write_text(redactor.text(text), encoding="utf-8")
+            for picture, data in pictures.items():  # names checked by the bundle reader
+                (partial / picture).parent.mkdir(exist_ok=True)
+                (partial / picture).write_bytes(data)
             partial.rename(final)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)

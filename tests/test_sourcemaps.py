@@ -371,6 +371,49 @@ def test_symbolicate_resolves_what_the_page_did_not_serve(
     assert group["fingerprint"] == resolved["fingerprint"] != unresolved["fingerprint"]
 
 
+def test_symbolicate_copies_the_pictures_its_report_links_to(
+    minified: dict[str, Any], symbolicated: dict[str, Any]
+) -> None:
+    bundle = symbolicated["bundle"]
+    new_folder = Path(symbolicated["done"].stdout.strip().splitlines()[-1])
+    named = {
+        s["screenshot"]
+        for s in json.loads((bundle / "report.json").read_text())["steps"]
+        if s["screenshot"]
+    }
+    assert named, "the bundle names no picture: nothing to check"
+    for name in named:
+        assert (new_folder / name).read_bytes() == (bundle / name).read_bytes()
+        assert f'href="{name}"' in (new_folder / "report.html").read_text()
+    # From the zip too.
+    done = invoke(
+        "symbolicate", bundle / f"{bundle.name}.zip", "--source-maps", minified["maps"],
+        "--out", "from-zip", cwd=minified["work"],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    from_zip = Path(done.stdout.strip().splitlines()[-1])
+    assert {str(p.relative_to(from_zip)) for p in from_zip.glob("screenshots/*")} == named
+
+
+def test_symbolicate_refuses_a_screenshots_link_out_of_the_bundle(
+    minified: dict[str, Any], symbolicated: dict[str, Any], tmp_path: Path
+) -> None:
+    import shutil
+
+    hostile = tmp_path / "hostile"
+    shutil.copytree(symbolicated["bundle"], hostile)
+    shutil.rmtree(hostile / "screenshots")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (hostile / "screenshots").symlink_to(elsewhere)
+    done = invoke(
+        "symbolicate", hostile, "--source-maps", minified["maps"], "--out", "out", cwd=tmp_path
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith("screenshots is not a plain folder")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 def test_symbolicate_never_touches_the_bundle(symbolicated: dict[str, Any]) -> None:
     assert _tree(symbolicated["bundle"]) == symbolicated["before"]
 
