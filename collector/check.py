@@ -423,12 +423,12 @@ def _stopped(page: PageResult) -> bool:
 
 
 def _location(event: Event) -> str:
-    if not event.url:
-        return ""
-    where = event.url
-    if event.line:
-        where += f":{event.line}" + (f":{event.column}" if event.column else "")
-    return where
+    from collector.results import where_text
+
+    top = event.frames[0].original if event.frames else None
+    if top is None:
+        return where_text(event.url, event.line, event.column)
+    return where_text(event.url, event.line, event.column, top.file, top.line, top.column)
 
 
 def _shorten(text: str, width: int) -> str:

@@ -73,6 +73,20 @@ def source_file(
     return None
 
 
+def repository_file(
+    path: str | None, *, cwd: Path | None = None, exists: Callable[[Path], bool] = Path.is_file
+) -> str | None:
+    """A source map's file name (``src/cart/discount.ts``) as a path of the repository
+    checked out in ``cwd``, if it is one there; never a path outside it."""
+    if not path or PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
+        return None
+    base = (cwd or Path.cwd()).resolve()
+    candidate = (base / path).resolve()
+    if not candidate.is_relative_to(base) or not exists(candidate):
+        return None
+    return candidate.relative_to(base).as_posix()
+
+
 def annotation_lines(
     results: CheckResults,
     roots: list[SourceRoot] | None = None,
@@ -88,13 +102,19 @@ def annotation_lines(
             lines.append(f"::error title={prop(title)}::{message(page.reason)}")
         for error in page.errors:
             props = []
-            path = source_file(error.url, roots or [], cwd=cwd, exists=exists)
+            # The developer's own file when a source map named one that is in the
+            # repository; else the script, when a --source-root maps its URL.
+            original = repository_file(error.source_file, cwd=cwd, exists=exists)
+            path = original or source_file(error.url, roots or [], cwd=cwd, exists=exists)
+            line, column = (
+                (error.source_line, error.source_column) if original else (error.line, error.column)
+            )
             if path:
                 props.append(f"file={prop(path)}")
-                if error.line:
-                    props.append(f"line={error.line}")
-                    if error.column:
-                        props.append(f"col={error.column}")
+                if line:
+                    props.append(f"line={line}")
+                    if column:
+                        props.append(f"col={column}")
             props.append(f"title={prop(title)}")
             lines.append(f"::error {','.join(props)}::{message(error_line(error))}")
     return lines

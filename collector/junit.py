@@ -67,9 +67,7 @@ def detail_lines(page: PageRecord) -> list[str]:
 
 
 def error_line(error: ErrorRecord) -> str:
-    where = error.url or ""
-    if where and error.line:
-        where += f":{error.line}" + (f":{error.column}" if error.column else "")
+    where = error.where()
     count = f" (×{error.count})" if error.count > 1 else ""
     text = " ".join(error.text.split())[:MAX_TEXT]
     return " ".join(part for part in (error.kind, where, text) if part) + count

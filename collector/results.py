@@ -14,12 +14,13 @@ import hashlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from collector.check import CheckReport, PageResult
+    from collector.report import Event
 
 RESULTS_SCHEMA: Literal["collector/check-results@1"] = "collector/check-results@1"
 
@@ -56,6 +57,16 @@ class ErrorRecord(_Model):
     column: int | None = None
     count: int = Field(1, ge=1)
     step: int | None = None
+    # Where it comes from in the developer's code, when a source map resolved it.
+    source_file: str | None = None
+    source_line: int | None = None
+    source_column: int | None = None
+
+    def where(self) -> str:
+        """``src/a.ts:20:45 (https://…/app.js:1:4821)``, or the generated location alone."""
+        return where_text(
+            self.url, self.line, self.column, self.source_file, self.source_line, self.source_column
+        )
 
 
 class Verdict(_Model):
@@ -180,6 +191,7 @@ def page_record(page: PageResult, index: int) -> PageRecord:
                 column=e.column,
                 count=e.count,
                 step=e.step,
+                **_source_of(e),
             )
             for e in page.failing
         ],
@@ -236,3 +248,31 @@ def write_text(path: str | Path, text: str | bytes) -> None:
         target.write_bytes(text)
     else:
         target.write_text(text, encoding="utf-8")
+
+
+def _source_of(event: Event) -> dict[str, Any]:
+    """The error's own frame through its source map, as ErrorRecord fields (or none)."""
+    top = event.frames[0].original if event.frames else None
+    if top is None:
+        return {}
+    return {"source_file": top.file, "source_line": top.line, "source_column": top.column}
+
+
+def where_text(
+    url: str | None,
+    line: int | None,
+    column: int | None,
+    source_file: str | None = None,
+    source_line: int | None = None,
+    source_column: int | None = None,
+) -> str:
+    """An error's location for a log line: the original first when resolved, then the
+    location the browser ran (``src/a.ts:20:45 (https://…/app.js:1:4821)``)."""
+    generated = url or ""
+    if generated and line:
+        generated += f":{line}" + (f":{column}" if column else "")
+    if not source_file:
+        return generated
+    original = source_file + (f":{source_line}" if source_line else "")
+    original += f":{source_column}" if source_line and source_column else ""
+    return f"{original} ({generated})" if generated else original

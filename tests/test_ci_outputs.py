@@ -522,6 +522,33 @@ def test_no_file_without_a_mapping() -> None:
     ]
 
 
+def test_a_source_mapped_error_points_at_the_repository_file_when_it_is_there(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "pay.ts").write_text("x", encoding="utf-8")
+    mapped = dict(
+        kind="page_error", level="error", text="E", url="https://a.test/app.1.js", line=1,
+        column=4821, source_line=20, source_column=45,
+    )  # fmt: skip
+    title = "title=collector check%3A https%3A//a.test/"
+    said = "page_error src/pay.ts:20:45 (https://a.test/app.1.js:1:4821) E"
+    cases = {
+        "src/pay.ts": f"::error file=src/pay.ts,line=20,col=45,{title}::{said}",
+        # Not in the repository, outside it, or absolute: no file, the words stay.
+        "src/gone.ts": f"::error {title}::{said.replace('pay.ts', 'gone.ts')}",
+        "../pay.ts": f"::error {title}::{said.replace('src/pay.ts', '../pay.ts')}",
+        "/etc/passwd": f"::error {title}::{said.replace('src/pay.ts', '/etc/passwd')}",
+    }
+    for source, expected in cases.items():
+        error = ErrorRecord(**mapped, source_file=source)  # type: ignore[arg-type]
+        data = results([page("https://a.test/", 0, error)], ["https://a.test/"], None)
+        assert annotation_lines(data, cwd=tmp_path) == [expected], source
+    # The results file keeps the original location through a merge's round trip.
+    error = ErrorRecord(**mapped, source_file="src/pay.ts")  # type: ignore[arg-type]
+    assert ErrorRecord.model_validate_json(error.model_dump_json()) == error
+
+
 def test_source_root_maps_only_files_that_exist(tmp_path: Path) -> None:
     (tmp_path / "site" / "js").mkdir(parents=True)
     (tmp_path / "site" / "js" / "app.js").write_text("x", encoding="utf-8")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from collector.fingerprint import fingerprint, original_top_frame
 from collector.report import Event, Frame, OriginalLocation, SourceLine
 from collector.sourcemaps import MapProblem, data_url_bytes, display_path, map_reference
 from collector.stacks import frames_from_stack, readable_stack
+
+APP_SOURCES = Path(__file__).parent / "sourcemap-app" / "src"
 
 pytestmark = pytest.mark.browser
 
@@ -62,9 +65,13 @@ def minified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         )
         unresolved = invoke("repro", "local.yaml", "--out", "unresolved", "--linger", "0.5", cwd=work)
         before_check = seen.count("/assets/ext.js.map")
+        # The site's repository checked out where check runs (as in CI): its annotations
+        # point at the developer's files.
+        shutil.copytree(APP_SOURCES, work / "src", dirs_exist_ok=True)
         checked = invoke(
             "check", f"{base}/logs.html?page=1", f"{base}/logs.html?page=2", "--out", "checked",
-            "--json-file", "checked.json", "--linger", "0.5", cwd=work,
+            "--json-file", "checked.json", "--linger", "0.5", "--github", "--junit",
+            "checked.xml", cwd=work,
         )  # fmt: skip
         check_fetches = seen.count("/assets/ext.js.map") - before_check
         seen_all = list(seen)
@@ -169,6 +176,18 @@ def test_check_fetches_a_map_once_for_all_its_pages(minified: dict[str, Any]) ->
         (logged,) = [e for e in report["events"] if e["text"].startswith("checkout failed")]
         assert logged["frames"][0]["original"]["function"] == "reportLater"
     assert fetches == 1
+    # CI's words name the developer's file first, then what the browser ran.
+    line = re.compile(
+        r"FAIL \S+/logs\.html\?page=1: console src/main\.ts:20:13 "
+        r"\(http://\S+/assets/ext\.js:\d+:\d+\) checkout failed.*"
+    )
+    assert any(line.fullmatch(text) for text in checked.stdout.splitlines()), checked.stdout
+    junit = (minified["work"] / "checked.xml").read_text()
+    assert "console src/main.ts:20:13 (http://" in junit
+    annotations = [a for a in checked.stdout.splitlines() if a.startswith("::error file=")]
+    assert annotations and all(
+        a.startswith("::error file=src/main.ts,line=20,col=13,") for a in annotations
+    ), checked.stdout
     # A frame of the page's inline script: the page is not fetched again for a map.
     assert minified["seen_all"].count("/logs.html?page=1") == 1
 
