@@ -33,7 +33,6 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from functools import partial
 from pathlib import Path
@@ -42,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from collector.bundle_reader import ReceivedBundle
 from collector.config import EMAIL_ADDRESS, Config
 from collector.errors import BadInput, OutputError, SendError
-from collector.text import one_line
+from collector.text import one_line, utc_stamp
 from collector.transports import (
     Permanent,
     SmtpServer,
@@ -348,9 +347,6 @@ def deliver(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def submit(
     received: ReceivedBundle,
@@ -361,7 +357,7 @@ def submit(
     reason: str | None = None,
     template_dir: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    now: Callable[[], str] = utc_now,
+    now: Callable[[], str] = utc_stamp,
     on_retry: RetryHook | None = None,
     on_start: Callable[[], None] | None = None,
     on_sent: Callable[[Sent], None] | None = None,

@@ -26,3 +26,10 @@ def has_control(text: str) -> bool:
 def _is_control(code: int) -> bool:
     # U+2028/2029 are line breaks to some terminals and mail readers.
     return code < 32 or code == 127 or 0x80 <= code < 0xA0 or code in (0x2028, 0x2029)
+
+
+def utc_stamp() -> str:
+    """Now, as report.json and the inbox write times: ``2026-12-01T06:20:56Z``."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -13,7 +13,6 @@ import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from collector.assemble import failing_fingerprints
@@ -21,6 +20,7 @@ from collector.bundle_reader import MAX_MEMBER_BYTES, open_bundle
 from collector.errors import BundleError
 from collector.inbox.store import NewReport, Store, Stored
 from collector.report import Report
+from collector.text import utc_stamp
 
 # A bundle's zip is under the attachment budget; a large margin still bounds the server.
 MAX_UPLOAD_BYTES = 20_000_000
@@ -39,9 +39,6 @@ class Received:
     report: Report
     stored: Stored
 
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def receive(
@@ -82,7 +79,7 @@ def receive(
         folder.mkdir(exist_ok=True)
         os.replace(temp, folder / f"{report.reference}.zip")
         try:
-            stored = store.add_report(describe(report, received_at or now_iso()))
+            stored = store.add_report(describe(report, received_at or utc_stamp()))
         except BaseException:
             (folder / f"{report.reference}.zip").unlink(missing_ok=True)
             folder.rmdir()

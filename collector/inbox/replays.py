@@ -22,9 +22,9 @@ from pathlib import Path
 from collector.browser import BrowserOptions
 from collector.bundle_reader import open_bundle
 from collector.errors import CollectorError
-from collector.inbox.intake import now_iso, zip_path
+from collector.inbox.intake import zip_path
 from collector.inbox.store import Store
-from collector.text import one_line
+from collector.text import one_line, utc_stamp
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,13 @@ class ReplayWorker:
         """Queue a replay of ``reference``; QueueFull when the queue is full."""
         if self.jobs.full():
             raise QueueFull("the replay queue is full; try again when a replay has finished")
-        replay_id = self.store.add_replay(reference, expect, now_iso())
+        replay_id = self.store.add_replay(reference, expect, utc_stamp())
         try:
             self.jobs.put_nowait(Job(replay_id, reference, expect, base_url or None))
         except queue.Full:
             self.store.finish_replay(
                 replay_id, state="refused", verdict="", as_expected=None,
-                why="the replay queue is full", finished=now_iso(),
+                why="the replay queue is full", finished=utc_stamp(),
             )  # fmt: skip
             raise QueueFull("the replay queue is full; try again later") from None
         return replay_id
@@ -92,7 +92,7 @@ class ReplayWorker:
                 state = "failed"
             self.store.finish_replay(
                 job.replay_id, state=state, verdict=verdict, as_expected=ok, why=why,
-                finished=now_iso(),
+                finished=utc_stamp(),
             )  # fmt: skip
 
     async def _replay(self, job: Job) -> tuple[str, bool, str]:

@@ -18,12 +18,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from collector.errors import ConfigError, EnvironmentProblem
-from collector.text import one_line
+from collector.text import one_line, utc_stamp
 
 STATUSES = ("new", "confirmed", "fixed", "wontfix")
 CLEAN = "clean"
@@ -234,7 +233,7 @@ class Store:
                 for statement in script.format(serial=self.dialect.serial).split(";"):
                     if statement.strip():
                         db.execute(statement)
-                db.execute("INSERT INTO migrations VALUES (?, ?)", (version, _utc_now()))
+                db.execute("INSERT INTO migrations VALUES (?, ?)", (version, utc_stamp()))
 
     def schema_version(self) -> int:
         row = self._one("SELECT COALESCE(MAX(version), 0) AS v FROM migrations")
@@ -404,6 +403,3 @@ def _unavailable_as_such() -> Iterator[None]:
             raise StoreUnavailable(f"the inbox's database: {one_line(exc)[:200]}") from None
         raise
 
-
-def _utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
