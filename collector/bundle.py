@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,11 +130,20 @@ class _Writer:
         # {"token": "…"} no longer looks like a JSON key to the redactor.
         report = report.model_copy(update={"events": self._redacted_bodies(report.events)})
         redact_har(self.root / "network.har", self.redactor)
-        dropped = redact_trace(
-            self.root / "trace.zip", self.redactor, drop_screencast=bool(self.contents.secrets)
-        )
-        if dropped:
-            note = f"trace: {dropped} screencast frames removed (a secret was typed)"
+        note = None
+        try:
+            dropped = redact_trace(
+                self.root / "trace.zip", self.redactor, drop_screencast=bool(self.contents.secrets)
+            )
+        except (zipfile.BadZipFile, EOFError) as exc:
+            # A browser that went away while writing its trace leaves part of a zip: it
+            # cannot be redacted, so it is not sent (and the bundle is still written).
+            (self.root / "trace.zip").unlink(missing_ok=True)
+            note = f"trace.zip left out: not a whole zip ({exc}; the browser ended while writing it)"
+        else:
+            if dropped:
+                note = f"trace: {dropped} screencast frames removed (a secret was typed)"
+        if note:
             report = report.model_copy(update={"capture_problems": [*report.capture_problems, note]})
         self._write_text("console.log", console_log(report.events, report.steps, self.options.lang))
         self._write_text("scenario.yaml", self.contents.scenario_yaml)

@@ -377,6 +377,14 @@ async def record(
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(context.close(), 10)
     result.scenario = recorder.scenario(options.url, name=None, expected=None)
+    if run.how_stopped == "window closed":
+        # Closing the last window ends this browser: what it writes at the end may be lost.
+        for wanted, name in ((run_options.trace, "trace.zip"), (run_options.har, "network.har")):
+            if wanted and not (workspace.path / name).is_file():
+                result.problems.append(
+                    f"{name} not saved: the window was closed before the browser wrote it "
+                    "(stop with Report this problem or Ctrl+Shift+Enter to keep it)"
+                )
     return Recorded(result, workspace, recorder, str(executable), run.how_stopped)
 
 

@@ -276,3 +276,26 @@ def test_the_writer_writes_the_report_it_is_given(tmp_path: Path) -> None:
     assert written["errors"] == [given.model_dump(mode="json")]
     assert (bundle / "scenario.yaml").read_text(encoding="utf-8") == yaml_text
     assert {a["path"] for a in written["attachments"]} >= {"console.log", "report.html"}
+
+
+def test_a_trace_the_browser_left_half_written_is_left_out_with_a_note(tmp_path: Path) -> None:
+    # Closing the last window (record) or a killed browser can leave part of a trace.zip:
+    # it cannot be redacted, so it must not be sent, and the bundle is still written.
+    workspace = new_workspace(tmp_path / "out")
+    (workspace.path / "trace.zip").write_bytes(b"PK\x03\x04 the browser stopped here")
+    report = Report(
+        reference=workspace.reference,
+        created="2026-11-30T00:00:00Z",
+        outcome=Outcome(status="clean", message="no errors"),
+        steps=[StepRecord(index=1, action="goto", target="http://x/", status="ok")],
+    )
+    bundle = write_bundle(
+        Contents(report, "steps:\n  - goto: http://x/\n"), workspace,
+        BundleOptions(out_dir=tmp_path / "out"),
+    )  # fmt: skip
+    assert not (bundle / "trace.zip").exists()
+    written = json.loads((bundle / "report.json").read_text(encoding="utf-8"))
+    assert [p for p in written["capture_problems"] if p.startswith("trace.zip left out: ")]
+    assert "trace.zip" not in {a["path"] for a in written["attachments"]}
+    with zipfile.ZipFile(bundle / f"{bundle.name}.zip") as zf:
+        assert not [n for n in zf.namelist() if n.endswith("trace.zip")]
