@@ -257,6 +257,7 @@ class SentRecord:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.damaged = 0  # lines of the last read that were not JSON
 
     def entries(self) -> list[dict[str, Any]]:
         try:
@@ -266,11 +267,13 @@ class SentRecord:
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot read the sent record: {exc.strerror}") from None
         found = []
+        self.damaged = 0
         for line in text.splitlines():
             # A line cut by a crash (or edited by hand) does not hide the others.
             try:
                 entry = json.loads(line)
             except ValueError:
+                self.damaged += 1
                 continue
             if isinstance(entry, dict) and isinstance(entry.get("reference"), str):
                 found.append(entry)

@@ -10,6 +10,7 @@ or a token: the server's own words are quoted, cut and made printable.
 from __future__ import annotations
 
 import json
+import re
 import smtplib
 import ssl
 import uuid
@@ -291,12 +292,12 @@ def _said(data: bytes) -> str:
     return one_line(text)[:SERVER_WORDS]
 
 
+_SECONDS = re.compile(r"\d{1,9}(?:\.\d{1,6})?")
+
+
 def _retry_after(value: str | None) -> float | None:
     """Retry-After in seconds (the delta form; an HTTP date is not waited for)."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if 0 <= seconds < 86_400 else None
+    if value is None or not _SECONDS.fullmatch(value.strip()):
+        return None  # absent, or an HTTP date: our own backoff applies
+    seconds = float(value.strip())
+    return seconds if seconds < 86_400 else None

@@ -761,6 +761,7 @@ def test_the_record_lives_in_the_state_folder_and_survives_a_cut_line(tmp_path: 
     assert [e["reference"] for e in record.entries()] == [
         "CR-20261201-AAAAAA", "CR-20261201-BBBBBB",
     ]  # fmt: skip
+    assert record.damaged == 1  # the cut line is counted, not silently skipped
     assert record.previous("CR-20261201-BBBBBB", "k") is not None
     assert record.previous("CR-20261201-BBBBBB", "other") is None
     assert oct(record.path.stat().st_mode & 0o777) == "0o600"
@@ -789,3 +790,11 @@ def test_submit_labels_have_both_languages_with_the_same_fields() -> None:
     for key, english in SUBMIT_LABELS["en"].items():
         fields = {f for _, f, _, _ in Formatter().parse(english) if f}
         assert {f for _, f, _, _ in Formatter().parse(SUBMIT_LABELS["pt"][key]) if f} == fields
+
+
+def test_retry_after_is_seconds_or_our_own_backoff() -> None:
+    from collector.transports import _retry_after
+
+    assert _retry_after("120") == 120.0 and _retry_after(" 1.5 ") == 1.5
+    for value in (None, "Wed, 21 Oct 2015 07:28:00 GMT", "-3", "1e9", "nan", "", "99999999"):
+        assert _retry_after(value) is None, value

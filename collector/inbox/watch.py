@@ -27,6 +27,7 @@ class FolderWatch:
     seen: dict[str, tuple[int, int]] = field(default_factory=dict)
     taken: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)  # gone between listing and look
 
     def poll(self) -> int:
         """One look at the folder; returns how many files were taken."""
@@ -37,7 +38,8 @@ class FolderWatch:
                 continue
             try:
                 info = entry.stat(follow_symlinks=False)
-            except OSError:  # gone between the listing and the look: nothing to take
+            except OSError:
+                self.vanished.append(entry.name)
                 continue
             if not stat.S_ISREG(info.st_mode):
                 continue
