@@ -483,3 +483,33 @@ def test_a_timer_check_that_fails_is_noted_unless_the_page_moved_on(
     assert capture.events() == []
     expected = [f"checking timers on http://127.0.0.1/: {message}"] if noted else []
     assert capture.problems == expected
+
+
+def test_a_page_between_two_documents_is_looked_at_again_not_taken_for_quiet() -> None:
+    """A popup's first look can land as its document commits: the new document's timers
+    (an exception 100 ms later) must still be waited for."""
+    from playwright.async_api import Error as PlaywrightError
+
+    from collector.capture import wait_quiet
+    from collector.either_api import drive
+
+    clock = FakeClock()
+    page = StillPage(timers=1)
+    capture = quiet_capture(clock, page)
+    looks: list[float] = []
+
+    async def evaluate(page: Any, expression: str, seconds: float) -> Any:
+        looks.append(clock.t)
+        if len(looks) == 1:
+            raise PlaywrightError("Execution context was destroyed, most likely because of a navigation")
+        return await fake_evaluate(page, expression, seconds)
+
+    async def pause(pages: list[Any]) -> bool:
+        clock.t += 0.1
+        if clock.t >= 0.3:
+            page.timers = 0  # the new document's timer ran
+        return True
+
+    drive(wait_quiet(capture, 10, evaluate=evaluate, pause=pause))
+    assert looks == pytest.approx([0.1, 0.2, 0.3])  # not ended at the first look
+    assert capture.problems == []

@@ -142,6 +142,14 @@ def test_iframe_popup_and_worker_are_covered(browser_loop, pages_url, tmp_path):
     assert ("page_error", "Error: popup exception") in texts
 
 
+def test_a_timer_held_up_by_a_busy_renderer_still_lands(browser_loop, pages_url, tmp_path):
+    # The timer is due 600 ms before a busy task lets it run: quiet must wait for it.
+    done = run(browser_loop, tmp_path, {"url": pages_url, "steps": [{"goto": "busy-timer.html"}, {"click": "#go"}]})
+    report = report_of(done)
+    late = [e for e in events(report, "page_error") if "timer behind a busy task" in e["text"]]
+    assert late and late[0]["step"] == 2, report["events"]
+
+
 def test_network_failures(browser_loop, pages_url, tmp_path):
     done = run(
         browser_loop,

@@ -29,16 +29,24 @@ if TYPE_CHECKING:
 TIMER_TRACKER_JS = """
 (() => {
   if (window.__collectorPendingTimers !== undefined) return;
-  // Only the due time of each short timer is noted; callbacks are not wrapped, so
-  // stack traces of errors thrown by timers stay exactly as the page made them.
-  const set = window.setTimeout, clear = window.clearTimeout, due = new Map();
+  // Callbacks are not wrapped, so stack traces of errors thrown by timers stay exactly
+  // as the page made them. A timer counts until a marker timer with the same delay,
+  // set just after it, has run: timers of equal delay run in the order they were set,
+  // so the page's callback has run by then, however late a busy or throttled renderer
+  // ran it (its due time alone said nothing about that).
+  const set = window.setTimeout, clear = window.clearTimeout, markers = new Map();
   window.setTimeout = function (fn, delay, ...rest) {
     const id = set.call(window, fn, delay, ...rest);
     const ms = Number(delay) || 0;
-    if (typeof fn === 'function' && ms <= %(max_ms)d) due.set(id, performance.now() + ms);
+    if (typeof fn === 'function' && ms <= %(max_ms)d) {
+      markers.set(id, set.call(window, () => markers.delete(id), ms));
+    }
     return id;
   };
-  window.clearTimeout = function (id) { due.delete(id); return clear.call(window, id); };
+  window.clearTimeout = function (id) {
+    if (markers.has(id)) { clear.call(window, markers.get(id)); markers.delete(id); }
+    return clear.call(window, id);
+  };
   const workers = [];
   if (typeof window.Worker === 'function') {
     window.Worker = new Proxy(window.Worker, {construct(target, args, newTarget) {
@@ -48,9 +56,8 @@ TIMER_TRACKER_JS = """
   }
   Object.defineProperty(window, '__collectorPendingTimers', {get: () => {
     const now = performance.now();
-    for (const [id, at] of due) if (at + 50 < now) due.delete(id);
     while (workers.length && workers[0] < now) workers.shift();
-    return due.size + workers.length;
+    return markers.size + workers.length;
   }});
 })();
 """
@@ -111,20 +118,14 @@ async def _timers_pending(
                 capture.stopped_responding(page)
             continue
         except PlaywrightError as exc:
-            if not _expected_gone(capture, page, exc):
-                capture.note(f"checking timers on {page.url}: {first_line(exc)}")
+            if page.is_closed() or capture.broken.is_set():
+                continue  # a closed or crashed page (its own event) has no timers left
+            if capture.navigating(page) or "context was destroyed" in str(exc):
+                # Between two documents: the new one has only begun its scripts and
+                # timers (a popup's first document), so look again rather than end.
+                return True
+            capture.note(f"checking timers on {page.url}: {first_line(exc)}")
             continue
         if pending:
             return True
     return False
-
-
-def _expected_gone(capture: Capture, page: Any, exc: PlaywrightError) -> bool:
-    """A page that closed, crashed (its own event) or is between two documents has no
-    timers to wait for; any other failure of the check is worth a note."""
-    return (
-        page.is_closed()
-        or capture.broken.is_set()
-        or capture.navigating(page)
-        or "context was destroyed" in str(exc)
-    )
