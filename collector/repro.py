@@ -100,28 +100,25 @@ async def reproduce_prepared(
 ) -> Reproduction:
     """Prepare the run while the browser starts, run it, write the bundle while the
     browser closes (a bad scenario still wins over a browser problem)."""
-    from collector.bundle import write_run_bundle
-    from collector.bundle_text import warm_up
-    from collector.workspace import discard_workspace, new_workspace
-
     loop = asyncio.get_running_loop()
     # Installed first: a signal while the browser starts still ends in a bundle.
     with StopGuard(max_run_time_s) as guard:
-        starting = await start_while_preparing(prepare, browser_options, survive_signals=True)
+        # The runner and the writer are heavy imports: the thread takes them while the
+        # driver starts, so the driver starts as early as in a bare Playwright script.
+        starting = await start_while_preparing(
+            lambda: _with_run_imports(prepare), browser_options, survive_signals=True
+        )
+        from collector.bundle import write_run_bundle
+        from collector.workspace import discard_workspace, new_workspace
+
         try:
             scenario, options = starting.prepared
             workspace = new_workspace(options.bundle.out_dir)
             try:
                 browser = await starting.browser()
-                # The run mostly waits on the browser: prepare the bundle writer meanwhile.
-                warming = loop.run_in_executor(None, warm_up, options.bundle.template_dir)
                 result = await guard.run(
                     scenario, browser, _in_workspace(options.run, workspace.path), on_step
                 )
-                # A template that fails to load fails the writer the same way, and the
-                # writer reports it with the run's bundle: nothing to add here.
-                with contextlib.suppress(Exception):
-                    await warming
             except BaseException:
                 discard_workspace(workspace)
                 raise
@@ -134,6 +131,19 @@ async def reproduce_prepared(
     return Reproduction(
         written.path, result, workspace.reference, written.report, options.bundle
     )
+
+
+def _with_run_imports(prepare: Callable[[], Prepared]) -> Prepared:
+    """``prepare``, plus the imports and templates of the run and of its writer."""
+    import collector.runner  # noqa: F401
+    from collector.bundle_text import warm_up
+
+    prepared = prepare()
+    # A template that fails to load fails the writer the same way, and the writer
+    # reports it with the run's bundle: nothing to add here.
+    with contextlib.suppress(Exception):
+        warm_up(prepared[1].bundle.template_dir)
+    return prepared
 
 
 STOP_SIGNALS = {

@@ -16,10 +16,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from collector.errors import BadInput
-from collector.report import Event
+
+if TYPE_CHECKING:
+    # Only named in annotations: reading rules (options, config) must not import pydantic.
+    from collector.report import Event
 
 FailOn = Literal["error", "warning", "never"]
 Source = Literal["console", "exception", "network", "any"]
