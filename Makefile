@@ -8,7 +8,11 @@ PYTHON ?= python3
 
 .PHONY: setup demo test lint bench clean
 
+# An editable install compiles nothing, and with PYTHONDONTWRITEBYTECODE set (as on some
+# CI machines) every start of collector would compile it from source again: setup compiles
+# it as a wheel install does (quick when nothing changed).
 setup: $(VENV)/.installed $(ASYNC_VENV)/.installed
+	@$(PY) -m compileall -q collector
 	@sh scripts/ensure-chromium.sh
 	@sh scripts/ensure-xvfb.sh
 	@sh scripts/ensure-npm-fixture.sh "recorder reference" tests/recorder-reference \

@@ -294,10 +294,14 @@ async def check_targets(
             page = await _run_one(target, browser, options, work_dir)
             page.duration_ms = int((time.monotonic() - started) * 1000)
         if page.workspace is not None:
+            # In a thread: the other pages' events keep flowing while a bundle is written.
             if page.failed and page.result is not None and bundle_options is not None:
-                page.bundle = write_run_bundle(page.result, page.workspace, bundle_options).path
+                written = await asyncio.to_thread(
+                    write_run_bundle, page.result, page.workspace, bundle_options
+                )
+                page.bundle = written.path
             else:
-                discard_workspace(page.workspace)
+                await asyncio.to_thread(discard_workspace, page.workspace)
         if on_done is not None:
             on_done(page)
         return page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from functools import cache
 from importlib import metadata
 from typing import Any
 
@@ -10,6 +11,7 @@ from collector import __version__
 from collector.report import Environment
 
 
+@cache  # reads the installed packages' metadata: 5 ms, once per page of a `check` before
 def playwright_version() -> str:
     """The installed Playwright for Python ("" when it is not installed as a package)."""
     try:

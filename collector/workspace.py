@@ -37,6 +37,10 @@ class Workspace:
         return self.out_dir / (self.name or self.reference)
 
 
+# The output folders whose dead runs' partial folders this process has removed.
+_ORPHANS_REMOVED: set[Path] = set()
+
+
 def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
     """Create ``out_dir/.<REF>.pid-<PID>@<HOST>.partial`` for a run to write into.
 
@@ -50,13 +54,16 @@ def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
         raise OutputError(f"--out {out_dir}: cannot create the folder: {exc.strerror}") from None
     if not out_dir.is_dir():
         raise OutputError(f"--out {out_dir}: not a folder")
-    remove_orphans(out_dir)
+    # Once per folder and process: a `check` of thousands of pages into a folder of
+    # thousands of bundles must not list that folder again for every page.
+    if out_dir.resolve() not in _ORPHANS_REMOVED:
+        remove_orphans(out_dir)
+        _ORPHANS_REMOVED.add(out_dir.resolve())
     # Two processes (pytest-xdist workers) may draw the same reference in the same
-    # tick, and each names its own partial folder: whoever sees a rival draws again.
+    # tick, and each names its own partial folder: whoever sees a rival draws again
+    # (the one listing of the folder per new workspace).
     for _attempt in range(20):
-        reference = new_reference(
-            exists=lambda ref: (out_dir / ref).exists() or any(out_dir.glob(f".{ref}.*partial"))
-        )
+        reference = new_reference(exists=lambda ref: (out_dir / ref).exists())
         path = out_dir / partial_name(reference)
         try:
             path.mkdir()
