@@ -1,7 +1,9 @@
 """Upload latency of `collector inbox serve`: 1,000 uploads in a row, then 20 at once.
 
 Not a timed test: it prints p50/p95/max per phase and checks that every upload was
-stored (none lost, none twice). The server runs in this process on 127.0.0.1 with a
+stored (none lost, none twice). The floor is a bare HTTP server of the standard
+library that writes each upload's body to a file and answers 201, with no checks,
+no database and no grouping: what receiving a file costs at all. The server runs in this process on 127.0.0.1 with a
 throwaway SQLite database; each bundle is a small real bundle zip (report.json +
 scenario.yaml, ~2 kB) under its own reference, spread over three bugs so that the
 grouping query runs as it does in use. Run: `.venv/bin/python bench/inbox_upload.py
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import statistics
 import sys
 import tempfile
@@ -20,8 +21,15 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from threading import Thread
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import emit
 
 from collector.inbox.serve import ServeOptions, running
 from collector.report import ErrorGroup, Outcome, Report, StepRecord
@@ -73,30 +81,73 @@ def summary(name: str, times: list[float]) -> dict[str, float | str | int]:
             "p95_ms": p95 * 1000, "max_ms": ordered[-1] * 1000}  # fmt: skip
 
 
+class _Store(BaseHTTPRequestHandler):
+    """The floor: take the body, write it to a file, answer 201."""
+
+    folder: Path
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        (self.folder / f"{self.headers['X-Collector-Reference']}.upload").write_bytes(body)
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@contextmanager
+def bare_server(folder: Path) -> Iterator[str]:
+    handler = type("Store", (_Store,), {"folder": folder})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def phases(url: str, made: list[tuple[str, bytes]], sequential: int, concurrent: int) -> tuple[
+    list[tuple[float, int]], list[tuple[float, int]]
+]:
+    first = [upload(url, ref, data) for ref, data in made[:sequential]]
+    with ThreadPoolExecutor(concurrent) as pool:
+        second = list(pool.map(lambda m: upload(url, *m), made[sequential:]))
+    return first, second
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sequential", type=int, default=1000)
     parser.add_argument("--concurrent", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, running(
-        ServeOptions(bundles=Path(tmp) / "bundles", port=0, token=TOKEN)
-    ) as inbox:
-        made = [bundle(n) for n in range(args.sequential + args.concurrent)]
-        sequential = [upload(inbox.url, ref, data) for ref, data in made[: args.sequential]]
-        with ThreadPoolExecutor(args.concurrent) as pool:
-            concurrent = list(pool.map(lambda m: upload(inbox.url, *m), made[args.sequential :]))
-        statuses = {s for _, s in sequential + concurrent}
-        counts = inbox.inbox.store.counts()
-        rows = [summary("sequential", [t for t, _ in sequential]),
-                summary("concurrent", [t for t, _ in concurrent])]  # fmt: skip
-        for row in rows:
-            print(f"{row['phase']:>10}: {row['uploads']} uploads, p50 {row['p50_ms']:.1f} ms, "
-                  f"p95 {row['p95_ms']:.1f} ms, max {row['max_ms']:.1f} ms")  # fmt: skip
-        print(f"stored: {counts['reports']} reports in {counts['issues']} issues; "
-              f"answers: {sorted(statuses)}")
-        print("INBOX " + json.dumps({"rows": rows, "stored": counts}))
-        if statuses != {201} or counts["reports"] != len(made):
-            sys.exit("uploads were lost or refused")
+    made = [bundle(n) for n in range(args.sequential + args.concurrent)]
+    with tempfile.TemporaryDirectory() as tmp:
+        with bare_server(Path(tmp)) as url:
+            bare = phases(url, made, args.sequential, args.concurrent)
+        with running(ServeOptions(bundles=Path(tmp) / "bundles", port=0, token=TOKEN)) as inbox:
+            sequential, concurrent = phases(inbox.url, made, args.sequential, args.concurrent)
+            counts = inbox.inbox.store.counts()
+    statuses = {s for _, s in sequential + concurrent}
+    rows = [summary("sequential", [t for t, _ in sequential]),
+            summary("concurrent", [t for t, _ in concurrent])]  # fmt: skip
+    floors = [summary("sequential", [t for t, _ in bare[0]]),
+              summary("concurrent", [t for t, _ in bare[1]])]  # fmt: skip
+    for row, floor in zip(rows, floors, strict=True):
+        print(f"{row['phase']:>10}: {row['uploads']} uploads, p50 {row['p50_ms']:.1f} ms, "
+              f"p95 {row['p95_ms']:.1f} ms, max {row['max_ms']:.1f} ms "
+              f"(bare server: p50 {floor['p50_ms']:.1f} ms, p95 {floor['p95_ms']:.1f} ms)")  # fmt: skip
+        for stat in ("p50_ms", "p95_ms"):
+            emit({"benchmark": f"inbox upload {row['phase']} {stat[:3]}", "unit": "ms",
+                  "collector": row[stat], "raw": floor[stat], "ratio": row[stat] / floor[stat],
+                  "lower_is_better": True, "samples": row["uploads"]})  # fmt: skip
+    print(f"stored: {counts['reports']} reports in {counts['issues']} issues; "
+          f"answers: {sorted(statuses)}")
+    if statuses != {201} or counts["reports"] != len(made):
+        sys.exit("uploads were lost or refused")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import RAW_ARGS, chromium_path
 
 TIMEOUT_MS = int(os.environ.get("RAW_TIMEOUT_MS", "30000"))  # Playwright's default
+ARTIFACTS = os.environ.get("RAW_ARTIFACTS")
 
 
 async def check(browser, url: str, linger: float) -> dict:
@@ -52,6 +53,14 @@ async def check(browser, url: str, linger: float) -> dict:
         if not pending and time.monotonic() - last[0] > 0.025:
             break
         await asyncio.sleep(0.01)
+    if ARTIFACTS and errors:
+        folder = Path(ARTIFACTS) / f"page-{id(page)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            await page.screenshot(path=str(folder / "final.png"))
+        except Exception as exc:  # a page that never loaded has nothing to show
+            errors.append(str(exc).splitlines()[0])
+        (folder / "errors.json").write_text(json.dumps({"url": url, "errors": errors}, indent=2))
     await context.close()
     return {"url": url, "errors": errors}
 

@@ -4,7 +4,8 @@ The demo shop's failing checkout by hand: the same browser and flags, the same
 steps, the same capture listeners (console, page errors, failed requests, HTTP
 errors), the same "quiet" wait after the last step, one screenshot of the
 failing step and a JSON of the events, per run, all runs in one browser with a
-fresh context each. Usage: raw_replay.py BASE_URL TIMES OUT_DIR
+fresh context each. Usage: raw_replay.py BASE_URL TIMES OUT_DIR [LINGER_S] (default 2,
+collector's default linger; 0: no quiet wait, as `collector repro --linger 0`).
 """
 
 import asyncio
@@ -19,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import RAW_ARGS, chromium_path
 
 
-async def one_run(browser, base: str, out: Path) -> list[dict]:
+async def one_run(browser, base: str, out: Path, linger: float) -> list[dict]:
     events: list[dict] = []
     pending: set = set()
     last = [time.monotonic()]
@@ -48,7 +49,7 @@ async def one_run(browser, base: str, out: Path) -> list[dict]:
     await page.fill("#password", "demo-shop-secret")
     await page.select_option("#card", "visa")
     await page.click("#pay")
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + linger
     while time.monotonic() < deadline:
         if not pending and time.monotonic() - last[0] > 0.025:
             break
@@ -60,12 +61,12 @@ async def one_run(browser, base: str, out: Path) -> list[dict]:
     return events
 
 
-async def main(base: str, times: int, out: Path) -> None:
+async def main(base: str, times: int, out: Path, linger: float) -> None:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium_path(), args=RAW_ARGS)
         for n in range(times):
-            await one_run(browser, base, out / f"run-{n + 1}")
+            await one_run(browser, base, out / f"run-{n + 1}", linger)
         await browser.close()
 
 
-asyncio.run(main(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])))
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4]) if len(sys.argv) > 4 else 2.0))
