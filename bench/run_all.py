@@ -10,7 +10,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 SCRIPTS = ["repro_overhead.py", "check_throughput.py", "check_hanging.py", "replay_times.py",
            "fit_screenshot.py", "flood_memory.py", "startup.py", "sourcemaps.py",
-           "minimize_forty.py", "inbox_upload.py"]
+           "minimize_forty.py", "inbox_upload.py", "check_scale.py"]
 
 
 def main() -> None:

@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 
     from collector.browser import BrowserOptions
     from collector.bundle import BundleOptions
-    from collector.report import Event
+    from collector.report import Event, Outcome, StepRecord
     from collector.runner import RunOptions, RunResult
     from collector.scenario import Scenario
+    from collector.ticket import Ran
     from collector.workspace import Workspace
 
 MAX_SITEMAP_BYTES = 10_000_000
@@ -45,16 +46,32 @@ class Target:
     scenario_dir: Path = Path(".")
 
 
+@dataclass(frozen=True)
+class Ended:
+    """What check's outputs read of a finished run: its outcome and the step it failed in.
+
+    A page's whole RunResult (every event, the capture's totals, the environment) goes
+    into its bundle and is then dropped: a run of 10,000 pages keeps this much per page.
+    """
+
+    outcome: Outcome
+    steps: list[StepRecord]
+
+    @classmethod
+    def of(cls, result: RunResult) -> Ended:
+        failed = result.outcome.failed_step
+        return cls(result.outcome, [s for s in result.steps if s.index == failed])
+
+
 @dataclass
 class PageResult:
     target: Target
-    result: RunResult | None
+    result: Ran | None  # None: the page never ran (see problem)
     failing: list[Event] = field(default_factory=list)
     missing_expected: list[str] = field(default_factory=list)
     problem: str | None = None
     bundle: Path | None = None
     duration_ms: int = 0
-    workspace: Workspace | None = None
 
     @property
     def failed(self) -> bool:
@@ -291,17 +308,16 @@ async def check_targets(
                 rules=rules.with_overrides(ignore=expected),
                 scenario_dir=target.scenario_dir,
             )
-            page = await _run_one(target, browser, options, work_dir)
+            page, ran = await _run_one(target, browser, options, work_dir)
             page.duration_ms = int((time.monotonic() - started) * 1000)
-        if page.workspace is not None:
+        if ran is not None:
+            result, workspace = ran
             # In a thread: the other pages' events keep flowing while a bundle is written.
-            if page.failed and page.result is not None and bundle_options is not None:
-                written = await asyncio.to_thread(
-                    write_run_bundle, page.result, page.workspace, bundle_options
-                )
+            if page.failed and bundle_options is not None:
+                written = await asyncio.to_thread(write_run_bundle, result, workspace, bundle_options)
                 page.bundle = written.path
             else:
-                await asyncio.to_thread(discard_workspace, page.workspace)
+                await asyncio.to_thread(discard_workspace, workspace)
         if on_done is not None:
             on_done(page)
         return page
@@ -311,8 +327,12 @@ async def check_targets(
 
 async def _run_one(
     target: Target, browser: Browser, options: RunOptions, work_dir: Path
-) -> PageResult:
-    """Run one target in a workspace of its own (kept only if a bundle is written)."""
+) -> tuple[PageResult, tuple[RunResult, Workspace] | None]:
+    """Run one target in a workspace of its own (kept only if a bundle is written).
+
+    The whole result and its workspace come back beside the page, not in it, so that
+    they are gone once the bundle is written.
+    """
     from collector.runner import run_scenario
     from collector.workspace import discard_workspace, new_workspace
 
@@ -321,14 +341,14 @@ async def _run_one(
         result = await run_scenario(target.scenario, browser, replace(options, work_dir=workspace.path))
     except CollectorError as exc:
         discard_workspace(workspace)
-        return PageResult(target, None, problem=str(exc))
-    return PageResult(
+        return PageResult(target, None, problem=str(exc)), None
+    page = PageResult(
         target,
-        result,
+        Ended.of(result),
         failing=result.failing_events,
         missing_expected=result.rules.missing_expected(result.events),
-        workspace=workspace,
     )
+    return page, (result, workspace)
 
 
 @dataclass
