@@ -327,14 +327,14 @@ def doctor(browser_path: str | None, headed: bool, connect: str | None, cdp: str
 )
 def validate(scenarios: tuple[str, ...], base_url: str | None, quiet: bool) -> None:
     """Check steps files without starting a browser."""
-    from collector.loader import load_steps
+    from collector.loader import check_steps
 
     lines = []
     for path in scenarios:
-        loaded = load_steps(path, base_url=base_url)
-        for warning in loaded.warnings:
+        checked = check_steps(path, base_url=base_url)
+        for warning in checked.warnings:
             click.echo(f"{path}: warning: {warning}", err=True)
-        count = len(loaded.scenario.steps)
+        count = checked.steps
         lines.append(f"{path}: ok ({count} step{'s' if count != 1 else ''})")
         if not quiet:
             click.echo(lines[-1])
@@ -1005,7 +1005,7 @@ def convert(recording: str, output: str | None) -> None:
 
     from collector.errors import ScenarioError
     from collector.loader import load_steps
-    from collector.recorder import is_recording
+    from collector.recorder_shape import is_recording
     from collector.scenario import scenario_to_yaml
     from collector.yamlsource import parse_document, read_text
 

@@ -18,6 +18,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from collector.errors import ScenarioError
+from collector.recorder_shape import STEP_TYPES as STEP_TYPES
+from collector.recorder_shape import is_recording as is_recording
 from collector.scenario import (
     Change,
     Click,
@@ -44,11 +46,6 @@ from collector.yamlsource import PathKey, SourceDocument
 # Builds the error naming the recording's line for a path; the caller raises it.
 Fail = Callable[[PathKey, str], ScenarioError]
 
-STEP_TYPES = {
-    "setViewport", "navigate", "click", "doubleClick", "change", "keyDown", "keyUp", "hover",
-    "scroll", "waitForElement", "waitForExpression", "close", "emulateNetworkConditions",
-    "customStep",
-}  # fmt: skip
 NEEDS_SELECTORS = {"click", "doubleClick", "change", "hover", "waitForElement"}
 BUTTONS = {"primary": "left", "auxiliary": "middle", "secondary": "right", "back": "back",
            "forward": "forward"}  # fmt: skip
@@ -62,19 +59,6 @@ class Conversion:
 
     scenario: Scenario
     warnings: list[str] = field(default_factory=list)
-
-
-def is_recording(data: Any) -> bool:
-    """A Recorder export: an object whose steps are objects with a Recorder ``type``."""
-    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
-        return False
-    steps = data["steps"]
-    if not steps:
-        # An empty flow is still a flow: a title and no other key of a steps file.
-        return isinstance(data.get("title"), str) and set(data) <= {"title", "steps", "timeout"}
-    return all(
-        isinstance(s, dict) and isinstance(s.get("type"), str) for s in steps
-    ) and any(s["type"] in STEP_TYPES for s in steps)  # fmt: skip
 
 
 def convert_recording(doc: SourceDocument) -> Conversion:

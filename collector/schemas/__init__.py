@@ -3,6 +3,8 @@
 Generating them means importing pydantic and building every model, which is
 most of `collector schema`'s time; the files here are what the models
 generate (a test keeps them equal). Regenerate with `python -m collector.schemas`.
+``scenario.core.json`` is the scenario's pydantic-core schema, which `collector
+validate` validates with (see collector.coreschema).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
-NAMES = ("scenario", "report")
+NAMES = ("scenario", "report", "scenario.core")
 
 
 def shipped(name: str) -> str:
@@ -23,6 +25,8 @@ def shipped(name: str) -> str:
 def generate(name: str) -> str:
     """The schema text the models generate now."""
     document: dict[str, Any]
+    if name == "scenario.core":
+        return _scenario_core()
     if name == "scenario":
         from collector.scenario import scenario_json_schema
 
@@ -32,6 +36,18 @@ def generate(name: str) -> str:
 
         document = report_json_schema()
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _scenario_core() -> str:
+    from dataclasses import asdict
+
+    import pydantic_core
+
+    from collector.coreschema import encode
+    from collector.scenario import Scenario, format_shape
+
+    shape = asdict(format_shape())
+    return encode(Scenario.__pydantic_core_schema__, pydantic_core.__version__, {"shape": shape})
 
 
 def main() -> None:
