@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urljoin
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from collector import scenario_text
 from collector.errors import ScenarioError
 from collector.scenario_check import (
     COMMON_KEYS,
@@ -324,6 +324,11 @@ class Scenario(_Strict):
         return urljoin(base, target)
 
 
+# Every model by its class name: what a recording is mapped onto (collector.recorder).
+_MAPPED: tuple[type[_Strict], ...] = (*STEP_MODELS, Offset, Viewport, Scenario)
+MODELS: dict[str, type[_Strict]] = {m.__name__: m for m in _MAPPED}
+
+
 def load_scenario(
     path: str | os.PathLike[str],
     *,
@@ -394,41 +399,22 @@ def secret_values(scenario: Scenario, env: Mapping[str, str]) -> list[str]:
 
 def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
     """The scenario as file data again, steps in shorthand where they allow it."""
-    data = scenario.model_dump(mode="python", exclude_defaults=True, exclude={"steps"})
-    data["steps"] = [step_to_data(step) for step in scenario.steps]
-    return data
+    return scenario_text.scenario_to_data(scenario, _dump)
 
 
 def step_to_data(step: StepBase) -> str | dict[str, Any]:
     """A step as written by hand: shorthand where it allows, `name` etc. beside the kind."""
-    args = step.model_dump(mode="python", exclude_defaults=True)
-    kind = args.pop("action", None) or type(step).model_fields["action"].default
-    common = {k: args.pop(k) for k in list(args) if k in COMMON_KEYS and kind != "screenshot"}
-    short = SHORTHAND_FIELD.get(kind)
-    if not args and kind in NO_ARGUMENT_KINDS:
-        return {kind: None, **common} if common else kind
-    if short and list(args) == [short]:
-        return {kind: args[short], **common}
-    return {kind: args, **common}
+    return scenario_text.step_to_data(step, _dump)
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="python", exclude_defaults=True)
 
 
 def scenario_to_yaml(scenario: Scenario, comments: Mapping[int, list[str]] | None = None) -> str:
     """The scenario as YAML; ``comments[i]`` are written as ``#`` lines before step ``i``
     (0-based; ``len(steps)`` after the last), e.g. actions a recording could not express."""
-    data = scenario_to_data(scenario)
-    if not comments:
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    steps = data.pop("steps")
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100) if data else ""
-    lines = [text.rstrip("\n")] if text else []
-    lines.append("steps:")
-    for index in range(len(steps) + 1):
-        for comment in comments.get(index, []):
-            lines.append(f"  # {' '.join(comment.split())}")
-        if index < len(steps):
-            item = yaml.safe_dump([steps[index]], sort_keys=False, allow_unicode=True, width=100)
-            lines.extend("  " + line for line in item.rstrip("\n").splitlines())
-    return "\n".join(lines) + "\n"
+    return scenario_text.data_to_yaml(scenario_to_data(scenario), comments)
 
 
 def scenario_json_schema() -> dict[str, Any]:
