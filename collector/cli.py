@@ -1004,9 +1004,8 @@ def convert(recording: str, output: str | None) -> None:
     from pathlib import Path
 
     from collector.errors import ScenarioError
-    from collector.loader import load_steps
+    from collector.loader import recording_to_yaml
     from collector.recorder_shape import is_recording
-    from collector.scenario import scenario_to_yaml
     from collector.yamlsource import parse_document, read_text
 
     doc = parse_document(read_text(Path(recording), recording), recording, is_json=True)
@@ -1015,11 +1014,11 @@ def convert(recording: str, output: str | None) -> None:
             f'{recording}: not a Chrome Recorder export (expected {{"title", "steps": '
             '[{"type": …}]})'
         )
-    loaded = load_steps(recording)
-    for warning in loaded.warnings:
+    steps_yaml, warnings = recording_to_yaml(doc)
+    for warning in warnings:
         click.echo(f"{recording}: warning: {warning}", err=True)
     text = f"# Converted from {Path(recording).name} (Chrome DevTools Recorder)\n"
-    text += scenario_to_yaml(loaded.scenario)
+    text += steps_yaml
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(output)

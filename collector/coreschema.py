@@ -19,10 +19,11 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pydantic_core
 from pydantic_core import PydanticKnownError
 
 from collector.scenario_check import regex
@@ -35,6 +36,10 @@ FACTORIES: dict[str, Callable[[], Any]] = {"list": list, "dict": dict}
 
 class ShippedModel:
     """A value the shipped schema validated: its fields are its attributes."""
+
+    # pydantic-core also sets these three on what it validates; as slots they stay out
+    # of vars(), which holds the fields alone, as a model's __dict__ does.
+    __slots__ = ("__dict__", "__pydantic_extra__", "__pydantic_fields_set__", "__pydantic_private__")
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -108,17 +113,61 @@ def _decode(value: Any, classes: dict[str, type[ShippedModel]]) -> Any:
 class Shipped:
     """pydantic-core's validator of a shipped schema, and what else its file holds."""
 
+    schema: dict[str, Any]
     validator: Any
     extra: dict[str, Any]
+    _models: dict[str, Any] = field(default_factory=dict)
+
+    def make(self, name: str, fields: dict[str, Any]) -> Any:
+        """The model named ``name`` (a class name of the schema) validated from ``fields``,
+        as the model's constructor would; a ValidationError of pydantic-core if invalid."""
+        if not self._models:
+            self._models.update(_models(self.schema))
+        model = self._models[name]
+        if not isinstance(model, dict):
+            return model.validate_python(fields)
+        self._models[name] = pydantic_core.SchemaValidator(model, model.get("config"))
+        return self._models[name].validate_python(fields)
+
+    def dump(self, value: ShippedModel) -> dict[str, Any]:
+        """Its fields and values, those equal to their defaults left out, as pydantic's
+        ``model_dump(exclude_defaults=True)`` (the defaults are shipped in ``extra``)."""
+        defaults = self.extra["defaults"].get(type(value).__name__, {})
+        return {
+            k: self._plain(v)
+            for k, v in vars(value).items()
+            if not (k in defaults and v == defaults[k])
+        }
+
+    def _plain(self, value: Any) -> Any:
+        if isinstance(value, ShippedModel):
+            return self.dump(value)
+        if isinstance(value, list):
+            return [self._plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._plain(v) for k, v in value.items()}
+        return value
+
+
+def _models(value: Any) -> dict[str, Any]:
+    """Every model's schema in a decoded schema, by its class name."""
+    found: dict[str, Any] = {}
+    if isinstance(value, dict):
+        if value.get("type") == "model":
+            found[value["cls"].__name__] = value
+        for v in value.values():
+            found.update(_models(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.update(_models(v))
+    return found
 
 
 def shipped(name: str) -> Shipped | None:
     """The shipped schema ``NAME.core.json`` ready to validate, or None when the installed
     pydantic-core is not the one it was written for."""
-    import pydantic_core
-
     document = json.loads((HERE / f"{name}.core.json").read_text("utf-8"))
     if document.pop("pydantic_core") != pydantic_core.__version__:
         return None
     schema = _decode(document.pop("schema"), {})
-    return Shipped(pydantic_core.SchemaValidator(schema, schema.get("config")), document)
+    return Shipped(schema, pydantic_core.SchemaValidator(schema, schema.get("config")), document)

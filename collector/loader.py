@@ -94,6 +94,26 @@ def _check_scenario(
     return Checked(len(scenario.steps))
 
 
+def recording_to_yaml(doc: SourceDocument) -> tuple[str, list[str]]:
+    """A Recorder export as a steps file (YAML), and what could not be carried over;
+    mapped with the shipped schema's validator where it can (collector.coreschema)."""
+    from collector.coreschema import shipped
+    from collector.recorder import map_recording
+    from collector.scenario_text import data_to_yaml, scenario_to_data
+
+    core = shipped("scenario")
+    if core is None:
+        from collector.recorder import convert_recording
+        from collector.scenario import scenario_to_yaml
+
+        converted = convert_recording(doc)
+        return scenario_to_yaml(converted.scenario), converted.warnings
+    from pydantic_core import ValidationError
+
+    scenario, warnings = map_recording(doc, core.make, ValidationError)
+    return data_to_yaml(scenario_to_data(scenario, core.dump)), warnings
+
+
 def _read(path: str | os.PathLike[str]) -> SourceDocument:
     label = str(path)
     file = Path(path)

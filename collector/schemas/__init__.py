@@ -44,10 +44,20 @@ def _scenario_core() -> str:
     import pydantic_core
 
     from collector.coreschema import encode
-    from collector.scenario import Scenario, format_shape
+    from collector.scenario import MODELS, Scenario, format_shape
 
     shape = asdict(format_shape())
-    return encode(Scenario.__pydantic_core_schema__, pydantic_core.__version__, {"shape": shape})
+    # What `model_dump(exclude_defaults=True)` leaves out, for collector convert.
+    defaults = {
+        name: {
+            k: f.get_default(call_default_factory=True)
+            for k, f in model.model_fields.items()
+            if not f.is_required()
+        }
+        for name, model in MODELS.items()
+    }
+    extra = {"shape": shape, "defaults": defaults}
+    return encode(Scenario.__pydantic_core_schema__, pydantic_core.__version__, extra)
 
 
 def main() -> None:
