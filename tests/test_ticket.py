@@ -636,3 +636,59 @@ def test_cli_ticket_report_that_is_not_json_exits_2(tmp_path):
     (folder / "report.json").write_text("{not json")
     result = collector("ticket", folder, cwd=tmp_path)
     assert one_error_line(result).startswith(f"Error: {folder}: report.json is not valid JSON")
+
+
+# -- compiled templates in the user's cache folder ----------------------------------
+
+
+def every_rendering(template_dir: str | None = None) -> list[str]:
+    """The ticket in each format and the HTML report, of a report with hostile text."""
+    from collector.ticket import environment
+
+    environment.cache_clear()  # a new environment, as in a new process
+    report = hostile_report()
+    context = build_context(report, lang="pt")
+    texts = [render_ticket(context, fmt, template_dir) for fmt in ("md", "txt", "json")]
+    texts.append(render("ticket.html.j2", template_dir, **dataclasses.asdict(context)))
+    return [*texts, render_html(report)]
+
+
+def test_cached_templates_render_byte_for_byte_as_compiled_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    compiled = every_rendering()  # no cache folder can be made: compiled every time
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    missed = every_rendering()
+    entries = sorted((tmp_path / "cache" / "collector").glob("templates-*/*"))
+    assert len(entries) == 5  # ticket.md/txt/html, report.html and the event it includes
+
+    def no_compiling(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a cached template was compiled again")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", no_compiling)
+    hit = every_rendering()
+    assert hit == missed == compiled
+    assert sorted((tmp_path / "cache" / "collector").glob("templates-*/*")) == entries
+
+
+def test_an_edited_template_is_compiled_again_and_the_users_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collector.ticket import environment
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    built_in = every_rendering()[0]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    template = mine / "ticket.md.j2"
+    context = build_context(make_report())
+    for text in ("first {{ reference }}\n", "again {{ reference }}\n"):
+        template.write_text(text, encoding="utf-8")
+        environment.cache_clear()
+        assert render_ticket(context, "md", str(mine)) == text.replace("{{ reference }}", REF)
+    environment.cache_clear()
+    assert render_ticket(build_context(hostile_report(), lang="pt"), "md") == built_in
