@@ -598,15 +598,15 @@ def ticket(
     from pathlib import Path
 
     from collector.bundle_reader import open_bundle
-    from collector.config import load_config
+    from collector.config_file import desk_settings
     from collector.options import check_reason
     from collector.ticket import build_context, render_eml, render_ticket
 
-    config = load_config()
+    config = desk_settings()
     check_reason(reason, config)
     if template_dir and not Path(template_dir).is_dir():
         raise BadInput(f"--template-dir {template_dir}: no such folder")
-    received = open_bundle(Path(bundle))
+    received = open_bundle(Path(bundle), plain=True)
     report = received.report
     context = build_context(
         report,

@@ -77,6 +77,8 @@ def _encode(value: Any, key: str | None) -> Any:
         return {"$class": value.__name__}
     if key == "default_factory" and value in FACTORIES.values():
         return {"$factory": value.__name__}
+    if key == "default_factory" and isinstance(value, type):
+        return {"$default_model": value.__name__}  # `Field(default_factory=Environment)`
     if value is regex:
         return {"$call": "regex"}
     if (
@@ -90,9 +92,11 @@ def _encode(value: Any, key: str | None) -> Any:
     raise ValueError(f"cannot ship {value!r} (key {key!r}) in a core schema")
 
 
-def _decode(value: Any, classes: dict[str, type[ShippedModel]]) -> Any:
+def _decode(
+    value: Any, classes: dict[str, type[ShippedModel]], default: Callable[[str], Any]
+) -> Any:
     if isinstance(value, list):
-        return [_decode(v, classes) for v in value]
+        return [_decode(v, classes, default) for v in value]
     if not isinstance(value, dict):
         return value
     if "$class" in value:
@@ -102,11 +106,13 @@ def _decode(value: Any, classes: dict[str, type[ShippedModel]]) -> Any:
         return classes[name]
     if "$factory" in value:
         return FACTORIES[value["$factory"]]
+    if "$default_model" in value:
+        return functools.partial(default, value["$default_model"])
     if value.get("$call") == "regex":
         return regex
     if value.get("$call") == "min_length":
         return functools.partial(min_length, min_length=value["min_length"])
-    return {k: _decode(v, classes) for k, v in value.items()}
+    return {k: _decode(v, classes, default) for k, v in value.items()}
 
 
 @dataclass
@@ -169,5 +175,11 @@ def shipped(name: str) -> Shipped | None:
     document = json.loads((HERE / f"{name}.core.json").read_text("utf-8"))
     if document.pop("pydantic_core") != pydantic_core.__version__:
         return None
-    schema = _decode(document.pop("schema"), {})
-    return Shipped(schema, pydantic_core.SchemaValidator(schema, schema.get("config")), document)
+    made: list[Shipped] = []  # a model's default is made by the validator being built
+
+    def default(name: str) -> Any:
+        return made[0].make(name, {})
+
+    schema = _decode(document.pop("schema"), {}, default)
+    made.append(Shipped(schema, pydantic_core.SchemaValidator(schema, schema.get("config")), document))
+    return made[0]

@@ -14,11 +14,12 @@ from contextlib import suppress
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import jinja2
 
+from collector.kinds import KIND_RANK
 from collector.labels import (
     LABELS,
     format_date,
@@ -30,9 +31,11 @@ from collector.labels import (
     reason_label,
     source_label,
 )
-from collector.report import KIND_RANK, ErrorGroup, Outcome, Report, StepRecord
 from collector.stacks import CONTEXT_LINES, readable_stack
 from collector.text import has_control, one_line, printable
+
+if TYPE_CHECKING:
+    from collector.report import ErrorGroup, Outcome, Report, StepRecord
 
 SUBJECT_MAX = 120
 DEFAULT_REASON = "technical"

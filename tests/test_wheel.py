@@ -62,8 +62,9 @@ def test_wheel_contents(wheel):
             "collector/driver_keepalive.js",
             "collector/demo/static/checkout.html",
             "collector/demo/scenario.yaml",
-            # What `collector validate` and `convert` validate with (collector.coreschema).
+            # What validate, convert and ticket validate with (collector.coreschema).
             "collector/schemas/scenario.core.json",
+            "collector/schemas/report.core.json",
         ):
             assert name in names, name
         # Every template of the checkout, byte for byte, under collector/templates/.

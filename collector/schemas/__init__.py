@@ -3,8 +3,8 @@
 Generating them means importing pydantic and building every model, which is
 most of `collector schema`'s time; the files here are what the models
 generate (a test keeps them equal). Regenerate with `python -m collector.schemas`.
-``scenario.core.json`` is the scenario's pydantic-core schema, which `collector
-validate` validates with (see collector.coreschema).
+``scenario.core.json`` and ``report.core.json`` are the pydantic-core schemas that
+`collector validate`, `convert` and `ticket` validate with (see collector.coreschema).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
-NAMES = ("scenario", "report", "scenario.core")
+NAMES = ("scenario", "report", "scenario.core", "report.core")
 
 
 def shipped(name: str) -> str:
@@ -27,6 +27,8 @@ def generate(name: str) -> str:
     document: dict[str, Any]
     if name == "scenario.core":
         return _scenario_core()
+    if name == "report.core":
+        return _report_core()
     if name == "scenario":
         from collector.scenario import scenario_json_schema
 
@@ -58,6 +60,15 @@ def _scenario_core() -> str:
     }
     extra = {"shape": shape, "defaults": defaults}
     return encode(Scenario.__pydantic_core_schema__, pydantic_core.__version__, extra)
+
+
+def _report_core() -> str:
+    import pydantic_core
+
+    from collector.coreschema import encode
+    from collector.report import Report
+
+    return encode(Report.__pydantic_core_schema__, pydantic_core.__version__, {})
 
 
 def main() -> None:
