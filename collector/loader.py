@@ -52,18 +52,34 @@ def check_steps(
     env: Mapping[str, str] | None = None,
     base_url: str | None = None,
 ) -> Checked:
-    """Validate ``path`` as ``load_steps`` does, with pydantic-core's validator of the
-    shipped schema where it can (collector.coreschema), so the models are not built."""
+    """Validate ``path`` as ``load_steps`` does (a steps file or a Recorder export), with
+    pydantic-core's validator of the shipped schema where it can (collector.coreschema),
+    so the models are not built."""
     from collector.recorder_shape import is_recording
 
     doc = _read(path)
     env = os.environ if env is None else env
-    if not is_recording(doc.data):
+    if is_recording(doc.data):
+        checked = _check_recording(doc)
+    else:
         checked = _check_scenario(doc, env, base_url)
-        if checked is not None:
-            return checked
+    if checked is not None:
+        return checked
     loaded = load_steps(path, env=env, base_url=base_url)
     return Checked(len(loaded.scenario.steps), loaded.warnings)
+
+
+def _check_recording(doc: SourceDocument) -> Checked | None:
+    from pydantic_core import ValidationError
+
+    from collector.coreschema import shipped
+    from collector.recorder import map_recording
+
+    core = shipped("scenario")
+    if core is None:
+        return None
+    scenario, warnings = map_recording(doc, core.make, ValidationError)
+    return Checked(len(scenario.steps), warnings)
 
 
 def _check_scenario(

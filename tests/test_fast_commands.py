@@ -66,6 +66,7 @@ def test_validate_imports_no_models_and_nothing_heavy(tmp_path: Path) -> None:
     modules = imported(tmp_path, "validate", "s.yaml")
     assert "collector.scenario_check" in modules  # the command did validate
     assert loaded(modules, NO_MODELS) == []
+    assert loaded(imported(tmp_path, "validate", str(RECORDING)), NO_MODELS) == []
 
 
 def test_schema_imports_no_models_and_nothing_heavy(tmp_path: Path) -> None:

@@ -46,6 +46,9 @@ def test_convert_writes_what_the_models_write(path: Path) -> None:
     written = recording_to_yaml(doc)
     assert written == models_yaml(doc)
     assert written[0].startswith("name: ")
+    loaded = load_steps(path)
+    checked = check_steps(path)
+    assert (checked.steps, checked.warnings) == (len(loaded.scenario.steps), loaded.warnings)
 
 
 # Recordings that the Recorder mapping accepts but a model refuses.
