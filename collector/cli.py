@@ -327,14 +327,14 @@ def doctor(browser_path: str | None, headed: bool, connect: str | None, cdp: str
 )
 def validate(scenarios: tuple[str, ...], base_url: str | None, quiet: bool) -> None:
     """Check steps files without starting a browser."""
-    from collector.loader import load_steps
+    from collector.loader import check_steps
 
     lines = []
     for path in scenarios:
-        loaded = load_steps(path, base_url=base_url)
-        for warning in loaded.warnings:
+        checked = check_steps(path, base_url=base_url)
+        for warning in checked.warnings:
             click.echo(f"{path}: warning: {warning}", err=True)
-        count = len(loaded.scenario.steps)
+        count = checked.steps
         lines.append(f"{path}: ok ({count} step{'s' if count != 1 else ''})")
         if not quiet:
             click.echo(lines[-1])
@@ -598,15 +598,15 @@ def ticket(
     from pathlib import Path
 
     from collector.bundle_reader import open_bundle
-    from collector.config import load_config
+    from collector.config_file import desk_settings
     from collector.options import check_reason
     from collector.ticket import build_context, render_eml, render_ticket
 
-    config = load_config()
+    config = desk_settings()
     check_reason(reason, config)
     if template_dir and not Path(template_dir).is_dir():
         raise BadInput(f"--template-dir {template_dir}: no such folder")
-    received = open_bundle(Path(bundle))
+    received = open_bundle(Path(bundle), plain=True)
     report = received.report
     context = build_context(
         report,
@@ -1004,9 +1004,8 @@ def convert(recording: str, output: str | None) -> None:
     from pathlib import Path
 
     from collector.errors import ScenarioError
-    from collector.loader import load_steps
-    from collector.recorder import is_recording
-    from collector.scenario import scenario_to_yaml
+    from collector.loader import recording_to_yaml
+    from collector.recorder_shape import is_recording
     from collector.yamlsource import parse_document, read_text
 
     doc = parse_document(read_text(Path(recording), recording), recording, is_json=True)
@@ -1015,11 +1014,11 @@ def convert(recording: str, output: str | None) -> None:
             f'{recording}: not a Chrome Recorder export (expected {{"title", "steps": '
             '[{"type": …}]})'
         )
-    loaded = load_steps(recording)
-    for warning in loaded.warnings:
+    steps_yaml, warnings = recording_to_yaml(doc)
+    for warning in warnings:
         click.echo(f"{recording}: warning: {warning}", err=True)
     text = f"# Converted from {Path(recording).name} (Chrome DevTools Recorder)\n"
-    text += scenario_to_yaml(loaded.scenario)
+    text += steps_yaml
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(output)

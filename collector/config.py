@@ -7,17 +7,16 @@ a config that loads builds valid rules (its patterns are checked here).
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from collector.config_file import DEFAULT_REASONS as DEFAULT_REASONS
+from collector.config_file import find_config, line_of_key
 from collector.errors import BadInput, ConfigError
 from collector.rules import FailOn, IgnoreRule, PatternError, Rules, Source, compile_pattern
 
-CONFIG_FILE = "collector.toml"
-DEFAULT_REASONS = ("technical", "billing", "account", "other")
 EMAIL_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\\x00-\x1f\x7f]+@[A-Za-z0-9.-]+")
 SUPPORT_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[^\s\x00-\x1f\x7f]*)?")
 
@@ -127,26 +126,6 @@ class Config(BaseModel):
         return parse_size(str(self.max_attachment_bytes))
 
 
-def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """The nearest collector.toml, or pyproject.toml with [tool.collector], upwards."""
-    folder = (start or Path.cwd()).resolve()
-    for directory in (folder, *folder.parents):
-        candidate = directory / CONFIG_FILE
-        if candidate.is_file():
-            return candidate, _read_toml(candidate)
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file():
-            data = _read_toml(pyproject)
-            tool = data.get("tool", {})
-            section = tool.get("collector") if isinstance(tool, dict) else None
-            if section is not None and not isinstance(section, dict):
-                line = _line_of_key(pyproject, "collector", section="tool")
-                raise ConfigError(f"{pyproject}:{line}: tool.collector: must be a table")
-            if isinstance(section, dict):
-                return pyproject, section
-    return None
-
-
 def load_config(start: Path | None = None) -> Config:
     """The configuration in force here; defaults when there is none."""
     found = find_config(start)
@@ -168,19 +147,19 @@ def load_config(start: Path | None = None) -> Config:
         )
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
         key = ".".join(str(p) for p in loc) or "config"
-        line = _line_of_key(path, str(loc[0]) if loc else "", section=section)
+        line = line_of_key(path, str(loc[0]) if loc else "", section=section)
         raise ConfigError(f"{path}:{line}: {key}: {err['msg']}") from None
     except re.error as exc:
-        line = _line_of_key(path, "redact", section=section)
+        line = line_of_key(path, "redact", section=section)
         raise ConfigError(f"{path}:{line}: redact: not a valid regex: {exc}") from None
     except BadInput as exc:
-        line = _line_of_key(path, "max_attachment_bytes", section=section)
+        line = line_of_key(path, "max_attachment_bytes", section=section)
         raise ConfigError(f"{path}:{line}: max_attachment_bytes: {exc}") from None
     for key, pattern in _patterns(config):
         try:
             compile_pattern(pattern)
         except PatternError as exc:
-            line = _line_of_key(path, key.split(".")[0], section=section)
+            line = line_of_key(path, key.split(".")[0], section=section)
             raise ConfigError(f"{path}:{line}: {key}: {exc}") from None
     return config.model_copy(update={"source": str(path)})
 
@@ -200,41 +179,3 @@ def _patterns(config: Config) -> list[tuple[str, str]]:
             found.append((f"ignore.{i}.url", entry.url))
     found += [(f"expect.{i}", pattern) for i, pattern in enumerate(config.expect)]
     return found
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        where = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ConfigError(f"{path}:{where.group(1) if where else 1}: {message}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def _line_of_key(path: Path, key: str, section: str | None = None) -> int:
-    """The line where ``key =`` is set, inside ``[section]`` when one is given."""
-    if not key:
-        return 1
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-    header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]")
-    inside = section is None
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return 1
-    for number, line in enumerate(lines, 1):
-        match = header.match(line)
-        if match:
-            name = match.group(1)
-            inside = section is None or name == section or name.startswith(f"{section}.")
-            if section is None and name.split(".")[0] == key:
-                return number  # [[ignore]] tables name the key in their header
-            if section and name == f"{section}.{key}":
-                return number
-            continue
-        if inside and pattern.match(line):
-            return number
-    return 1

@@ -19,6 +19,7 @@ from collector.rules import FailOn, PatternError, compile_pattern
 if TYPE_CHECKING:
     from collector.bundle import BundleOptions
     from collector.config import Config
+    from collector.config_file import DeskSettings
     from collector.runner import RunOptions
 
 
@@ -117,7 +118,7 @@ def source_maps_dir(flags: Flags, config: Config) -> Path | None:
     return folder
 
 
-def check_reason(reason: str | None, config: Config) -> None:
+def check_reason(reason: str | None, config: Config | DeskSettings) -> None:
     """A ``--reason`` must be one of the support desk's reasons (config ``reasons``)."""
     if reason is not None and config.reasons and reason not in config.reasons:
         where = f" in {config.source}" if config.source else " (the default list)"

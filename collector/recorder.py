@@ -5,6 +5,11 @@ is recognised by its shape. Every step type maps onto collector's steps;
 selector alternatives become a list tried in order; ``aria/``, ``text/``,
 ``xpath/`` and ``pierce/`` selectors become Playwright selectors; chained
 selectors (through shadow roots or frames) are joined with ``>>``.
+
+Each step is validated as it is mapped, by a ``make`` function that builds the
+model of that name from its fields: ``convert_recording`` builds pydantic's
+models, and `collector convert` the shipped schema's objects (collector.coreschema),
+so that it starts without importing pydantic.
 """
 
 from __future__ import annotations
@@ -13,42 +18,22 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from collector.errors import ScenarioError
-from collector.scenario import (
-    Change,
-    Click,
-    Close,
-    Dblclick,
-    EmulateNetwork,
-    Goto,
-    Hover,
-    KeyDown,
-    KeyUp,
-    Offset,
-    Press,
-    Scenario,
-    Scroll,
-    SetViewport,
-    Step,
-    Viewport,
-    WaitFor,
-    WaitForExpression,
-    WaitForUrl,
-)
+from collector.recorder_shape import STEP_TYPES as STEP_TYPES
+from collector.recorder_shape import is_recording as is_recording
 from collector.yamlsource import PathKey, SourceDocument
+
+if TYPE_CHECKING:
+    from collector.scenario import Scenario
 
 # Builds the error naming the recording's line for a path; the caller raises it.
 Fail = Callable[[PathKey, str], ScenarioError]
+# The validated model named (Click, Offset, Scenario …) with these fields, or the
+# validation error of pydantic-core.
+Make = Callable[[str, dict[str, Any]], Any]
 
-STEP_TYPES = {
-    "setViewport", "navigate", "click", "doubleClick", "change", "keyDown", "keyUp", "hover",
-    "scroll", "waitForElement", "waitForExpression", "close", "emulateNetworkConditions",
-    "customStep",
-}  # fmt: skip
 NEEDS_SELECTORS = {"click", "doubleClick", "change", "hover", "waitForElement"}
 BUTTONS = {"primary": "left", "auxiliary": "middle", "secondary": "right", "back": "back",
            "forward": "forward"}  # fmt: skip
@@ -64,21 +49,22 @@ class Conversion:
     warnings: list[str] = field(default_factory=list)
 
 
-def is_recording(data: Any) -> bool:
-    """A Recorder export: an object whose steps are objects with a Recorder ``type``."""
-    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
-        return False
-    steps = data["steps"]
-    if not steps:
-        # An empty flow is still a flow: a title and no other key of a steps file.
-        return isinstance(data.get("title"), str) and set(data) <= {"title", "steps", "timeout"}
-    return all(
-        isinstance(s, dict) and isinstance(s.get("type"), str) for s in steps
-    ) and any(s["type"] in STEP_TYPES for s in steps)  # fmt: skip
-
-
 def convert_recording(doc: SourceDocument) -> Conversion:
     """Validate a recording and map it onto a Scenario; ScenarioError names the step."""
+    from pydantic import ValidationError
+
+    from collector.scenario import MODELS
+
+    scenario, warnings = map_recording(
+        doc, lambda name, fields: MODELS[name].model_validate(fields), ValidationError
+    )
+    return Conversion(scenario, warnings)
+
+
+def map_recording(
+    doc: SourceDocument, make: Make, validation_error: type[Exception]
+) -> tuple[Any, list[str]]:
+    """The scenario ``make`` builds of a recording, and what could not be carried over."""
     data = doc.data
     label = doc.label
 
@@ -91,8 +77,8 @@ def convert_recording(doc: SourceDocument) -> Conversion:
         raise fail(("title",), "Field required (a Recorder export has a title)")
     flow_timeout = _timeout(data.get("timeout"), ("timeout",), fail)
     warnings: list[str] = []
-    steps: list[Step] = []
-    viewport: Viewport | None = None
+    steps: list[Any] = []
+    viewport: Any = None
     left_main = False  # once a step acts on a popup, later main-page steps must say so
     raw_steps: list[Any] = data["steps"]
     i = 0
@@ -112,11 +98,16 @@ def convert_recording(doc: SourceDocument) -> Conversion:
         try:
             if kind == "setViewport":
                 if not steps and viewport is None:
-                    viewport = Viewport(width=raw["width"], height=raw["height"])
+                    viewport = make("Viewport", {"width": raw["width"], "height": raw["height"]})
                 else:
-                    steps.append(SetViewport(width=raw["width"], height=raw["height"], **common))
+                    steps.append(
+                        make(
+                            "SetViewport",
+                            {"width": raw["width"], "height": raw["height"], **common},
+                        )
+                    )
             elif kind == "navigate":
-                steps.append(Goto(url=_required(raw, "url", path, fail), **common))
+                steps.append(make("Goto", {"url": _required(raw, "url", path, fail), **common}))
             elif kind in ("click", "doubleClick"):
                 button = raw.get("button", "primary")
                 if button not in BUTTONS:
@@ -125,20 +116,20 @@ def convert_recording(doc: SourceDocument) -> Conversion:
                 if raw.get("duration"):
                     mouse["delay"] = int(raw["duration"])
                 if "offsetX" in raw or "offsetY" in raw:
-                    mouse["offset"] = Offset(
-                        x=float(raw.get("offsetX", 0)), y=float(raw.get("offsetY", 0))
+                    mouse["offset"] = make(
+                        "Offset",
+                        {"x": float(raw.get("offsetX", 0)), "y": float(raw.get("offsetY", 0))},
                     )
-                model = Click if kind == "click" else Dblclick
+                model = "Click" if kind == "click" else "Dblclick"
                 steps.append(
-                    model(selector=convert_selectors(raw["selectors"]), **mouse, **common)
+                    make(model, {"selector": convert_selectors(raw["selectors"]), **mouse, **common})
                 )
             elif kind == "change":
                 value = raw.get("value")
                 if not isinstance(value, str):
                     raise fail((*path, "value"), "change step without a string value")
-                steps.append(
-                    Change(selector=convert_selectors(raw["selectors"]), value=value, **common)
-                )
+                selector = convert_selectors(raw["selectors"])
+                steps.append(make("Change", {"selector": selector, "value": value, **common}))
             elif kind in ("keyDown", "keyUp"):
                 key = _required(raw, "key", path, fail)
                 after = raw_steps[i + 1] if i + 1 < len(raw_steps) else None
@@ -150,49 +141,55 @@ def convert_recording(doc: SourceDocument) -> Conversion:
                     and after.get("target", "main") == raw.get("target", "main")
                 )
                 if paired:
-                    steps.append(Press(key=key, **common))
+                    steps.append(make("Press", {"key": key, **common}))
                     i += 1
                 else:
-                    key_model = KeyDown if kind == "keyDown" else KeyUp
-                    steps.append(key_model(key=key, **common))
+                    key_model = "KeyDown" if kind == "keyDown" else "KeyUp"
+                    steps.append(make(key_model, {"key": key, **common}))
             elif kind == "hover":
-                steps.append(Hover(selector=convert_selectors(raw["selectors"]), **common))
+                steps.append(make("Hover", {"selector": convert_selectors(raw["selectors"]), **common}))
             elif kind == "scroll":
                 selectors = raw.get("selectors")
                 steps.append(
-                    Scroll(
-                        selector=convert_selectors(selectors) if selectors else None,
-                        x=int(raw.get("x", 0)),
-                        y=int(raw.get("y", 0)),
-                        absolute=True,
-                        **common,
+                    make(
+                        "Scroll",
+                        {
+                            "selector": convert_selectors(selectors) if selectors else None,
+                            "x": int(raw.get("x", 0)),
+                            "y": int(raw.get("y", 0)),
+                            "absolute": True,
+                            **common,
+                        },
                     )
                 )
             elif kind == "waitForElement":
-                steps.append(_wait_for_element(raw, common, path, fail))
+                steps.append(_wait_for_element(raw, common, path, fail, make))
             elif kind == "waitForExpression":
                 expression = _required(raw, "expression", path, fail)
-                steps.append(WaitForExpression(expression=expression, **common))
+                steps.append(make("WaitForExpression", {"expression": expression, **common}))
             elif kind == "close":
-                steps.append(Close(**common))
+                steps.append(make("Close", common))
             elif kind == "emulateNetworkConditions":
                 download = float(raw.get("download", -1))
                 upload = float(raw.get("upload", -1))
                 steps.append(
-                    EmulateNetwork(
-                        offline=download == 0 and upload == 0,
-                        download=download,
-                        upload=upload,
-                        latency=float(raw.get("latency", 0)),
-                        **common,
+                    make(
+                        "EmulateNetwork",
+                        {
+                            "offline": download == 0 and upload == 0,
+                            "download": download,
+                            "upload": upload,
+                            "latency": float(raw.get("latency", 0)),
+                            **common,
+                        },
                     )
                 )
             elif kind == "customStep":
                 warnings.append(
                     f"steps.{i}: customStep {raw.get('name', '')!r} is not supported; skipped"
                 )
-        except ValidationError as exc:
-            err = exc.errors(include_url=False)[0]
+        except validation_error as exc:
+            err = exc.errors(include_url=False)[0]  # type: ignore[attr-defined]
             where = ".".join(str(p) for p in err["loc"])
             raise fail(path, f"{kind}: {where}: {err['msg']}") from None
         except (TypeError, ValueError, KeyError) as exc:
@@ -200,23 +197,20 @@ def convert_recording(doc: SourceDocument) -> Conversion:
         navigation = _asserted_navigation(raw)
         if navigation and kind != "navigate":
             # In the page or frame the step acted on, where the replay library waits.
-            steps.append(
-                WaitForUrl(url=navigation, target=common.get("target"), frame=common.get("frame"))
-            )
+            where_to = {"target": common.get("target"), "frame": common.get("frame")}
+            steps.append(make("WaitForUrl", {"url": navigation, **where_to}))
         i += 1
     if not steps and raw_steps:
         raise fail(("steps",), "the recording has no step collector can run")
     try:
-        scenario = Scenario(
-            name=title.strip(),
-            viewport=viewport,
-            timeout=flow_timeout,
-            steps=steps,
+        scenario = make(
+            "Scenario",
+            {"name": title.strip(), "viewport": viewport, "timeout": flow_timeout, "steps": steps},
         )
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
+    except validation_error as exc:
+        err = exc.errors(include_url=False)[0]  # type: ignore[attr-defined]
         raise fail(tuple(err["loc"]), err["msg"]) from None
-    return Conversion(scenario, warnings)
+    return scenario, warnings
 
 
 def convert_selectors(selectors: Any) -> str | list[str]:
@@ -264,8 +258,8 @@ def _part_alternatives(part: str) -> list[str]:
 
 
 def _wait_for_element(
-    raw: dict[str, Any], common: dict[str, Any], path: PathKey, fail: Fail
-) -> WaitFor:
+    raw: dict[str, Any], common: dict[str, Any], path: PathKey, fail: Fail, make: Make
+) -> Any:
     # As the Recorder's replay library checks it: a count of the elements matching
     # (visible or not), their attributes and DOM properties; `visible: false` waits
     # for that check to fail, which for the plain check means no element at all.
@@ -282,7 +276,8 @@ def _wait_for_element(
     plain = operator == ">=" and count == 1 and not attributes and not properties
     if raw.get("visible", True) is False:
         if plain:
-            return WaitFor(selector=convert_selectors(raw["selectors"]), state="detached", **common)
+            selector = convert_selectors(raw["selectors"])
+            return make("WaitFor", {"selector": selector, "state": "detached", **common})
         # Waiting for "n <= c" to fail is waiting for "n >= c + 1", and so on.
         inverse = {">=": ("<=", count - 1), "<=": (">=", count + 1)}.get(operator)
         if inverse is None or inverse[1] < 0 or attributes or properties:
@@ -294,14 +289,17 @@ def _wait_for_element(
             )
         operator, count = inverse
         plain = False
-    return WaitFor(
-        selector=convert_selectors(raw["selectors"]),
-        state="attached",
-        count=None if operator == ">=" and count == 1 else count,
-        operator=operator,
-        attributes=attributes,
-        properties=properties,
-        **common,
+    return make(
+        "WaitFor",
+        {
+            "selector": convert_selectors(raw["selectors"]),
+            "state": "attached",
+            "count": None if operator == ">=" and count == 1 else count,
+            "operator": operator,
+            "attributes": attributes,
+            "properties": properties,
+            **common,
+        },
     )
 
 

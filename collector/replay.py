@@ -20,13 +20,8 @@ from collector.bundle_reader import ReceivedBundle
 from collector.errors import BundleError, ScenarioError
 from collector.fingerprint import compare_fingerprints
 from collector.report import FAILED_STATUSES, Outcome, Report, StepRecord
-from collector.scenario import (
-    SECRET_REF,
-    Scenario,
-    Upload,
-    scenario_from_document,
-    scenario_strings,
-)
+from collector.scenario import Scenario, Upload, scenario_from_document
+from collector.scenario_check import SECRET_REF, scenario_strings
 from collector.text import one_line
 
 if TYPE_CHECKING:

@@ -11,15 +11,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_ID = "collector/report@1"
+from collector.kinds import KIND_RANK as KIND_RANK
+from collector.kinds import SCHEMA_ID as SCHEMA_ID
 
 EventKind = Literal[
     "console", "page_error", "request_failed", "http_error", "crash", "dialog", "download",
     "disconnect",
 ]  # fmt: skip
-# What a developer should look at first: an exception names the broken code; a
-# console error the app's own complaint; network errors are often its cause or echo.
-KIND_RANK = {"crash": 0, "page_error": 1, "console": 2, "http_error": 3, "request_failed": 4}
 
 OutcomeStatus = Literal["clean", "errors", "step_failed", "crashed", "unreachable", "interrupted"]
 StepStatus = Literal["ok", "failed", "skipped"]

@@ -10,22 +10,29 @@ the file: ``steps.2.fill.value``.
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from collector import scenario_text
 from collector.errors import ScenarioError
-from collector.yamlsource import PathKey, SourceDocument, parse_document, read_text
+from collector.scenario_check import (
+    COMMON_KEYS,
+    ENV_NAME,
+    NO_ARGUMENT_KINDS,
+    SECRET_REF,
+    SHORTHAND_FIELD,
+    FormatShape,
+    check_document,
+    is_absolute,
+    regex,
+)
+from collector.yamlsource import SourceDocument, parse_document, read_text
 
-SECRET_REF = re.compile(r"\$\{([^}]*)\}")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_TIMEOUT_MS = 600_000
 
 Milliseconds = Annotated[int, Field(gt=0, le=MAX_TIMEOUT_MS)]
@@ -264,17 +271,6 @@ STEP_MODELS: tuple[type[StepBase], ...] = (
 STEP_KINDS: dict[str, type[StepBase]] = {
     m.model_fields["action"].default: m for m in STEP_MODELS
 }
-# The field a shorthand scalar fills: `- click: "#pay"` means selector="#pay".
-SHORTHAND_FIELD: dict[str, str] = {
-    "goto": "url", "click": "selector", "dblclick": "selector", "press": "key",
-    "check": "selector", "uncheck": "selector", "hover": "selector", "scroll": "selector",
-    "wait": "ms", "wait_for": "selector", "wait_for_url": "url", "expect_text": "text",
-    "expect_visible": "selector", "expect_url": "url", "screenshot": "name",
-    "evaluate": "expression", "key_down": "key", "key_up": "key",
-    "wait_for_expression": "expression",
-}  # fmt: skip
-NO_ARGUMENT_KINDS = {"reload", "back", "close"}
-COMMON_KEYS = {"name", "timeout", "optional", "target", "frame"}
 
 Step = Annotated[
     Goto | Click | Dblclick | Fill | Change | Type | Press | Select | Check | Uncheck | Hover | Scroll
@@ -290,16 +286,7 @@ class Viewport(_Strict):
     height: int = Field(ge=200, le=20_000)
 
 
-def _regex(pattern: str) -> str:
-    # Checked on load, so a typo is a line of the file, not a failure after Chromium starts.
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"not a valid regex: {pattern!r} ({exc})") from None
-    return pattern
-
-
-Pattern = Annotated[str, AfterValidator(_regex)]
+Pattern = Annotated[str, AfterValidator(regex)]
 
 
 class Scenario(_Strict):
@@ -332,9 +319,14 @@ class Scenario(_Strict):
     def resolve_url(self, target: str, base: str | None = None) -> str:
         """Resolve a goto/expect URL against ``base`` (or the scenario's ``url``)."""
         base = base or self.url
-        if _is_absolute(target) or not base:
+        if is_absolute(target) or not base:
             return target
         return urljoin(base, target)
+
+
+# Every model by its class name: what a recording is mapped onto (collector.recorder).
+_MAPPED: tuple[type[_Strict], ...] = (*STEP_MODELS, Offset, Viewport, Scenario)
+MODELS: dict[str, type[_Strict]] = {m.__name__: m for m in _MAPPED}
 
 
 def load_scenario(
@@ -359,160 +351,27 @@ def scenario_from_document(
     doc: SourceDocument, *, env: Mapping[str, str] | None, base_url: str | None = None
 ) -> Scenario:
     """Validate parsed data. ``env=None`` skips the check that secrets are set."""
-    data = doc.data
-    if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
-        raise ScenarioError(
-            f"{doc.label}:{doc.line_of(())}: the scenario must be a mapping "
-            f"(name:, url:, steps:), not {kind}"
-        )
-    normalised = dict(data)
-    if isinstance(data.get("steps"), list):
-        if not data["steps"]:
-            raise ScenarioError(
-                f"{doc.label}:{doc.line_of(('steps',))}: steps: "
-                "List should have at least 1 item after validation, not 0"
-            )
-        normalised["steps"] = [_normalise_step(doc, i, s) for i, s in enumerate(data["steps"])]
-    try:
-        scenario = Scenario.model_validate(normalised)
-    except ValidationError as exc:
-        raise _first_error(doc, exc) from None
-    _check_urls(doc, scenario, base_url)
-    _check_secrets(doc, scenario, env)
-    return scenario
-
-
-def _normalise_step(doc: SourceDocument, index: int, raw: Any) -> dict[str, Any]:
-    here: PathKey = ("steps", index)
-
-    def fail(message: str, path: PathKey = here) -> ScenarioError:
-        return ScenarioError(f"{doc.label}:{doc.line_of(path)}: {_dotted(path)}: {message}")
-
-    if isinstance(raw, str) and raw in NO_ARGUMENT_KINDS:
-        return {"action": raw}
-    if not isinstance(raw, dict) or not raw:
-        raise fail("a step is a mapping like `click: \"#pay\"`")
-    kinds = [k for k in raw if k not in COMMON_KEYS]
-    if not kinds:
-        raise fail("the step has no action (" + ", ".join(STEP_KINDS) + ")")
-    unknown = [k for k in kinds if k not in STEP_KINDS]
-    if unknown:
-        key = unknown[0]
-        hint = difflib.get_close_matches(str(key), STEP_KINDS, n=1)
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise fail(f"unknown step kind '{key}'{suggestion}", (*here, key))
-    if len(kinds) > 1:
-        raise fail(f"a step has exactly one action, found {' and '.join(map(str, kinds))}")
-    kind = kinds[0]
-    args = raw[kind]
-    common = {k: v for k, v in raw.items() if k in COMMON_KEYS}
-    if isinstance(args, dict):
-        long_form = dict(args)
-    elif args is None or (args is True and kind in NO_ARGUMENT_KINDS):
-        long_form = {}
-    elif kind in SHORTHAND_FIELD:
-        long_form = {SHORTHAND_FIELD[kind]: args}
-    elif kind in NO_ARGUMENT_KINDS:
-        raise fail(f"takes no arguments (write `- {kind}`)", (*here, kind))
-    else:
-        fields = [n for n, f in STEP_KINDS[kind].model_fields.items() if f.is_required()]
-        example = ", ".join(f"{n}: …" for n in fields)
-        raise fail(f"needs a mapping ({{{example}}})", (*here, kind))
-    for key, value in common.items():
-        if key in long_form:
-            raise fail(f"'{key}' is given twice", (*here, key))
-        long_form[key] = value
-    long_form["action"] = kind
-    return long_form
-
-
-def _first_error(doc: SourceDocument, exc: ValidationError) -> ScenarioError:
-    errors = exc.errors(include_url=False)
-    # A misspelt key shows up twice: as an extra key and as a missing one. Name the typo.
-    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    # Union members (`value.str`, `value.list[str]`) are not part of the file's paths.
-    loc: PathKey = tuple(
-        p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "list[str]", "int"))
+    return check_document(
+        doc,
+        shape=format_shape(),
+        validate=Scenario.model_validate,
+        validation_error=ValidationError,
+        env=env,
+        base_url=base_url,
     )
-    line = doc.lines.get(loc)
-    if line is None and len(loc) >= 4 and loc[0] == "steps":
-        # `name`/`timeout`/`optional` may sit beside the kind instead of inside it.
-        line = doc.lines.get((*loc[:2], *loc[3:]))
-    if line is None:
-        line = doc.line_of(loc)
-    message = err["msg"]
-    if err["type"] == "value_error":
-        message = str(err["ctx"]["error"])  # our own words, without pydantic's "Value error, "
-    if err["type"] == "extra_forbidden" and loc:
-        known = _known_keys(loc[:-1])
-        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        message = "unknown key" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-    return ScenarioError(f"{doc.label}:{line}: {_dotted(loc) or 'scenario'}: {message}")
 
 
-def _known_keys(parent: PathKey) -> list[str]:
-    """The keys allowed at ``parent``, for did-you-mean hints."""
-    if not parent:
-        return list(Scenario.model_fields)
-    if len(parent) == 3 and parent[0] == "steps" and parent[2] in STEP_KINDS:
-        return [k for k in STEP_KINDS[str(parent[2])].model_fields if k != "action"]
-    if len(parent) == 2 and parent[0] == "steps":
-        return [*COMMON_KEYS, *STEP_KINDS]
-    if parent == ("viewport",):
-        return list(Viewport.model_fields)
-    return []
-
-
-def _check_urls(doc: SourceDocument, scenario: Scenario, base_url: str | None) -> None:
-    if scenario.url is not None and not _is_web_url(scenario.url):
-        raise ScenarioError(
-            f"{doc.label}:{doc.line_of(('url',))}: url: not an absolute http(s) URL: "
-            f"{scenario.url!r}"
-        )
-    if base_url is not None and not _is_web_url(base_url):
-        raise ScenarioError(f"--url: not an absolute http(s) URL: {base_url!r}")
-    base = base_url or scenario.url
-    for i, step in enumerate(scenario.steps):
-        if not isinstance(step, Goto):
-            continue
-        path: PathKey = ("steps", i, "goto", "url")
-        if re.match(r"^[A-Za-z0-9.-]+:\d+(/|$)", step.url):
-            raise ScenarioError(
-                f"{doc.label}:{doc.line_of(path)}: {_dotted(path)}: {step.url!r} has no scheme; "
-                f"write http://{step.url}"
-            )
-        if _is_absolute(step.url):
-            if urlsplit(step.url).scheme in ("http", "https") and not _is_web_url(step.url):
-                raise ScenarioError(
-                    f"{doc.label}:{doc.line_of(path)}: {_dotted(path)}: not a valid URL: "
-                    f"{step.url!r}"
-                )
-        elif not base:
-            raise ScenarioError(
-                f"{doc.label}:{doc.line_of(path)}: {_dotted(path)}: relative URL "
-                f"{step.url!r} needs a base (set `url:` or pass --url)"
-            )
-
-
-def _check_secrets(doc: SourceDocument, scenario: Scenario, env: Mapping[str, str] | None) -> None:
-    declared = set(scenario.secrets)
-    for doc_path, text in scenario_strings(scenario):
-        for match in SECRET_REF.finditer(text):
-            name = match.group(1)
-            if name not in declared:
-                raise ScenarioError(
-                    f"{doc.label}:{doc.line_of(doc_path)}: {_dotted(doc_path)}: "
-                    f"${{{name}}} is not declared in `secrets:`"
-                )
-    if env is None:
-        return
-    for i, name in enumerate(scenario.secrets):
-        if name not in env:
-            raise ScenarioError(
-                f"{doc.label}:{doc.line_of(('secrets', i))}: secrets.{i}: "
-                f"environment variable {name} is not set"
-            )
+def format_shape() -> FormatShape:
+    """The field names of the models, as the checks of a steps file name them."""
+    return FormatShape(
+        scenario=tuple(Scenario.model_fields),
+        viewport=tuple(Viewport.model_fields),
+        steps={k: tuple(f for f in m.model_fields if f != "action") for k, m in STEP_KINDS.items()},
+        required={
+            k: tuple(n for n, f in m.model_fields.items() if f.is_required())
+            for k, m in STEP_KINDS.items()
+        },
+    )
 
 
 def substitute_secrets(scenario: Scenario, env: Mapping[str, str]) -> Scenario:
@@ -540,41 +399,22 @@ def secret_values(scenario: Scenario, env: Mapping[str, str]) -> list[str]:
 
 def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
     """The scenario as file data again, steps in shorthand where they allow it."""
-    data = scenario.model_dump(mode="python", exclude_defaults=True, exclude={"steps"})
-    data["steps"] = [step_to_data(step) for step in scenario.steps]
-    return data
+    return scenario_text.scenario_to_data(scenario, _dump)
 
 
 def step_to_data(step: StepBase) -> str | dict[str, Any]:
     """A step as written by hand: shorthand where it allows, `name` etc. beside the kind."""
-    args = step.model_dump(mode="python", exclude_defaults=True)
-    kind = args.pop("action", None) or type(step).model_fields["action"].default
-    common = {k: args.pop(k) for k in list(args) if k in COMMON_KEYS and kind != "screenshot"}
-    short = SHORTHAND_FIELD.get(kind)
-    if not args and kind in NO_ARGUMENT_KINDS:
-        return {kind: None, **common} if common else kind
-    if short and list(args) == [short]:
-        return {kind: args[short], **common}
-    return {kind: args, **common}
+    return scenario_text.step_to_data(step, _dump)
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="python", exclude_defaults=True)
 
 
 def scenario_to_yaml(scenario: Scenario, comments: Mapping[int, list[str]] | None = None) -> str:
     """The scenario as YAML; ``comments[i]`` are written as ``#`` lines before step ``i``
     (0-based; ``len(steps)`` after the last), e.g. actions a recording could not express."""
-    data = scenario_to_data(scenario)
-    if not comments:
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    steps = data.pop("steps")
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100) if data else ""
-    lines = [text.rstrip("\n")] if text else []
-    lines.append("steps:")
-    for index in range(len(steps) + 1):
-        for comment in comments.get(index, []):
-            lines.append(f"  # {' '.join(comment.split())}")
-        if index < len(steps):
-            item = yaml.safe_dump([steps[index]], sort_keys=False, allow_unicode=True, width=100)
-            lines.extend("  " + line for line in item.rstrip("\n").splitlines())
-    return "\n".join(lines) + "\n"
+    return scenario_text.data_to_yaml(scenario_to_data(scenario), comments)
 
 
 def scenario_json_schema() -> dict[str, Any]:
@@ -612,40 +452,3 @@ def scenario_json_schema() -> dict[str, Any]:
     step_model_names = {m.__name__ for m in STEP_MODELS}
     top["$defs"] = {k: v for k, v in defs.items() if k not in step_model_names}
     return top
-
-
-def _strings(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _strings(v, (*path, i))
-
-
-def scenario_strings(scenario: Scenario) -> Iterator[tuple[PathKey, str]]:
-    """Every string of the scenario with its path as written in the file."""
-    yield from _strings(scenario.model_dump(mode="python", exclude={"steps"}), ())
-    for i, step in enumerate(scenario.steps):
-        args = step.model_dump(mode="python", exclude={"action"})
-        yield from _strings(args, ("steps", i, step.action))
-
-
-def _dotted(path: PathKey) -> str:
-    return ".".join(str(p) for p in path)
-
-
-def _is_absolute(url: str) -> bool:
-    return bool(urlsplit(url).scheme)
-
-
-def _is_web_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises ValueError for a bad port
-    except ValueError:
-        return False
-    del port
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in url

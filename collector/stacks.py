@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from collector.report import Event, Frame
+if TYPE_CHECKING:
+    # Only frames_from_stack builds models: the ticket reads frames and starts without them.
+    from collector.report import Event, Frame
 
 MAX_FRAMES = 12
 # Events that keep their frames (the first ones): a flood of distinct errors must not fill
@@ -27,6 +30,8 @@ _LOCATION = re.compile(r"^(?P<url>.+):(?P<line>\d+):(?P<column>\d+)$")
 
 def frames_from_stack(stack: str | None) -> list[Frame]:
     """The frames of a V8 stack text (``at fn (url:line:col)`` / ``at url:line:col``)."""
+    from collector.report import Frame
+
     frames: list[Frame] = []
     for raw in (stack or "").splitlines()[1:]:
         match = _V8_AT.match(raw)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import jinja2
 
+from collector.kinds import KIND_RANK
 from collector.labels import (
     LABELS,
     format_date,
@@ -29,9 +31,11 @@ from collector.labels import (
     reason_label,
     source_label,
 )
-from collector.report import KIND_RANK, ErrorGroup, Outcome, Report, StepRecord
 from collector.stacks import CONTEXT_LINES, readable_stack
 from collector.text import has_control, one_line, printable
+
+if TYPE_CHECKING:
+    from collector.report import ErrorGroup, Outcome, Report, StepRecord
 
 SUBJECT_MAX = 120
 DEFAULT_REASON = "technical"
@@ -581,6 +585,16 @@ def builtin_template_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "templates"
 
 
+# How the environment compiles templates: the compiled code depends on these, so the
+# cache folder of compiled templates is named after them too.
+ENV_OPTIONS: dict[str, Any] = {
+    "keep_trailing_newline": True,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+}
+AUTOESCAPED = (".html", ".html.j2")
+
+
 @lru_cache(maxsize=8)
 def environment(template_dir: str | None = None) -> jinja2.Environment:
     """The one Jinja2 environment: user templates first, HTML autoescaped."""
@@ -588,11 +602,10 @@ def environment(template_dir: str | None = None) -> jinja2.Environment:
     search.append(str(builtin_template_dir()))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
-        autoescape=lambda name: name is not None and name.endswith((".html", ".html.j2")),
+        autoescape=lambda name: name is not None and name.endswith(AUTOESCAPED),
         undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
+        bytecode_cache=bytecode_cache(),
+        **ENV_OPTIONS,
     )
     env.filters["md_code"] = md_code
     env.filters["md_text"] = md_text
@@ -605,6 +618,40 @@ def environment(template_dir: str | None = None) -> jinja2.Environment:
     env.filters["source_label"] = lambda source, lang: source_label(lang, source)
     env.filters["note_label"] = lambda note, lang: note_label(lang, note)
     return env
+
+
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        # The cache only saves compiling again: a full disk or a read-only home must not
+        # cost the ticket.
+        with suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates in the user's cache folder, so a ticket does not compile its
+    templates each time (most of a template's first render).
+
+    Jinja2 keys each entry by the template file's path and checks the checksum of its
+    source, so an edited template, built-in or from --template-dir, is compiled again,
+    and a user's template never shares an entry with a built-in one. The folder's name
+    holds what else the compiled code depends on: the versions of collector and Jinja2
+    and the environment's options. None (compile every time) when there is no folder.
+    """
+    import hashlib
+    import os
+
+    from collector import __version__
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    compiled_by = repr((__version__, jinja2.__version__, sorted(ENV_OPTIONS.items()), AUTOESCAPED))
+    key = hashlib.sha256(compiled_by.encode()).hexdigest()[:16]
+    folder = Path(base) / "collector" / f"templates-{key}"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _BytecodeCache(str(folder))
 
 
 def render(template: str, template_dir: str | None = None, **variables: Any) -> str:

@@ -80,18 +80,23 @@ def _parse_json(text: str, label: str) -> SourceDocument:
         raise ScenarioError(f"{label}:{exc.lineno}: JSON syntax error: {exc.msg}") from None
     except RecursionError:
         raise ScenarioError(f"{label}:1: JSON nested too deeply") from None
-    lines: dict[PathKey, int] = {}
-    # JSON is (almost always) YAML too; its node marks give us line numbers.
-    try:
-        lines = _parse_yaml(text, label).lines
-    except ScenarioError:
-        lines = {}
-    return SourceDocument(label, data, lines)
+    # JSON is (almost always) YAML too; its node marks give us line numbers. The data
+    # is json's, so libyaml (PyYAML's C parser, several times faster on a long
+    # recording) only has to find lines; the Python parser tries where it cannot.
+    loaders = [getattr(yaml, "CSafeLoader", None), yaml.SafeLoader]
+    for loader_class in filter(None, loaders):
+        try:
+            return SourceDocument(label, data, _parse_yaml(text, label, loader_class).lines)
+        except ScenarioError:
+            continue
+    return SourceDocument(label, data, {})
 
 
-def _parse_yaml(text: str, label: str) -> SourceDocument:
+def _parse_yaml(text: str, label: str, loader_class: Any = yaml.SafeLoader) -> SourceDocument:
+    # Steps files keep the Python parser: libyaml accepts some files it refuses (a tab
+    # after `key:`), and a file valid here must stay valid wherever collector runs.
     try:
-        loader = yaml.SafeLoader(text)
+        loader = loader_class(text)
         try:
             node = loader.get_single_node()
         finally:

@@ -304,3 +304,16 @@ def test_a_pattern_matches_as_substring_or_regex_and_a_bad_one_is_refused():
     assert caught.value.pattern == "(in promise"
     with pytest.raises(PatternError):
         Rules(expect=("[",))
+
+
+def test_the_tickets_settings_without_a_config_file_are_configs_defaults(tmp_path: Path) -> None:
+    """`collector ticket` reads no Config where there is no file: the defaults must agree."""
+    from collector.config_file import desk_settings
+
+    settings = desk_settings(tmp_path)
+    default = load_config(tmp_path)
+    assert settings == type(settings)(
+        default.lang, default.reasons, default.support_address, default.support_url,
+        default.source,
+    )  # fmt: skip
+    assert default == Config()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from run_collector import Ran, invoke
 
 from collector.errors import ScenarioError
@@ -738,3 +739,35 @@ def test_good_documents_match_the_scenario_schema(tmp_path: Path) -> None:
         jsonschema.validate(document, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"steps": [{"clik": "#a"}]}, schema)
+
+
+# JSON files find their lines with libyaml (PyYAML's C parser) where it can: the same
+# lines as the Python parser finds, and the data is json's either way.
+def json_corpus() -> list[str]:
+    root = Path(__file__).resolve().parent.parent
+    files = [*root.glob("examples/*.json"), *root.glob("tests/recordings/**/*.json")]
+    odd = [
+        '{"a":\t1,\n "b": [1,\n 2]}',
+        '{"title": "caf\u00e9 \\u2603", "steps": []}',
+        '{"a": "x\\ny", "b": {"c": null, "d": true, "e": 1.5e3}}',
+        '[{"a": 1}, {"a": 1}]',
+        '{"a": 1, "a": 2}',
+    ]
+    return [*(f.read_text(encoding="utf-8") for f in files), *odd]
+
+
+def test_libyaml_finds_the_lines_the_python_parser_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collector.yamlsource import parse_document
+
+    def parsed(text: str) -> Any:
+        doc = parse_document(text, "s.json", is_json=True)
+        return doc.data, doc.lines
+
+    corpus = json_corpus()
+    fast = [parsed(text) for text in corpus]
+    monkeypatch.delattr(yaml, "CSafeLoader")
+    slow = [parsed(text) for text in corpus]
+    # A tab after a colon: libyaml reads it, the Python parser does not (no lines at all).
+    assert slow[-5][1] == {} and fast[-5][1][("b", 1)] == 3
+    assert slow[:-5] + slow[-4:] == fast[:-5] + fast[-4:]
+    assert len(corpus) > 20

@@ -636,3 +636,127 @@ def test_cli_ticket_report_that_is_not_json_exits_2(tmp_path):
     (folder / "report.json").write_text("{not json")
     result = collector("ticket", folder, cwd=tmp_path)
     assert one_error_line(result).startswith(f"Error: {folder}: report.json is not valid JSON")
+
+
+# -- compiled templates in the user's cache folder ----------------------------------
+
+
+def every_rendering(template_dir: str | None = None) -> list[str]:
+    """The ticket in each format and the HTML report, of a report with hostile text."""
+    from collector.ticket import environment
+
+    environment.cache_clear()  # a new environment, as in a new process
+    report = hostile_report()
+    context = build_context(report, lang="pt")
+    texts = [render_ticket(context, fmt, template_dir) for fmt in ("md", "txt", "json")]
+    texts.append(render("ticket.html.j2", template_dir, **dataclasses.asdict(context)))
+    return [*texts, render_html(report)]
+
+
+def test_cached_templates_render_byte_for_byte_as_compiled_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    compiled = every_rendering()  # no cache folder can be made: compiled every time
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    missed = every_rendering()
+    entries = sorted((tmp_path / "cache" / "collector").glob("templates-*/*"))
+    assert len(entries) == 5  # ticket.md/txt/html, report.html and the event it includes
+
+    def no_compiling(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a cached template was compiled again")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", no_compiling)
+    hit = every_rendering()
+    assert hit == missed == compiled
+    assert sorted((tmp_path / "cache" / "collector").glob("templates-*/*")) == entries
+
+
+def test_an_edited_template_is_compiled_again_and_the_users_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collector.ticket import environment
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    built_in = every_rendering()[0]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    template = mine / "ticket.md.j2"
+    context = build_context(make_report())
+    for text in ("first {{ reference }}\n", "again {{ reference }}\n"):
+        template.write_text(text, encoding="utf-8")
+        environment.cache_clear()
+        assert render_ticket(context, "md", str(mine)) == text.replace("{{ reference }}", REF)
+    environment.cache_clear()
+    assert render_ticket(build_context(hostile_report(), lang="pt"), "md") == built_in
+
+
+# -- `collector ticket` reads report.json without the models ------------------------
+
+
+def resolved_report() -> Report:
+    """make_report's exception with its stack resolved through a source map."""
+    from collector.report import Frame, OriginalLocation, SourceLine
+
+    original = OriginalLocation(
+        file="src/pay.ts", line=12, column=3, function="pay",
+        context=[SourceLine(line=n, text=f"line {n} of pay.ts") for n in range(10, 15)],
+    )  # fmt: skip
+    frames = [Frame(function="a", url=f"{SHOP}/shop.js", line=42, column=7, original=original)]
+    report = make_report()
+    errors = [g.model_copy(update={"frames": frames}) for g in report.errors]
+    return report.model_copy(update={"errors": errors, "outcome": Outcome(status="step_failed",
+                             message="Timeout 300ms exceeded.", failed_step=3)})  # fmt: skip
+
+
+def every_ticket(report: Report, lang: str) -> list[bytes]:
+    context = build_context(report, lang=lang, support_address="desk@shop.example")
+    texts = [render_ticket(context, fmt).encode() for fmt in ("md", "txt", "json")]
+    eml = render_eml(context, b"PK zip", sender="me@shop.example")
+    # The message's date, id and part boundaries are new each time; nothing else may differ.
+    eml = re.sub(rb"^(Date|Message-ID): .*$", b"", eml, flags=re.M)
+    eml = re.sub(rb"===============\d+==", b"=====", eml)
+    return [*texts, eml, repr(context).encode()]
+
+
+def sparse_report() -> Report:
+    """What an older collector wrote: only the required fields, every default left out."""
+    return make_report()
+
+
+@pytest.mark.parametrize("lang", ["en", "pt"])
+@pytest.mark.parametrize("report", [make_report, hostile_report, resolved_report, sparse_report])
+def test_a_plain_report_makes_the_same_ticket_as_the_model(report: Any, lang: str) -> None:
+    from collector.bundle_reader import parse_report
+
+    text = report().to_json()
+    if report is sparse_report:
+        required = ("schema", "reference", "created", "outcome")
+        text = json.dumps({k: v for k, v in json.loads(text).items() if k in required})
+    plain = parse_report(text, "b", plain=True)
+    assert not isinstance(plain, Report)  # pydantic-core's objects, not the models
+    assert every_ticket(plain, lang) == every_ticket(parse_report(text, "b"), lang)
+
+
+def test_a_plain_report_is_refused_as_the_model_is() -> None:
+    from collector.bundle_reader import parse_report
+    from collector.errors import BundleError
+
+    good = json.loads(make_report().to_json())
+    bad = [
+        {**good, "steps": [{"index": 0, "action": "goto", "status": "ok"}]},
+        {**good, "events": [{"kind": "nope", "level": "error", "text": "x"}]},
+        {**good, "environment": {"browser": 3}},
+        {**good, "surprise": 1},
+        {**good, "errors": [{**json.loads(make_report().to_json())["errors"][0], "frames": "x"}]},
+    ]
+    for data in bad:
+        refusals = []
+        for plain in (True, False):
+            with pytest.raises(BundleError) as refused:
+                parse_report(json.dumps(data), "b", plain=plain)
+            refusals.append(str(refused.value))
+        assert refusals[0] == refusals[1]

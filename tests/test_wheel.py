@@ -62,6 +62,9 @@ def test_wheel_contents(wheel):
             "collector/driver_keepalive.js",
             "collector/demo/static/checkout.html",
             "collector/demo/scenario.yaml",
+            # What validate, convert and ticket validate with (collector.coreschema).
+            "collector/schemas/scenario.core.json",
+            "collector/schemas/report.core.json",
         ):
             assert name in names, name
         # Every template of the checkout, byte for byte, under collector/templates/.
@@ -152,3 +155,30 @@ def test_installed_cli_renders_a_ticket(site, tmp_path):
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith("Reference: CR-20261125-WHEEL1\n")
+
+
+def test_installed_cli_validates_and_converts_with_its_shipped_schema(site, tmp_path):
+    (tmp_path / "s.yaml").write_text("url: http://127.0.0.1:1/\nsteps:\n  - click: ''\n")
+    recording = ROOT / "tests" / "recordings" / "reference" / "click.json"
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    probe = (
+        "import sys, runpy; sys.argv = ['collector', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('collector', run_name='__main__')\n"
+        "finally:\n    print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'),"
+        " file=sys.stderr)"
+    )
+    ran = [
+        subprocess.run(
+            [sys.executable, "-c", probe, *args], cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=120,
+        )
+        for args in (["validate", "s.yaml"], ["convert", str(recording)])
+    ]  # fmt: skip
+    assert ran[0].returncode == 2
+    assert ran[0].stderr.splitlines() == [
+        "Error: s.yaml:3: steps.0.click.selector: Value should have at least 1 item after "
+        "validation, not 0",
+        "[]",  # validated by pydantic-core alone: pydantic and the models were not needed
+    ]
+    assert ran[1].returncode == 0 and ran[1].stdout.startswith("# Converted from click.json")
+    assert ran[1].stderr.splitlines()[-1] == "[]"
