@@ -27,7 +27,7 @@ def main(pairs: int = 5) -> None:
         ours, theirs = alternate(
             lambda: timed_command(
                 [PYTHON, "-m", "collector", "replay", bundle, "--times", TIMES, "--out",
-                 str(out / "replays"), "--quiet"],
+                 str(out / "replays"), "--quiet", "--secret", "DEMO_SHOP_PASSWORD"],
                 env,
             ),
             lambda: timed_command(

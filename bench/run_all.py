@@ -18,7 +18,9 @@ def main() -> None:
     # PYTHONDONTWRITEBYTECODE would compile collector from source on every start).
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "collector")], check=True)
     rows = []
-    for script in SCRIPTS:
+    # `run_all.py SCRIPT...` runs only those (e.g. after one failed), in the table's order.
+    chosen = [s for s in SCRIPTS if s in sys.argv[1:]] or SCRIPTS
+    for script in chosen:
         print(f"== {script}", flush=True)
         proc = subprocess.run([sys.executable, str(HERE / script)], capture_output=True, text=True)
         sys.stdout.write(proc.stdout)
