@@ -27,17 +27,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import PYTHON, emit
+from common import PYTHON, emit, serve
 
 from collector.check import default_concurrency
 
@@ -113,19 +111,6 @@ class _Counting(SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         return
-
-
-@contextmanager
-def serve_counting(directory: Path) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Counting, directory=str(directory)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def server_capacity(base: str, name: str, requests: int = 400, clients: int = 4) -> float:
@@ -319,7 +304,7 @@ def main() -> None:
         site = Path(scratch) / "site"
         site.mkdir()
         names, failing = write_pages(site, args.pages)
-        with serve_counting(site) as base:
+        with serve(site, _Counting) as base:
             capacity = server_capacity(base, names[1])
             _Counting.served, _Counting.busy_s = 0, 0.0
             urls = [base + n for n in names]

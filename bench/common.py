@@ -46,9 +46,9 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve(directory: Path) -> Iterator[str]:
+def serve(directory: Path, handler_class: type[SimpleHTTPRequestHandler] = _Quiet) -> Iterator[str]:
     """Serve a folder on 127.0.0.1 (free port); yields the base URL with a trailing slash."""
-    handler = partial(_Quiet, directory=str(directory))
+    handler = partial(handler_class, directory=str(directory))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
