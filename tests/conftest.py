@@ -205,6 +205,7 @@ def playwright_server() -> Iterator[str]:
 # module-scoped fixture (a browser run, a build, a reference run) runs once. The modules
 # that take longest start first, so that no long one is left to run alone at the end.
 LONGEST_FIRST = (
+    "test_minimize_cases",
     "test_minimize",
     "test_robustness",
     "test_check",
