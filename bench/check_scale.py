@@ -35,7 +35,7 @@ from typing import Any
 from urllib.request import urlopen
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import PYTHON, emit, serve
+from common import PYTHON, emit, process_children, serve
 
 from collector.check import default_concurrency
 
@@ -139,22 +139,15 @@ def _kb(text: str, key: str) -> int:
     return 0
 
 
-def descendants(root: int) -> list[int]:
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            parents.setdefault(ppid, []).append(int(entry.name))
+def descendants(root: int) -> tuple[list[int], int]:
+    """Every process under ``root``, and how many processes ended while being listed."""
+    children, ended = process_children()
     found, todo = [], [root]
     while todo:
-        for child in parents.get(todo.pop(), []):
+        for child in children.get(todo.pop(), []):
             found.append(child)
             todo.append(child)
-    return found
+    return found, ended
 
 
 @dataclass
@@ -165,6 +158,7 @@ class Sample:
     browser_kb: int  # PSS summed over the browser's processes
     driver_kb: int
     browser_processes: int
+    ended: int  # processes that ended between the listing and the reading of their memory
 
 
 def sample(pid: int, at: float, done: int) -> Sample | None:
@@ -173,18 +167,20 @@ def sample(pid: int, at: float, done: int) -> Sample | None:
     except OSError:
         return None
     browser_kb = driver_kb = processes = 0
-    for child in descendants(pid):
+    found, ended = descendants(pid)
+    for child in found:
         try:
             name = Path(f"/proc/{child}/comm").read_text().strip()
             pss = _kb(Path(f"/proc/{child}/smaps_rollup").read_text(), "Pss")
         except OSError:  # ended between the listing and the read
+            ended += 1
             continue
         if name.startswith("node"):  # the driver names its main thread: node-MainThread
             driver_kb += pss
         else:
             browser_kb += pss
             processes += 1
-    return Sample(at, done, python_kb, browser_kb, driver_kb, processes)
+    return Sample(at, done, python_kb, browser_kb, driver_kb, processes, ended)
 
 
 # -- the run ----------------------------------------------------------------------
@@ -279,7 +275,7 @@ def slices(run: Run, total: int, size: int) -> list[Slice]:
         finish = next((m for m in run.marks if m[1] >= end), None)
         if begin is None or finish is None or finish[1] <= begin[1]:
             raise SystemExit(f"no progress lines around pages {start}-{end}: {run.marks[-3:]}")
-        inside = [s for s in run.samples if start <= s.done < end] or [Sample(0, 0, 0, 0, 0, 0)]
+        inside = [s for s in run.samples if start <= s.done < end] or [Sample(0, 0, 0, 0, 0, 0, 0)]
         found.append(Slice(
             start + 1, end, (finish[1] - begin[1]) / (finish[0] - begin[0]),
             max(s.python_kb for s in inside) / 1024, max(s.browser_kb for s in inside) / 1024,
@@ -318,7 +314,8 @@ def main() -> None:
           f"{default_concurrency()}, linger {LINGER} s: {run.closing}")
     print(f"check_scale: {run.seconds:.1f} s wall, {run.cpu_s:.1f} CPU-s for the whole tree, "
           f"{args.pages / run.seconds:.2f} pages/s overall; Python VmHWM "
-          f"{run.python_hwm_kb / 1024:.0f} MB; {len(run.samples)} samples")
+          f"{run.python_hwm_kb / 1024:.0f} MB; {len(run.samples)} samples, "
+          f"{sum(s.ended for s in run.samples)} process reads lost to processes that ended")
     print(f"check_scale: server answered {served} requests ({served / run.seconds:.0f}/s, "
           f"{busy / run.seconds:.1%} of the wall time busy); it can answer {capacity:.0f}/s")
     print("| pages | pages/s | peak Python RSS MB | peak browser PSS MB | peak driver PSS MB "

@@ -113,3 +113,20 @@ def emit(row: dict[str, Any]) -> None:
     import json
 
     print("BENCH " + json.dumps(row))
+
+
+def process_children() -> tuple[dict[int, list[int]], int]:
+    """Each process's children, read from /proc once, and how many processes ended
+    between the listing and the read of their stat (there is nothing of them to count)."""
+    children: dict[int, list[int]] = {}
+    ended = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                ended += 1
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    return children, ended

@@ -13,22 +13,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import PAGES, PYTHON, emit, serve
+from common import PAGES, PYTHON, emit, process_children, serve
 
 HERE = Path(__file__).parent
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def peak_rss(argv: list[str]) -> tuple[float, float, float]:
@@ -38,7 +25,7 @@ def peak_rss(argv: list[str]) -> tuple[float, float, float]:
     peaks: dict[int, int] = {}
     names: dict[int, str] = {}
     while proc.poll() is None:
-        for pid in [proc.pid, *children(proc.pid)]:
+        for pid in [proc.pid, *process_children()[0].get(proc.pid, [])]:
             try:
                 status = Path(f"/proc/{pid}/status").read_text().splitlines()
             except OSError:

@@ -30,6 +30,9 @@ class SourceDocument:
     label: str
     data: Any
     lines: dict[PathKey, int] = field(default_factory=dict)
+    # Why there are no line numbers, when the text could not be placed (JSON that no
+    # YAML parser reads): errors then point at line 1.
+    unplaced: str | None = None
 
     def line_of(self, path: PathKey) -> int:
         """The line of ``path``, or of its nearest ancestor that exists in the file."""
@@ -82,14 +85,12 @@ def _parse_json(text: str, label: str) -> SourceDocument:
         raise ScenarioError(f"{label}:1: JSON nested too deeply") from None
     # JSON is (almost always) YAML too; its node marks give us line numbers. The data
     # is json's, so libyaml (PyYAML's C parser, several times faster on a long
-    # recording) only has to find lines; the Python parser tries where it cannot.
-    loaders = [getattr(yaml, "CSafeLoader", None), yaml.SafeLoader]
-    for loader_class in filter(None, loaders):
-        try:
-            return SourceDocument(label, data, _parse_yaml(text, label, loader_class).lines)
-        except ScenarioError:
-            continue
-    return SourceDocument(label, data, {})
+    # recording, and reading all the Python parser reads) only has to find lines.
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return SourceDocument(label, data, _parse_yaml(text, label, loader_class).lines)
+    except ScenarioError as exc:
+        return SourceDocument(label, data, {}, unplaced=str(exc))
 
 
 def _parse_yaml(text: str, label: str, loader_class: Any = yaml.SafeLoader) -> SourceDocument:

@@ -771,3 +771,14 @@ def test_libyaml_finds_the_lines_the_python_parser_finds(monkeypatch: pytest.Mon
     assert slow[-5][1] == {} and fast[-5][1][("b", 1)] == 3
     assert slow[:-5] + slow[-4:] == fast[:-5] + fast[-4:]
     assert len(corpus) > 20
+
+
+def test_json_no_yaml_parser_can_place_keeps_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collector.yamlsource import parse_document
+
+    text = '{"a":\t1}'
+    assert parse_document(text, "s.json", is_json=True).unplaced is None
+    monkeypatch.delattr(yaml, "CSafeLoader")  # the Python parser refuses the tab
+    doc = parse_document(text, "s.json", is_json=True)
+    assert doc.data == {"a": 1} and doc.lines == {}
+    assert doc.unplaced is not None and doc.unplaced.startswith("s.json:1:")
