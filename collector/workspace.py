@@ -56,9 +56,10 @@ def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
         raise OutputError(f"--out {out_dir}: not a folder")
     # Once per folder and process: a `check` of thousands of pages into a folder of
     # thousands of bundles must not list that folder again for every page.
-    if out_dir.resolve() not in _ORPHANS_REMOVED:
+    folder = out_dir.resolve()
+    if folder not in _ORPHANS_REMOVED:
         remove_orphans(out_dir)
-        _ORPHANS_REMOVED.add(out_dir.resolve())
+        _ORPHANS_REMOVED.add(folder)
     # Two processes (pytest-xdist workers) may draw the same reference in the same
     # tick, and each names its own partial folder: whoever sees a rival draws again
     # (the one listing of the folder per new workspace).
