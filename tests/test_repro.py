@@ -36,7 +36,9 @@ def run(
     **run_kwargs: Any,
 ) -> Reproduction:
     scenario = make_scenario(data, env)
-    options = RunOptions(linger_s=linger, env=env or {}, limits=limits or CaptureLimits(), **run_kwargs)
+    options = RunOptions(
+        linger_s=linger, env=env or {}, limits=limits or CaptureLimits(), **run_kwargs
+    )
     bundle = BundleOptions(out_dir=tmp_path / "reports")
     return browser_loop.run(
         lambda browser: reproduce(
@@ -144,7 +146,11 @@ def test_iframe_popup_and_worker_are_covered(browser_loop, pages_url, tmp_path):
 
 def test_a_timer_held_up_by_a_busy_renderer_still_lands(browser_loop, pages_url, tmp_path):
     # The timer is due 600 ms before a busy task lets it run: quiet must wait for it.
-    done = run(browser_loop, tmp_path, {"url": pages_url, "steps": [{"goto": "busy-timer.html"}, {"click": "#go"}]})
+    done = run(
+        browser_loop,
+        tmp_path,
+        {"url": pages_url, "steps": [{"goto": "busy-timer.html"}, {"click": "#go"}]},
+    )
     report = report_of(done)
     late = [e for e in events(report, "page_error") if "timer behind a busy task" in e["text"]]
     assert late and late[0]["step"] == 2, report["events"]
@@ -169,9 +175,7 @@ def test_missing_favicon_does_not_fail(browser_loop, pages_url, tmp_path):
     # Chromium remembers a missing favicon per origin for the browser's lifetime; this
     # origin (localhost, not 127.0.0.1) is used by no other test of the shared browser.
     origin = pages_url.replace("127.0.0.1", "localhost")
-    done = run(
-        browser_loop, tmp_path, {"url": origin, "steps": [{"goto": "favicon-missing.html"}]}
-    )
+    done = run(browser_loop, tmp_path, {"url": origin, "steps": [{"goto": "favicon-missing.html"}]})
     report = report_of(done)
     assert report["outcome"]["status"] == "clean"
     favicon = [e for e in report["events"] if "favicon.ico" in (e["url"] or "")]
@@ -390,3 +394,40 @@ def test_scenario_copy_in_the_bundle_keeps_secret_references(browser_loop, pages
     for path in done.bundle.rglob("*"):
         if path.is_file():
             assert b"hunter2-secret" not in path.read_bytes(), path
+
+
+def test_a_fetch_started_by_a_click_counts_in_the_page_until_it_settles(browser_loop, pages_url):
+    """The page itself says a request is in flight: collector does not wait for Playwright's
+    request event to learn it (late under load, and the run looked quiet meanwhile)."""
+    from collector.capture.quiet import PENDING_TIMERS, TIMER_TRACKER
+
+    async def look(browser: Any) -> tuple[int, int]:
+        context = await browser.new_context()
+        try:
+            await context.add_init_script(TIMER_TRACKER)
+            page = await context.new_page()
+            await page.goto(pages_url + "fetch-on-click.html")
+            await page.click("#go")
+            started = await page.evaluate(PENDING_TIMERS)  # both answers are still on their way
+            await page.wait_for_function(f"({PENDING_TIMERS}) === 0")
+            return started, await page.evaluate(PENDING_TIMERS)
+        finally:
+            await context.close()
+
+    assert browser_loop.run(look) == (2, 0)
+
+
+def test_a_fetch_the_page_leaves_unhandled_is_still_an_uncaught_rejection(
+    browser_loop, pages_url, tmp_path
+):
+    done = run(
+        browser_loop,
+        tmp_path,
+        {
+            "url": pages_url,
+            "steps": [{"goto": "fetch-on-click.html"}, {"click": "#refused"}, {"click": "#go"}],
+        },
+    )
+    texts = [e["text"] for e in events(report_of(done), "page_error")]
+    assert any("Failed to fetch" in t for t in texts), texts
+    assert any("after the slow answer" in t for t in texts), texts

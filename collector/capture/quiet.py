@@ -1,6 +1,7 @@
 """"Quiet": the one wait for late errors, for the runner and for the pytest plugin alike.
 
-Quiet means no request pending, no console session still replaying, no event
+Quiet means no request pending (seen by collector, or a fetch/XHR the page has
+started), no console session still replaying, no event
 for ``quiet_ms``, and no short timer scheduled in any open page; the wait ends
 then, or when the linger is over. The page calls are arguments (``evaluate``,
 ``pause``), so the same code serves Playwright's async API and its sync one
@@ -47,6 +48,37 @@ TIMER_TRACKER_JS = """
     if (markers.has(id)) { clear.call(window, markers.get(id)); markers.delete(id); }
     return clear.call(window, id);
   };
+  // A fetch or XHR counts from the call, in the page itself: its request event reaches
+  // collector later, and a page whose click starts one must not look quiet meanwhile.
+  // The page gets a promise that settles as the native one did, so a rejection it
+  // does not handle is still reported as unhandled.
+  let requests = 0;
+  const settled = () => { requests -= 1; };
+  const fetch = window.fetch;
+  if (typeof fetch === 'function') {
+    window.fetch = function (...args) {
+      const native = fetch.apply(this, args);
+      requests += 1;
+      return new Promise((resolve, reject) => native.then(
+        (value) => { settled(); resolve(value); }, (error) => { settled(); reject(error); }));
+    };
+  }
+  const XHR = window.XMLHttpRequest;
+  if (typeof XHR === 'function') {
+    const send = XHR.prototype.send;
+    XHR.prototype.send = function (...args) {
+      // Counted before: a synchronous XHR has ended by the time send returns.
+      requests += 1;
+      this.addEventListener('loadend', settled, {once: true});
+      try {
+        return send.apply(this, args);
+      } catch (error) {  // never sent: no loadend will come
+        this.removeEventListener('loadend', settled);
+        settled();
+        throw error;
+      }
+    };
+  }
   const workers = [];
   if (typeof window.Worker === 'function') {
     window.Worker = new Proxy(window.Worker, {construct(target, args, newTarget) {
@@ -57,7 +89,7 @@ TIMER_TRACKER_JS = """
   Object.defineProperty(window, '__collectorPendingTimers', {get: () => {
     const now = performance.now();
     while (workers.length && workers[0] < now) workers.shift();
-    return markers.size + workers.length;
+    return markers.size + workers.length + requests;
   }});
 })();
 """
