@@ -1,9 +1,11 @@
 """`collector check`: many pages (or flows) in one browser, judged by the rules, for CI.
 
-Each target gets a fresh context (no state leaks between pages) and the usual
-capture and linger; contexts run concurrently because lingering is idle time.
-A page that cannot load, hangs or crashes is a failure of that page, never of
-the run.
+Each worker keeps one context and page for the plain URLs it checks and
+resets them between two pages, so that no state leaks from one page to the
+next (``collector.lanes``); a flow gets a fresh context. Every page gets the
+usual capture and linger; workers run concurrently because lingering is idle
+time. A page that cannot load, hangs or crashes is a failure of that page,
+never of the run.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
     from collector.browser import BrowserOptions
     from collector.bundle import BundleOptions
+    from collector.lanes import Lane
     from collector.report import Event, Outcome, StepRecord
     from collector.runner import RunOptions, RunResult
     from collector.scenario import Scenario
@@ -44,6 +47,8 @@ class Target:
     name: str
     scenario: Scenario
     scenario_dir: Path = Path(".")
+    # A plain URL: it may run in a worker's reused context (a flow gets its own).
+    plain: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,7 @@ def url_target(url: str) -> Target:
         raise BadInput(f"not an http(s) URL: {url!r}")
     from collector.scenario import Goto, Scenario
 
-    return Target(url, Scenario(name=url, steps=[Goto(url=url)]))
+    return Target(url, Scenario(name=url, steps=[Goto(url=url)]), plain=True)
 
 
 def read_url_list(path: Path) -> list[str]:
@@ -283,23 +288,29 @@ async def check_targets(
     on_done: Callable[[PageResult], None] | None = None,
     bundle_options: BundleOptions | None = None,
 ) -> list[PageResult]:
-    """Run every target in its own context, ``concurrency`` at a time, in input order.
+    """Run every target, ``concurrency`` at a time, in input order.
 
-    Each runs in a workspace under ``work_dir``; with ``bundle_options``, a failing
+    Each worker has a lane (a context reset between its plain URLs). Each target
+    runs in a workspace under ``work_dir``; with ``bundle_options``, a failing
     page's workspace becomes its bundle.
     """
     from collector.bundle import write_run_bundle
     from collector.capture.maps import MapCache
+    from collector.lanes import Lane
     from collector.workspace import discard_workspace
 
-    gate = asyncio.Semaphore(max(1, concurrency))
+    lanes = [Lane(browser) for _ in range(max(1, concurrency))]
+    free: asyncio.Queue[Lane] = asyncio.Queue()
+    for lane in lanes:
+        free.put_nowait(lane)
     rules = run_options.rules
     # One script's source map is fetched once for all the pages (issue 16).
     if run_options.map_cache is None:
         run_options = replace(run_options, map_cache=MapCache())
 
     async def one(target: Target) -> PageResult:
-        async with gate:
+        lane = await free.get()
+        try:
             started = time.monotonic()
             # An expected error is the page's known state: it must occur, and it does not fail.
             expected = rules.expect + tuple(target.scenario.expect)
@@ -308,8 +319,12 @@ async def check_targets(
                 rules=rules.with_overrides(ignore=expected),
                 scenario_dir=target.scenario_dir,
             )
-            page, ran = await _run_one(target, browser, options, work_dir)
+            page, ran = await _run_one(
+                target, browser, options, work_dir, lane if target.plain else None
+            )
             page.duration_ms = int((time.monotonic() - started) * 1000)
+        finally:
+            free.put_nowait(lane)
         if ran is not None:
             result, workspace = ran
             # In a thread: the other pages' events keep flowing while a bundle is written.
@@ -322,11 +337,14 @@ async def check_targets(
             on_done(page)
         return page
 
-    return list(await asyncio.gather(*(one(t) for t in targets)))
+    try:
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+    finally:
+        await asyncio.gather(*(lane.close() for lane in lanes))
 
 
 async def _run_one(
-    target: Target, browser: Browser, options: RunOptions, work_dir: Path
+    target: Target, browser: Browser, options: RunOptions, work_dir: Path, lane: Lane | None
 ) -> tuple[PageResult, tuple[RunResult, Workspace] | None]:
     """Run one target in a workspace of its own (kept only if a bundle is written).
 
@@ -338,7 +356,9 @@ async def _run_one(
 
     workspace = new_workspace(work_dir)
     try:
-        result = await run_scenario(target.scenario, browser, replace(options, work_dir=workspace.path))
+        result = await run_scenario(
+            target.scenario, browser, replace(options, work_dir=workspace.path), lane=lane
+        )
     except CollectorError as exc:
         discard_workspace(workspace)
         return PageResult(target, None, problem=str(exc)), None

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from collector.capture import UNRESPONSIVE, Capture, CaptureLimits, wait_quiet
+from collector.capture.listeners import MAX_ORIGINS
 from collector.capture.maps import MapCache, MapLimits, SourceMaps, context_fetch
 from collector.deadlines import (
     CLOSE_S,
@@ -62,6 +63,8 @@ from collector.steps import StepContext, StepFailed, perform
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Frame, Page
+
+    from collector.lanes import Lane
 
 PASSIVE_STEPS = (Wait, WaitFor, WaitForUrl, ExpectText, ExpectVisible, ExpectUrl, Screenshot)
 
@@ -168,13 +171,16 @@ async def run_scenario(
     options: RunOptions,
     on_step: StepCallback | None = None,
     stop_reason: StopReason | None = None,
+    lane: Lane | None = None,
 ) -> RunResult:
     """Run every step with capture; always return a result describing what happened.
 
     ``on_step(record, total)`` is called as each step ends (for progress output).
     Cancelling the task ends the run as ``interrupted``, for ``stop_reason()``.
+    ``lane``: a context and page to use and reset afterwards, instead of a context
+    of the run's own (check's plain pages; not with a trace or a HAR).
     """
-    run = _Run(scenario, browser, options, on_step, stop_reason)
+    run = _Run(scenario, browser, options, on_step, stop_reason, lane)
     return await run.execute()
 
 
@@ -186,8 +192,10 @@ class _Run:
         options: RunOptions,
         on_step: StepCallback | None = None,
         stop_reason: StopReason | None = None,
+        lane: Lane | None = None,
     ) -> None:
         self.on_step = on_step
+        self.lane = lane if not (options.trace or options.har) else None
         self.stop_reason = stop_reason
         self.interrupt: Interrupt | None = None
         self.scenario = scenario
@@ -301,6 +309,13 @@ class _Run:
         if har_path is not None:
             kwargs["record_har_path"] = str(har_path)
             kwargs["record_har_content"] = "omit"
+        if self.lane is not None:
+            try:
+                await self._open_in_lane(self.lane, kwargs)
+            except BaseException:
+                self.lane.drop()
+                raise
+            return
         try:
             self.context = await within(self.browser.new_context(**kwargs), OPEN_S, "new context")
         except Exception as exc:
@@ -316,24 +331,49 @@ class _Run:
                     self.capture.problems.append(
                         "trace recorded without screenshots: the steps type secrets"
                     )
-            self.maps = None if not self.options.resolve_source_maps else SourceMaps(
-                context_fetch(
-                    self.context,
-                    self.options.map_limits.timeout_s,
-                    lambda: self.environment.user_agent,
-                ),
-                self.options.source_maps_dir,
-                self.options.map_limits,
-                self.options.map_cache,
-            )
+            self.maps = self._source_maps(self.context)
             await within(self.capture.attach(self.context, self.browser), OPEN_S, "listening")
             self.page = await within(self.context.new_page(), OPEN_S, "new page")
         except Exception as exc:
             raise BrowserLaunchError(f"cannot open a page: {first_line(exc)}") from exc
-        # Listen before the first navigation (popups rely on DevTools replaying their
-        # early messages); ask for the user agent meanwhile.
+        await self._ready(self.page)
+
+    def _source_maps(self, context: BrowserContext) -> SourceMaps | None:
+        if not self.options.resolve_source_maps:
+            return None
+        return SourceMaps(
+            context_fetch(
+                context, self.options.map_limits.timeout_s, lambda: self.environment.user_agent
+            ),
+            self.options.source_maps_dir,
+            self.options.map_limits,
+            self.options.map_cache,
+        )
+
+    async def _open_in_lane(self, lane: Lane, settings: dict[str, Any]) -> None:
+        try:
+            context, page = await within(lane.take(settings), OPEN_S, "new context")
+        except Exception as exc:
+            raise BrowserLaunchError(f"cannot open a browser context: {first_line(exc)}") from exc
+        self.context = context
+        self.capture.problems.extend(lane.problems)
+        lane.problems.clear()
+        self.maps = self._source_maps(context)
+        try:
+            await within(
+                self.capture.attach(context, self.browser, tracker=False), OPEN_S, "listening"
+            )
+        except Exception as exc:
+            raise BrowserLaunchError(f"cannot open a page: {first_line(exc)}") from exc
+        self.capture.adopt(page)
+        self.page = page
+        await self._ready(page)
+
+    async def _ready(self, page: Page) -> None:
+        """Listen before the first navigation (popups rely on DevTools replaying their
+        early messages); ask for the user agent meanwhile."""
         agent, _ = await asyncio.gather(
-            _user_agent(self.browser, self.page), self.capture.settle(), return_exceptions=True
+            _user_agent(self.browser, page), self.capture.settle(), return_exceptions=True
         )
         if isinstance(agent, BaseException):
             self.capture.problems.append(f"user agent: {first_line(agent)}")
@@ -680,6 +720,10 @@ class _Run:
             await self.capture.finish_bodies()
             if self.maps is not None:
                 await self.maps.finish()  # through the context: before it closes
+            if self.lane is not None:
+                lane, self.lane = self.lane, None
+                await self._give_back(lane)
+                return
             self.capture.close_sessions()
             if self.context is not None:
                 if trace_path is not None:
@@ -696,6 +740,33 @@ class _Run:
             self.capture.problems.append(f"closing the context: {first_line(exc)}")
         finally:
             self.capture.detach()
+            if self.lane is not None and self.lane.context is self.context:
+                self.lane.drop()  # not given back (cancelled, failed): never used again
+
+    async def _give_back(self, lane: Lane) -> None:
+        """Hand the lane's context on, reset, or closed when the run leaves doubt about it."""
+        try:
+            await self.capture.detach_sessions(CLOSE_S)
+        except Exception as exc:
+            lane.drop()
+            self.capture.problems.append(f"ending the console sessions: {first_line(exc)}")
+        self.capture.detach()
+        if lane.context is not self.context:
+            await lane.close()
+            return
+        spoiled = None
+        if self.capture.broken.is_set():
+            spoiled = "a page crashed or the browser went away"
+        elif self.capture.unresponsive:
+            spoiled = "a page stopped responding"
+        elif self.interrupt is not None:
+            spoiled = "the run was interrupted"
+        too_many = len(self.capture.origins) > MAX_ORIGINS
+        try:
+            await lane.give_back(None if too_many else self.capture.origins, spoiled)
+        except BaseException:
+            lane.drop()  # cancelled halfway through the reset
+            raise
 
     def _outcome_for_failure(self, index: int, exc: BaseException, budget_ms: int) -> Outcome:
         message = step_error(exc, budget_ms)

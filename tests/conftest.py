@@ -98,6 +98,13 @@ class PageHandler(SimpleHTTPRequestHandler):
         else:
             super().do_GET()
 
+    def end_headers(self) -> None:
+        # ?max-age=N: a file the browser may keep in its HTTP cache (tests/pages/lanes).
+        age = parse_qs(urlsplit(self.path).query).get("max-age")
+        if age:
+            self.send_header("Cache-Control", f"max-age={int(age[0])}")
+        super().end_headers()
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)

@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from collector.capture.bodies import (
     body_excerpt,
@@ -52,6 +53,8 @@ BODY_READ_S = 10.0
 BODY_FINISH_S = 3.0
 # Bodies kept per run: 20 x 4 kB keeps report.json and report.html far under the budget.
 MAX_BODIES = 20
+# Origins remembered per run (more: the run's context is not reused, see collector.lanes).
+MAX_ORIGINS = 32
 
 
 class Capture(CaptureStore):
@@ -83,7 +86,6 @@ class Capture(CaptureStore):
         # The DevTools console of each page (collector's own runs).
         self.consoles: list[ConsoleTarget] = []
         self._cdp_sessions: list[Any] = []
-        self._disconnect_listener: Callable[[Any], Any] = lambda _arg: None
         # Response bodies of HTTP errors being read (collector's own runs only): task -> entry.
         self._read_bodies = False
         self._bodies_started = 0
@@ -91,21 +93,36 @@ class Capture(CaptureStore):
         # URLs that answered as documents: a frame there is an inline script, and the page
         # is not fetched again to look for a source map.
         self.documents: set[str] = set()
+        # The origins the run's requests went to: what a reused context must forget after
+        # the run (collector.lanes); over MAX_ORIGINS, the context is not reused.
+        self.origins: set[str] = set()
+        # Every listener this capture added, so that a context that outlives the run
+        # (collector.lanes) reports nothing more to it.
+        self._listening: list[tuple[Any, str, Callable[[Any], Any]]] = []
 
     # -- attaching -----------------------------------------------------------
 
-    async def attach(self, context: BrowserContext, browser: Browser | None = None) -> None:
-        """Listen on ``context`` (call before the first page opens)."""
-        await context.add_init_script(TIMER_TRACKER)
+    async def attach(
+        self, context: BrowserContext, browser: Browser | None = None, *, tracker: bool = True
+    ) -> None:
+        """Listen on ``context`` (call before the first page opens).
+
+        ``tracker=False``: the context already has the timer tracker (a reused one).
+        """
+        if tracker:
+            await context.add_init_script(TIMER_TRACKER)
         self._context = context
         self._read_bodies = True
         self._listen(context)
         # Dialogs block the page until answered: a reproduction dismisses and records them.
-        context.on("dialog", self._guard(self._on_dialog))
+        self._on(context, "dialog", self._on_dialog)
         if browser is not None:
             self._browser = browser
-            self._disconnect_listener = self._guard(self._on_disconnected)
-            browser.on("disconnected", self._disconnect_listener)
+            self._on(browser, "disconnected", self._on_disconnected)
+
+    def adopt(self, page: Page) -> None:
+        """Take ``page``, opened before this capture listened (a reused context's), as its first."""
+        self._on_page(page)
 
     def attach_sync(self, context: Any) -> None:
         """Listen on a context of Playwright's sync API (pytest-playwright's fixtures).
@@ -125,21 +142,28 @@ class Capture(CaptureStore):
     def _listen_like_a_test(self, context: Any) -> None:
         self._console_via_cdp = False
         self._listen(context)
-        context.on("console", self._guard(self._on_console))
-        context.on("weberror", self._guard(self._on_web_error))
+        self._on(context, "console", self._on_console)
+        self._on(context, "weberror", self._on_web_error)
 
     def _listen(self, context: Any) -> None:
-        context.on("request", self._guard(self._on_request))
-        context.on("response", self._guard(self._on_response))
-        context.on("requestfailed", self._guard(self._on_request_failed))
-        context.on("requestfinished", self._guard(self._on_request_done))
-        context.on("page", self._guard(self._on_page))
+        self._on(context, "request", self._on_request)
+        self._on(context, "response", self._on_response)
+        self._on(context, "requestfailed", self._on_request_failed)
+        self._on(context, "requestfinished", self._on_request_done)
+        self._on(context, "page", self._on_page)
+
+    def _on(self, emitter: Any, event: str, handler: Callable[[Any], Any]) -> None:
+        listener = self._guard(handler)
+        emitter.on(event, listener)
+        self._listening.append((emitter, event, listener))
 
     def detach(self) -> None:
-        """Stop recording: what a closing browser reports is not part of the run."""
+        """Stop recording: what a closing browser (or the next run in a reused context)
+        reports is not part of the run."""
         self.closed = True
-        if self._browser is not None:
-            self._browser.remove_listener("disconnected", self._disconnect_listener)
+        for emitter, event, listener in self._listening:
+            emitter.remove_listener(event, listener)
+        self._listening.clear()
 
     def _guard(self, handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
         """A failing listener must not lose the run: record the failure instead."""
@@ -219,8 +243,8 @@ class Capture(CaptureStore):
         label = f"page {number}" if number == 1 else f"page {number} (popup)"
         self.pages.append(page)
         self._page_labels[page] = label
-        page.on("crash", self._guard(self._on_crash))
-        page.on("download", self._guard(self._on_download))
+        self._on(page, "crash", self._on_crash)
+        self._on(page, "download", self._on_download)
         if self._console_via_cdp:
             self._attaching[asyncio.ensure_future(self._attach_console(page, label))] = label
 
@@ -233,8 +257,8 @@ class Capture(CaptureStore):
         except Exception as exc:
             # Not Chromium, or the page is already gone: Playwright's listener still works.
             self.note(f"console via CDP for {label}: {first_line(exc)}; using Playwright's")
-            page.on("console", self._guard(self._on_console))
-            page.on("pageerror", self._guard(lambda error: self._on_page_error(page, error)))
+            self._on(page, "console", self._on_console)
+            self._on(page, "pageerror", lambda error: self._on_page_error(page, error))
             return
         console = ConsoleTarget(self, label)
         self.consoles.append(console)
@@ -293,6 +317,13 @@ class Capture(CaptureStore):
         for task in self._attaching:
             task.cancel()
 
+    async def detach_sessions(self, timeout_s: float) -> None:
+        """End the DevTools sessions of a context that stays open (a reused one)."""
+        sessions = list(self._cdp_sessions)
+        self.close_sessions()
+        if sessions:
+            await asyncio.wait_for(asyncio.gather(*(s.detach() for s in sessions)), timeout_s)
+
     # -- Playwright events ---------------------------------------------------
 
     def _on_console(self, msg: ConsoleMessage) -> None:
@@ -334,6 +365,10 @@ class Capture(CaptureStore):
     def _on_request(self, request: Request) -> None:
         self._pending.add(request)
         self.touch()
+        if len(self.origins) <= MAX_ORIGINS:
+            origin = _origin(request.url)
+            if origin:
+                self.origins.add(origin)
 
     def _on_request_done(self, request: Request) -> None:
         self._pending.discard(request)
@@ -480,6 +515,14 @@ def _duration(response: Response) -> int | None:
         if isinstance(value, int | float) and value >= 0:
             return round(value)
     return None
+
+
+def _origin(url: str) -> str | None:
+    """scheme://host[:port] of an http(s) URL (what storage is kept by), else None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
 
 
 def _has_frame(request: Request) -> bool:

@@ -1,0 +1,133 @@
+"""A check worker's browser context and page, used again for page after page.
+
+A fresh context per page costs Chromium a new renderer process and about
+170 CPU-ms, twice what loading a small page costs: it was most of check's time.
+A lane keeps one context and one page and, between two pages, makes them
+forget everything the last page left: the page goes to about:blank and its
+history is dropped, other pages (popups) are closed, the context's cookies
+and permissions are cleared, every origin the page's requests reached loses
+its storage (local and session storage, IndexedDB, Cache Storage, service
+workers), and the HTTP cache is emptied. What the next page can see is what a
+fresh context shows (``tests/test_lanes.py`` checks each).
+
+Anything unusual spoils the lane instead, and the next page gets a fresh
+context: a page that crashed or stopped responding, a run that was
+interrupted, more origins than the capture remembers, a reset step that
+fails. Only ``check``'s plain URL targets run in lanes; flows, traces and HARs
+keep a context of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from collector.capture.quiet import TIMER_TRACKER
+from collector.deadlines import CLOSE_S, within
+from collector.errors import first_line
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, CDPSession, Page
+
+# A context serves this many pages before a fresh one: whatever a renderer keeps
+# across documents (caches of compiled code, fonts, leaks) stays bounded.
+PAGES_PER_CONTEXT = 100
+
+
+class Lane:
+    """One worker's context and page (see the module's docstring)."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.context: BrowserContext | None = None
+        self.page: Page | None = None
+        self._session: CDPSession | None = None
+        self._settings: dict[str, Any] | None = None
+        self._served = 0
+        # Why the last context was not reused (for tests).
+        self.spoiled: str | None = None
+        # What went wrong closing a context, for the next run's notes.
+        self.problems: list[str] = []
+        # Contexts left in an unknown state (a run cancelled or failed while using one):
+        # never used again, closed by the next take or close.
+        self._dropped: list[BrowserContext] = []
+
+    async def take(self, settings: dict[str, Any]) -> tuple[BrowserContext, Page]:
+        """The lane's context and page for a run whose context needs ``settings``.
+
+        A context opened with other settings, or one that served its share of
+        pages, is closed and a new one opened (with the timer tracker installed).
+        """
+        if self.context is not None and (
+            settings != self._settings or self._served >= PAGES_PER_CONTEXT
+        ):
+            self.drop()
+        await self._close_dropped()
+        if self.context is None or self.page is None:
+            self.context = await self.browser.new_context(**settings)
+            self._settings = dict(settings)
+            self._served = 0
+            await self.context.add_init_script(TIMER_TRACKER)
+            self.page = await self.context.new_page()
+            self._session = await self.context.new_cdp_session(self.page)
+        self._served += 1
+        return self.context, self.page
+
+    async def give_back(self, origins: set[str] | None, spoiled: str | None = None) -> None:
+        """Make the context forget the run that used it, or close it (``spoiled``: why).
+
+        ``origins``: where the run's requests went; None when there were too many
+        to remember, which spoils the lane too.
+        """
+        if spoiled is None and origins is None:
+            spoiled = "the page reached more origins than are remembered"
+        if spoiled is None:
+            try:
+                await within(self._reset(origins or set()), CLOSE_S, "resetting the context")
+            except Exception as exc:
+                spoiled = f"reset failed: {first_line(exc)}"
+        if spoiled is not None:
+            self.spoiled = spoiled
+            await self.close()
+
+    async def _reset(self, origins: set[str]) -> None:
+        context, page, session = self.context, self.page, self._session
+        if context is None or page is None or session is None or page.is_closed():
+            raise RuntimeError("the lane's page is gone")
+        # about:blank first: the last document's script stops, so it writes nothing
+        # more into what is cleared next.
+        await asyncio.gather(
+            page.goto("about:blank"), *(p.close() for p in context.pages if p is not page)
+        )
+        clear = [
+            session.send("Storage.clearDataForOrigin", {"origin": o, "storageTypes": "all"})
+            for o in sorted(origins)
+        ]
+        await asyncio.gather(
+            context.clear_cookies(),
+            context.clear_permissions(),
+            session.send("Network.clearBrowserCache"),
+            session.send("Page.resetNavigationHistory"),
+            # The browsing context's name outlives its documents.
+            page.evaluate("window.name = ''"),
+            *clear,
+        )
+
+    def drop(self) -> None:
+        """Never use the current context again (it is closed by the next take or close)."""
+        if self.context is not None:
+            self._dropped.append(self.context)
+        self.context, self.page, self._session = None, None, None
+
+    async def close(self) -> None:
+        """Close the lane's contexts (the next ``take`` opens a fresh one)."""
+        self.drop()
+        await self._close_dropped()
+
+    async def _close_dropped(self) -> None:
+        dropped, self._dropped = self._dropped, []
+        closing = [within(c.close(), CLOSE_S, "closing a reused context") for c in dropped]
+        for failure in await asyncio.gather(*closing, return_exceptions=True):
+            if isinstance(failure, BaseException):
+                # A browser that is gone took its contexts with it.
+                self.problems.append(f"closing a reused context: {first_line(failure)}")

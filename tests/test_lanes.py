@@ -1,0 +1,212 @@
+"""A check worker's reused context (collector.lanes) leaks nothing from one page to the next.
+
+Each test has its control: what the same pages see without the reset, so that a
+reset that stopped clearing something turns the test red rather than passing
+for want of anything to find.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.capture.listeners import _origin
+from collector.check import check_targets, url_target
+from collector.lanes import Lane
+from collector.runner import RunOptions, RunResult, run_scenario
+from collector.scenario import Goto, Scenario, WaitFor
+
+LINGER_S = 0.2
+
+
+def flow(url: str) -> Scenario:
+    """Open ``url`` and wait for its #done (the page's async work finished)."""
+    return Scenario(name=url, steps=[Goto(url=url), WaitFor(selector="#done", state="attached")])
+
+
+def state_of(result: RunResult) -> dict[str, Any]:
+    """The STATE a read-state.html run logged."""
+    assert result.outcome.status == "clean", result.outcome
+    logged = [e.text for e in result.events if e.text.startswith("STATE ")]
+    assert len(logged) == 1, [e.text for e in result.events]
+    return dict(json.loads(logged[0].removeprefix("STATE ")))
+
+
+def options(tmp_path: Path, name: str) -> RunOptions:
+    return RunOptions(linger_s=LINGER_S, work_dir=tmp_path / name, final_screenshot="never")
+
+
+def test_the_next_page_in_a_reused_context_sees_what_a_fresh_context_shows(
+    browser_loop: Any, pages_url: str, tmp_path: Path
+) -> None:
+    leave, read = pages_url + "lanes/leave-state.html", pages_url + "lanes/read-state.html"
+
+    async def runs(browser: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], Lane]:
+        fresh = await run_scenario(flow(read), browser, options(tmp_path, "fresh"))
+        # The control: the same two pages one after the other in one context, no reset.
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await page.goto(leave)
+            await page.wait_for_selector("#done", state="attached")
+            logged = await _state_logged(page, read)
+        finally:
+            await context.close()
+        lane = Lane(browser)
+        try:
+            left = await run_scenario(flow(leave), browser, options(tmp_path, "leave"), lane=lane)
+            assert left.outcome.status == "clean", left.outcome
+            reused = lane.context
+            after = await run_scenario(flow(read), browser, options(tmp_path, "read"), lane=lane)
+            assert lane.context is reused and reused is not None, lane.spoiled
+        finally:
+            await lane.close()
+        return state_of(fresh), logged, state_of(after), lane
+
+    fresh, without_reset, after_reset, _lane = browser_loop.run(runs)
+    assert after_reset == fresh
+    # Each thing compared is one the first page really leaves behind.
+    leaked = {key for key in fresh if without_reset[key] != fresh[key]}
+    assert leaked == set(fresh), (fresh, without_reset)
+
+
+async def _state_logged(page: Any, url: str) -> dict[str, Any]:
+    """The STATE read-state.html logs when ``page`` goes to it."""
+    logged: list[str] = []
+    page.on("console", lambda msg: logged.append(msg.text))
+    await page.goto(url)
+    await page.wait_for_selector("#done", state="attached")
+    states = [text for text in logged if text.startswith("STATE ")]
+    return dict(json.loads(states[-1].removeprefix("STATE ")))
+
+
+def test_permissions_and_cookies_of_any_origin_are_gone_for_the_next_page(
+    browser_loop: Any, pages_url: str
+) -> None:
+    """What the context holds beyond the origins the page's requests reached goes too."""
+    origin = pages_url.rstrip("/")
+    query = "navigator.permissions.query({name: 'geolocation'}).then(s => s.state)"
+    elsewhere = {"name": "left", "value": "1", "domain": "localhost", "path": "/"}
+
+    async def states(browser: Any) -> tuple[tuple[str, int], tuple[str, int]]:
+        lane = Lane(browser)
+        try:
+            context, page = await lane.take({})
+            await context.grant_permissions(["geolocation"], origin=origin)
+            await context.add_cookies([elsewhere])
+            await page.goto(pages_url + "lanes/kept.svg")
+            before = (await page.evaluate(query), len(await context.cookies()))
+            await lane.give_back({origin})
+            again, page = await lane.take({})
+            assert again is context, lane.spoiled
+            await page.goto(pages_url + "lanes/kept.svg")
+            return before, (await page.evaluate(query), len(await context.cookies()))
+        finally:
+            await lane.close()
+
+    assert browser_loop.run(states) == (("granted", 1), ("prompt", 0))
+
+
+@pytest.fixture
+def contexts_taken(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The context each lane run got, in order (Lane.take, watched)."""
+    contexts: list[Any] = []
+    take = Lane.take
+
+    async def watched_take(lane: Lane, settings: dict[str, Any]) -> Any:
+        taken = await take(lane, settings)
+        contexts.append(taken[0])
+        return taken
+
+    monkeypatch.setattr(Lane, "take", watched_take)
+    return contexts
+
+
+def check_one_by_one(browser_loop: Any, tmp_path: Path, targets: list[Any]) -> list[Any]:
+    return list(
+        browser_loop.run(
+            lambda browser: check_targets(
+                targets, browser, run_options=RunOptions(linger_s=LINGER_S), work_dir=tmp_path,
+                concurrency=1,
+            )
+        )
+    )  # fmt: skip
+
+
+def test_what_a_busy_page_does_after_its_run_reaches_no_later_page(
+    browser_loop: Any, pages_url: str, tmp_path: Path, contexts_taken: list[Any]
+) -> None:
+    """A page still logging errors, waiting on a request and with a popup whose requests
+    fail when its linger ends, then a clean page in the same worker: the clean page
+    passes, and it did reuse the context."""
+    noisy, clean = check_one_by_one(
+        browser_loop, tmp_path,
+        [url_target(pages_url + "lanes/noisy.html"), url_target(pages_url + "check/clean-plain.html")],
+    )  # fmt: skip
+    assert noisy.failed and {e.kind for e in noisy.failing} == {"console", "http_error"}
+    assert not clean.failed, (clean.reason, [e.text for e in clean.failing])
+    assert len(contexts_taken) == 2 and contexts_taken[0] is contexts_taken[1]
+
+
+def test_a_page_that_stopped_responding_leaves_the_next_a_fresh_context(
+    browser_loop: Any, pages_url: str, tmp_path: Path, contexts_taken: list[Any]
+) -> None:
+    frozen, clean = check_one_by_one(
+        browser_loop, tmp_path,
+        [url_target(pages_url + "lanes/freeze-after-load.html"), url_target(pages_url + "check/clean-plain.html")],
+    )  # fmt: skip
+    assert [e.kind for e in frozen.failing] == ["crash"], frozen.failing
+    assert "stopped responding" in frozen.failing[0].text.lower(), frozen.failing[0].text
+    assert not clean.failed, (clean.reason, [e.text for e in clean.failing])
+    assert len(contexts_taken) == 2 and contexts_taken[0] is not contexts_taken[1]
+
+
+def test_a_flow_gets_a_context_of_its_own(
+    browser_loop: Any, pages_url: str, tmp_path: Path, contexts_taken: list[Any]
+) -> None:
+    url = pages_url + "check/clean-plain.html"
+    flows = [replace(url_target(u), plain=False) for u in (url, url + "?again")]
+    pages = check_one_by_one(browser_loop, tmp_path, flows)
+    assert [p.failed for p in pages] == [False, False]
+    assert contexts_taken == []
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("http://127.0.0.1:8000/a/b?c#d", "http://127.0.0.1:8000"),
+        ("https://user:secret@Example.COM/x", "https://example.com"),
+        ("HTTP://h", "http://h"),
+        ("ws://h/socket", None),
+        ("data:text/html,hi", None),
+        ("blob:http://h/uuid", None),
+        ("http://[::1]:9/", "http://[::1]:9"),
+    ],
+)
+def test_the_origin_a_request_leaves_storage_in(url: str, origin: str | None) -> None:
+    assert _origin(url) == origin
+
+
+def test_a_context_serves_its_share_of_pages_with_the_same_settings(
+    browser_loop: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("collector.lanes.PAGES_PER_CONTEXT", 2)
+
+    async def contexts(browser: Any) -> list[Any]:
+        lane = Lane(browser)
+        seen = []
+        try:
+            for settings in ({}, {}, {}, {"locale": "de-DE"}):
+                context, _page = await lane.take(settings)
+                seen.append(context)
+                await lane.give_back(set())
+        finally:
+            await lane.close()
+        return seen
+
+    first, second, third, fourth = browser_loop.run(contexts)
+    assert first is second and third is not second and fourth is not third
