@@ -321,6 +321,29 @@ def test_shared_browser_opens_a_local_page(browser_loop: Any, pages_url: str) ->
     ]
 
 
+@pytest.mark.browser
+def test_a_repro_attached_to_a_browser_leaves_no_context_open_in_it(
+    browser_loop: Any, pages_url: str, tmp_path: Path
+) -> None:
+    """repro leaves its context to the closing of the browser: in a browser it connected
+    to (--cdp), someone else's, Playwright must close the contexts it created."""
+
+    async def contexts(browser: Any) -> int:
+        session = await browser.new_browser_cdp_session()
+        try:
+            found = await session.send("Target.getBrowserContexts")
+        finally:
+            await session.detach()
+        return len(found["browserContextIds"])
+
+    before = browser_loop.run(contexts)
+    steps = tmp_path / "steps.yaml"
+    steps.write_text(f"url: {pages_url}\nsteps:\n  - goto: check/clean-plain.html\n")
+    ran = invoke("repro", steps, "--out", tmp_path / "out", "--linger", "0", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert browser_loop.run(contexts) == before
+
+
 def _drivers() -> dict[int, str]:
     """Our child processes that are Playwright drivers, with their NODE_OPTIONS."""
     found = {}
