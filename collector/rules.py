@@ -8,7 +8,11 @@ already counts, so it does not count twice.
 
 Patterns match as a substring or, failing that, as a regex; a pattern that is
 not a valid regex is a ``PatternError`` when the rule is made, never a silent
-substring-only match.
+substring-only match. A regex gets ``MATCH_TIMEOUT_S`` per text: a pattern of
+a stranger's bundle can backtrack for ever on what a page logs (``(x+x+)+y``
+never ends in Python's ``re``), so matching uses the ``regex`` engine, which can
+stop. A pattern that ran out of time matches nothing from then on, and says so
+(``slow_patterns``): an error is never hidden by a pattern that did not finish.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from typing import TYPE_CHECKING, Literal
 from collector.errors import BadInput
 
 if TYPE_CHECKING:
-    # Only named in annotations: reading rules (options, config) must not import pydantic.
+    # Only named in annotations: reading rules (options, config) must not import pydantic,
+    # and checking a pattern must not import the matching engine.
+    import regex
+
     from collector.report import Event
 
 FailOn = Literal["error", "warning", "never"]
@@ -44,6 +51,17 @@ class PatternError(BadInput):
         super().__init__(f"not a valid regex: {pattern!r} ({reason})")
         self.pattern = pattern
         self.reason = reason
+
+
+# Per text: legitimate patterns take microseconds; the engine checks the time coarsely.
+MATCH_TIMEOUT_S = 0.25
+# Patterns that ran out of time (or that the matching engine refuses), in this process.
+_SLOW: dict[str, str] = {}
+
+
+def slow_patterns() -> dict[str, str]:
+    """Patterns that match nothing because matching them could not finish: pattern -> why."""
+    return dict(_SLOW)
 
 
 @lru_cache(maxsize=512)
@@ -137,4 +155,27 @@ class Rules:
 
 
 def _search(pattern: str, text: str) -> bool:
-    return pattern in text or compile_pattern(pattern).search(text) is not None
+    if pattern in text:
+        return True
+    if pattern in _SLOW:
+        return False
+    matcher = _matcher(pattern)
+    if matcher is None:
+        return False
+    try:
+        return matcher.search(text, timeout=MATCH_TIMEOUT_S) is not None
+    except TimeoutError:
+        _SLOW[pattern] = f"did not finish within {MATCH_TIMEOUT_S:g} s on a {len(text)}-character text"
+        return False
+
+
+@lru_cache(maxsize=512)
+def _matcher(pattern: str) -> regex.Pattern[str] | None:
+    """``pattern`` for the ``regex`` engine (imported when a run first matches)."""
+    import regex
+
+    try:
+        return regex.compile(pattern)
+    except regex.error as exc:  # valid for ``re`` (compile_pattern), not for this engine
+        _SLOW[pattern] = f"the matching engine refuses it: {exc}"
+        return None

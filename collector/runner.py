@@ -39,7 +39,7 @@ from collector.masking import MASK_COLOR, MaskFailed, clear_marks, masks_for
 from collector.redact import Redactor
 from collector.report import KIND_RANK, Environment, Event, Outcome, StepRecord
 from collector.report import Frame as StackFrame
-from collector.rules import Rules
+from collector.rules import Rules, slow_patterns
 from collector.scenario import (
     Back,
     ExpectText,
@@ -250,6 +250,7 @@ class _Run:
         await self._finish(trace_path)
         duration = int((time.monotonic() - t0) * 1000)
         events = self.rules.judge(self._resolved(self.capture.events()))
+        self._note_slow_patterns()
         return RunResult(
             scenario=self.scenario,
             started=started,
@@ -268,6 +269,15 @@ class _Run:
             rules=self.rules,
             interrupt=self.interrupt,
         )
+
+    def _note_slow_patterns(self) -> None:
+        """Say which of the run's patterns matched nothing because matching them never ended."""
+        rules = self.rules
+        mine = {*rules.expect, *(r.pattern for r in rules.all_ignores())}
+        mine.update(r.url for r in rules.all_ignores() if r.url)
+        for pattern, why in slow_patterns().items():
+            if pattern in mine:
+                self.capture.problems.append(f"pattern {pattern!r} matched nothing: it {why}")
 
     def _frames_seen(self, frames: list[dict[str, Any]], stack: str | None) -> None:
         """An error's frames: start fetching its scripts' source maps (once per script)."""

@@ -306,6 +306,21 @@ def test_a_pattern_matches_as_substring_or_regex_and_a_bad_one_is_refused():
         Rules(expect=("[",))
 
 
+# Python's `re` never finishes this search (the alternatives split 40 x's every way).
+BACKTRACKS = r"(x|xx)+y"
+
+
+def test_a_pattern_that_backtracks_for_ever_ends_and_hides_no_error() -> None:
+    from collector.report import Event
+    from collector.rules import Rules, slow_patterns
+
+    rules = Rules().with_overrides(ignore=(BACKTRACKS,), expect=(BACKTRACKS,))
+    event = Event(kind="console", level="error", text="x" * 40)
+    assert rules.fails(event)  # not ignored: the pattern never finished
+    assert rules.missing_expected([event]) == [BACKTRACKS]
+    assert "did not finish" in slow_patterns()[BACKTRACKS]
+
+
 def test_the_tickets_settings_without_a_config_file_are_configs_defaults(tmp_path: Path) -> None:
     """`collector ticket` reads no Config where there is no file: the defaults must agree."""
     from collector.config_file import desk_settings

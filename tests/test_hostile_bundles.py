@@ -269,6 +269,25 @@ def test_a_named_secret_is_typed_and_nothing_else_is_sent(
     no_token_sent(log)
 
 
+@pytest.mark.browser
+def test_a_pattern_that_backtracks_for_ever_ends_the_replay_and_hides_nothing(
+    pages_url: str, tmp_path: Path
+) -> None:
+    """A bundle's ignore pattern that Python's `re` never finishes on what the page logs
+    (40 x's): the replay ends, the error still counts, and the report says why."""
+    pattern = r"(x|xx)+y"
+    steps = f"url: {pages_url}\nignore: ['{pattern}']\nsteps:\n  - goto: backtrack.html\n"
+    folder = make_bundle(tmp_path / REFERENCE, report().to_json(), steps)
+    proc = collector("replay", folder, "--linger", "0.3", "--out", tmp_path / "out", cwd=tmp_path)
+    assert "Traceback" not in proc.stderr
+    [replayed] = [p for p in (tmp_path / "out").iterdir() if p.is_dir()]
+    replayed_report = json.loads((replayed / "report.json").read_text())
+    assert [e["message"] for e in replayed_report["errors"]] == ["x" * 40]
+    assert any(
+        pattern in note and "did not finish" in note for note in replayed_report["capture_problems"]
+    ), replayed_report["capture_problems"]
+
+
 def test_a_secret_named_but_not_set_is_one_line(tmp_path: Path) -> None:
     folder = make_bundle(
         tmp_path / REFERENCE, report().to_json(),
