@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 # A context serves this many pages before a fresh one: whatever a renderer keeps
 # across documents (caches of compiled code, fonts, leaks) stays bounded.
-PAGES_PER_CONTEXT = 100
+PAGES_PER_CONTEXT = 50
 
 
 class Lane:
