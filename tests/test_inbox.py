@@ -29,7 +29,7 @@ from shared_browser import BrowserLoop
 from collector.bundle_reader import open_bundle
 from collector.demo.server import DemoServer
 from collector.errors import BadInput
-from collector.inbox.intake import read_member, receive
+from collector.inbox.intake import Refused, read_member, receive
 from collector.inbox.serve import Running, ServeOptions, db_path, running
 from collector.inbox.store import MIGRATIONS, Store, StoreUnavailable
 from collector.labels import INBOX_LABELS
@@ -354,6 +354,25 @@ def test_a_file_still_growing_is_not_taken(demo: Demo, inbox: Running) -> None:
     assert inbox.inbox.store.has_report(reference(81)) is not None
 
 
+def test_a_watched_zip_whose_reference_another_upload_is_storing_waits_for_a_later_poll(
+    demo: Demo, inbox: Running
+) -> None:
+    watch = inbox.watch
+    assert watch is not None
+    ref = reference(82)
+    theirs = inbox.inbox.bundles / ref / f"{ref}.zip"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"the other upload's zip")
+    (watch.folder / "same.zip").write_bytes(zip_of(demo.report.model_copy(update={"reference": ref}), demo.scenario))
+    assert watch.poll() == 0  # first sight
+    assert watch.poll() == 0  # busy: neither taken nor refused
+    assert (watch.folder / "same.zip").is_file()
+    assert not (watch.folder / "refused" / "same.zip").exists()
+    theirs.unlink()
+    assert watch.poll() == 1  # the very next poll
+    assert inbox.inbox.store.has_report(ref) is not None
+
+
 # -- pages --------------------------------------------------------------------------------
 
 
@@ -510,6 +529,28 @@ def test_a_locked_database_is_try_again_later_and_leaves_no_file(
     other.execute("ROLLBACK")
     assert receive(data, tmp_path / "bundles", store).stored.already is False
     other.close()
+    store.close()
+
+
+def test_an_upload_never_writes_over_the_file_another_upload_of_its_reference_stores(
+    demo: Demo, tmp_path: Path
+) -> None:
+    """Two uploads of one reference at once (a retried submit, two servers on one store):
+    the second finds the first's file written and its row not yet, and must leave it be."""
+    store = Store(tmp_path / "inbox.sqlite3")
+    ref = reference(98)
+    data = zip_of(demo.report.model_copy(update={"reference": ref}), demo.scenario)
+    theirs = tmp_path / "bundles" / ref / f"{ref}.zip"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"the other upload's zip")
+    with pytest.raises(Refused, match="being stored by another upload") as refused:
+        receive(data, tmp_path / "bundles", store)
+    assert refused.value.status == 503  # submit sends it again later
+    assert theirs.read_bytes() == b"the other upload's zip"
+    assert sorted(p.name for p in (tmp_path / "bundles").iterdir()) == [ref]  # no temp file
+    theirs.unlink()  # the other upload failed and took its file away: this one goes in
+    assert receive(data, tmp_path / "bundles", store).stored.already is False
+    assert theirs.read_bytes() == data
     store.close()
 
 

@@ -9,6 +9,7 @@ and no row. Files are never extracted: the pages read members out of the stored 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import zipfile
@@ -24,6 +25,8 @@ from collector.text import utc_stamp
 
 # A bundle's zip is under the attachment budget; a large margin still bounds the server.
 MAX_UPLOAD_BYTES = 20_000_000
+# The answer to an upload whose reference another upload is storing: try again later.
+BUSY = 503
 
 
 class Refused(BundleError):
@@ -77,12 +80,27 @@ def receive(
             return Received(report, Stored(report.reference, known, already=True))
         folder = bundles / report.reference
         folder.mkdir(exist_ok=True)
-        os.replace(temp, folder / f"{report.reference}.zip")
+        target = folder / f"{report.reference}.zip"
+        try:
+            # Never over another upload's file: two uploads of one reference at once (a
+            # retried submit, two servers on one store) would otherwise both write it, and
+            # the one whose row came second would delete the file the first row names.
+            os.link(temp, target)
+        except FileExistsError:
+            known = store.has_report(report.reference)
+            if known is not None:
+                return Received(report, Stored(report.reference, known, already=True))
+            raise Refused(
+                f"{label}: {report.reference} is being stored by another upload; "
+                "send it again in a moment",
+                BUSY,
+            ) from None
         try:
             stored = store.add_report(describe(report, received_at or utc_stamp()))
         except BaseException:
-            (folder / f"{report.reference}.zip").unlink(missing_ok=True)
-            folder.rmdir()
+            target.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # another upload's file may be there by now
+                folder.rmdir()
             raise
         return Received(report, stored)
     finally:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.bundle_reader import MAX_ZIP_BYTES
-from collector.inbox.intake import Refused, receive
+from collector.inbox.intake import BUSY, Refused, receive
 from collector.inbox.store import Store
 
 
@@ -47,12 +47,15 @@ class FolderWatch:
             if self.seen.get(entry.name) != sig:
                 now[entry.name] = sig  # changed or new: look again next time
                 continue
-            self._take(Path(entry.path), info.st_size)
-            count += 1
+            if self._take(Path(entry.path), info.st_size):
+                count += 1
+            else:
+                now[entry.name] = sig  # left for the next poll
         self.seen = now
         return count
 
-    def _take(self, path: Path, size: int) -> None:
+    def _take(self, path: Path, size: int) -> bool:
+        """Store or refuse the file; False: left where it is, for a later poll."""
         try:
             if size > MAX_ZIP_BYTES:
                 raise Refused(f"{path.name}: larger than any bundle")
@@ -60,9 +63,12 @@ class FolderWatch:
             self._move(path, "done")
             self.taken.append(received.report.reference)
         except Refused as exc:
+            if exc.status == BUSY:
+                return False  # another upload is storing this reference
             target = self._move(path, "refused")
             target.with_name(target.name + ".why.txt").write_text(str(exc) + "\n")
             self.refused.append(path.name)
+        return True
 
     def _move(self, path: Path, where: str) -> Path:
         folder = self.folder / where
