@@ -26,12 +26,14 @@ up to ``MAX_RETRY_AFTER``). Webhooks get the same POST at their own URL.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from email.parser import BytesHeaderParser
 from functools import partial
@@ -285,6 +287,25 @@ class SentRecord:
             None,
         )
 
+    @contextlib.contextmanager
+    def sending(self, reference: str) -> Iterator[None]:
+        """Hold ``reference``'s lock (beside the record) while its sends are checked and made.
+
+        Without it two submits of one bundle started together would both find it unsent
+        and both send it.
+        """
+        locks = self.path.parent / "locks"
+        try:
+            locks.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(locks / f"{reference}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise OutputError(f"{locks}: cannot lock the sent record: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def add(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, ensure_ascii=False) + "\n"
         try:
@@ -379,63 +400,65 @@ def submit(
             f"{received.label}: {received.zip_name} is {len(zip_data):,} bytes, over the "
             f"{budget:,}-byte attachment limit (max_attachment_bytes)"
         )
-    refuse_repeats(record, report.reference, plan)
-    tls = tls_context(plan.cafile)
-    digest = hashlib.sha256(zip_data).hexdigest()
-    if on_start is not None:
-        on_start()
-    done: list[Sent] = []
-    for destination in plan.destinations:
-        context = build_context(
-            report,
-            lang=plan.lang,
-            reason=reason,
-            support_address=destination.address if destination.channel == "email" else None,
-        )
-
-        def retrying(error: str, wait: float, number: int, total: int,
-                     where: Destination = destination) -> None:  # fmt: skip
-            if on_retry is not None:
-                on_retry(where, error, wait, number, total)
-
-        if destination.channel == "email":
-            sent = _send_email(plan, destination, context, zip_data, template_dir, tls,
-                               sleep, retrying, now)  # fmt: skip
-        else:
-            ticket = ticket_json(context, template_dir)
-            body, content_type = multipart(ticket, received.zip_name, zip_data)
-            token = plan.inbox_token if destination.channel == "inbox" else plan.webhook_token
-            attempt = partial(
-                post, destination.address, body, content_type, token=token,
-                reference=report.reference, tls=tls, timeout=plan.timeout,
-            )  # fmt: skip
-            answer, attempts = deliver(attempt, plan.delays, sleep=sleep, on_retry=retrying)
-            issue_url = answer.data.get("issue_url")
-            sent = Sent(
-                destination,
-                "already_received" if answer.status == 409 else "sent",
-                attempts,
-                now(),
-                issue_url=one_line(issue_url)[:500] if isinstance(issue_url, str) else None,
-                http_status=answer.status,
+    # A second submit of this bundle at the same time waits here, then finds it sent.
+    with record.sending(report.reference):
+        refuse_repeats(record, report.reference, plan)
+        tls = tls_context(plan.cafile)
+        digest = hashlib.sha256(zip_data).hexdigest()
+        if on_start is not None:
+            on_start()
+        done: list[Sent] = []
+        for destination in plan.destinations:
+            context = build_context(
+                report,
+                lang=plan.lang,
+                reason=reason,
+                support_address=destination.address if destination.channel == "email" else None,
             )
-        extra = {"message_id": sent.message_id, "issue_url": sent.issue_url}
-        record.add(
-            {
-                "reference": report.reference,
-                "sent_at": sent.sent_at,
-                "channel": destination.channel,
-                "key": destination.key,
-                "destination": destination.shown,
-                "status": sent.status,
-                "sha256": digest,
-                **{k: v for k, v in extra.items() if v},
-            }
-        )
-        done.append(sent)
-        if on_sent is not None:
-            on_sent(sent)
-    return done
+
+            def retrying(error: str, wait: float, number: int, total: int,
+                         where: Destination = destination) -> None:  # fmt: skip
+                if on_retry is not None:
+                    on_retry(where, error, wait, number, total)
+
+            if destination.channel == "email":
+                sent = _send_email(plan, destination, context, zip_data, template_dir, tls,
+                                   sleep, retrying, now)  # fmt: skip
+            else:
+                ticket = ticket_json(context, template_dir)
+                body, content_type = multipart(ticket, received.zip_name, zip_data)
+                token = plan.inbox_token if destination.channel == "inbox" else plan.webhook_token
+                attempt = partial(
+                    post, destination.address, body, content_type, token=token,
+                    reference=report.reference, tls=tls, timeout=plan.timeout,
+                )  # fmt: skip
+                answer, attempts = deliver(attempt, plan.delays, sleep=sleep, on_retry=retrying)
+                issue_url = answer.data.get("issue_url")
+                sent = Sent(
+                    destination,
+                    "already_received" if answer.status == 409 else "sent",
+                    attempts,
+                    now(),
+                    issue_url=one_line(issue_url)[:500] if isinstance(issue_url, str) else None,
+                    http_status=answer.status,
+                )
+            extra = {"message_id": sent.message_id, "issue_url": sent.issue_url}
+            record.add(
+                {
+                    "reference": report.reference,
+                    "sent_at": sent.sent_at,
+                    "channel": destination.channel,
+                    "key": destination.key,
+                    "destination": destination.shown,
+                    "status": sent.status,
+                    "sha256": digest,
+                    **{k: v for k, v in extra.items() if v},
+                }
+            )
+            done.append(sent)
+            if on_sent is not None:
+                on_sent(sent)
+        return done
 
 
 def _send_email(

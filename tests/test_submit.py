@@ -14,7 +14,10 @@ import email.policy
 import ipaddress
 import json
 import ssl
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from run_collector import Ran, invoke
+from run_collector import Ran, invoke, process_env
 from shared_browser import free_port
 
 from collector.bundle_reader import open_bundle
@@ -30,6 +33,7 @@ from collector.config import Config, SubmitConfig
 from collector.errors import BadInput, SendError
 from collector.labels import SUBMIT_LABELS
 from collector.submit import (
+    RECORD_NAME,
     SentRecord,
     SubmitFlags,
     deliver,
@@ -506,6 +510,43 @@ def test_the_webhook_gets_the_zip_and_the_ticket_json_after_a_503(
         }
     ]
     assert HOOK_TOKEN not in everything_written(tmp_path, ran)
+
+
+def test_a_second_submit_started_meanwhile_waits_then_finds_the_bundle_sent(
+    bundle: Bundle, fresh_web: Web, tmp_path: Path
+) -> None:
+    """Two submits of one bundle at once send it once: the test holds the lock as a first
+    submit does while sending, a second (a process) must wait for it, then refuse."""
+    hook = f"{fresh_web.url}/hook"
+    record = SentRecord(state_dir({"XDG_STATE_HOME": str(tmp_path / "state")}) / RECORD_NAME)
+    with record.sending(bundle.reference):
+        second = subprocess.Popen(
+            [sys.executable, "-m", "collector", "submit", str(bundle.zip_path), "--webhook", hook],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=process_env({"XDG_STATE_HOME": str(tmp_path / "state"),
+                             "COLLECTOR_WEBHOOK_TOKEN": HOOK_TOKEN}),
+        )  # fmt: skip
+        try:
+            while not _waits_for_a_lock(second.pid):
+                assert second.poll() is None and not fresh_web.posts, "it did not wait"
+                time.sleep(0.05)
+            record.add({"reference": bundle.reference, "key": f"webhook {hook}",
+                        "destination": hook, "sent_at": "2026-12-01T12:00:00Z"})  # fmt: skip
+        except BaseException:
+            second.kill()
+            raise
+    _, stderr = second.communicate(timeout=120)
+    assert second.returncode == 2, stderr
+    assert f"{bundle.reference} was already sent to {hook}" in stderr
+    assert fresh_web.posts == []
+
+
+def _waits_for_a_lock(pid: int) -> bool:
+    """Whether process ``pid`` is blocked waiting for a file lock (``->`` in /proc/locks)."""
+    return any(
+        "->" in line and line.split()[-4:-3] == [str(pid)]
+        for line in Path("/proc/locks").read_text().splitlines()
+    )
 
 
 def test_a_redirect_is_not_followed_so_the_token_stays_home(
