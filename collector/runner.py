@@ -11,6 +11,7 @@ context or page can be created) raise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
 import weakref
@@ -348,6 +349,10 @@ class _Run:
             await within(self.capture.attach(self.context, self.browser), OPEN_S, "listening")
             self.page = await within(self.context.new_page(), OPEN_S, "new page")
         except Exception as exc:
+            # Not left open in a browser that goes on (check's next pages, a --cdp browser);
+            # the error to report is the first one.
+            with contextlib.suppress(Exception):
+                await within(self.context.close(), CLOSE_S, "closing the context")
             raise BrowserLaunchError(f"cannot open a page: {first_line(exc)}") from exc
         await self._ready(self.page)
 
