@@ -216,6 +216,7 @@ LONGEST_FIRST = (
     "test_minimize",
     "test_robustness",
     "test_check",
+    "test_readme",  # one test of some twenty commands: never the last one left running
     "test_recorder_reference",
     "test_inbox",
     "test_pytest_projects",

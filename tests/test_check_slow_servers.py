@@ -24,6 +24,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from shared_browser import attached
 
 from collector.output import CheckProgress
 
@@ -82,7 +83,7 @@ def run_check(*args: str, cwd: Path, timeout: float) -> subprocess.CompletedProc
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR")}
     env.update(LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8")
     return subprocess.run(
-        [sys.executable, "-m", "collector", "check", *args],
+        [sys.executable, "-m", "collector", *attached(["check", *args])],
         cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout,
     )  # fmt: skip
 

@@ -245,7 +245,8 @@ def test_fail_on_never(pytester: pytest.Pytester, pages_url: str) -> None:
 
 
 def test_help_documents_the_prefixed_options(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--help")
+    # In this process: help starts no browser, and a pytest process for it cost seconds.
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--help")
     text = result.stdout.str()
     group = text[text.index("collector: fail tests on browser console errors:") :]
     group = group[: group.index("\n\n")]

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from run_collector import invoke
 
 from collector.pytest_plugin import bundle_name
 
@@ -282,14 +283,12 @@ def test_sync_and_async_projects_agree_and_bundles_replay(
             in (failures["test_expected_missing"])
         )
 
-    # A support agent replays the failing test's bundle: the bug reproduces.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
-    env["COLLECTOR_PASSWORD_1"] = "any password"
-    replay = subprocess.run(
-        [sys.executable, "-m", "collector", "replay",
-         str(sync / OUT / bundle_name(nodeid("test_thrown_error"))),
-         "--secret", "COLLECTOR_PASSWORD_1", "--out", str(tmp_path / "replays")],
-        env=env, capture_output=True, text=True, timeout=300,
+    # A support agent replays the failing test's bundle: the bug reproduces. (In this
+    # process, in the worker's browser: the replay command's own process is not on trial.)
+    replay = invoke(
+        "replay", sync / OUT / bundle_name(nodeid("test_thrown_error")),
+        "--secret", "COLLECTOR_PASSWORD_1", "--out", tmp_path / "replays",
+        cwd=tmp_path, env={"COLLECTOR_PASSWORD_1": "any password"},
     )  # fmt: skip
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "Verdict: reproduced" in replay.stdout, replay.stdout
@@ -422,10 +421,7 @@ def test_recorded_steps_replay_the_same_events(tmp_path: Path, pages_url: str) -
         "  - evaluate: console.error('the end')\n"
     )
     replays = tmp_path / "replays"
-    replay = subprocess.run(
-        [sys.executable, "-m", "collector", "replay", str(bundle), "--out", str(replays)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    replay = invoke("replay", bundle, "--out", replays, cwd=tmp_path)
     assert replay.returncode == 0, replay.stdout + replay.stderr
 
     def page_events(report_path: Path) -> list[str]:

@@ -1,4 +1,8 @@
-"""`collector repro` and `collector demo` as a user runs them: real processes, real signals."""
+"""`collector repro` and `collector demo` as a user runs them: real processes, real signals.
+
+A run that is not about the browser's own process attaches to the worker's Chromium
+(`attached`: the product's `--cdp`); the missing and the killed browser launch their own.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for_request
+from shared_browser import attached
 
 pytestmark = pytest.mark.browser
 
@@ -90,7 +95,9 @@ def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 30) -> s
 
 def test_repro_exit_codes_and_last_line(tmp_path, pages_url):
     clean = write_scenario(tmp_path, f"url: {pages_url}\nsteps:\n  - goto: clean.html\n")
-    proc = collector("repro", str(clean), "--out", "out", "--linger", "0.2", cwd=tmp_path)
+    proc = collector(
+        *attached(["repro", str(clean), "--out", "out", "--linger", "0.2"]), cwd=tmp_path
+    )
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     # The last line is the file to attach, by its absolute path.
@@ -100,7 +107,7 @@ def test_repro_exit_codes_and_last_line(tmp_path, pages_url):
 
     failing = tmp_path / "f.yaml"
     failing.write_text(f"url: {pages_url}\nsteps:\n  - goto: errors.html\n  - click: '#boom'\n")
-    proc = collector("repro", str(failing), "--out", "out2", "--json", cwd=tmp_path)
+    proc = collector(*attached(["repro", str(failing), "--out", "out2", "--json"]), cwd=tmp_path)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
     summary = json.loads(out)
@@ -133,7 +140,7 @@ def test_ctrl_c_mid_run_writes_an_interrupted_bundle(tmp_path, pages_url):
         f"url: {pages_url}\nsteps:\n  - goto: errors.html\n  - click: '#boom'\n"
         "  - goto: {url: 'slow?ms=60000&run=ctrl-c', timeout: 90000}\n  - click: '#boom'\n",
     )
-    proc = collector("repro", str(path), "--out", "out", cwd=tmp_path)
+    proc = collector(*attached(["repro", str(path), "--out", "out"]), cwd=tmp_path)
     # Once the server has step 3's request, step 3 is running (no race with step 2's
     # screenshot on a busy machine).
     wait_for_request("/slow?ms=60000&run=ctrl-c")
@@ -168,7 +175,7 @@ def test_killed_chromium_mid_run_still_writes_a_bundle(tmp_path, pages_url):
 
 
 def test_demo_reproduces_the_shop_bug(tmp_path):
-    proc = collector("demo", "--out", "out", cwd=tmp_path)
+    proc = collector(*attached(["demo", "--out", "out"]), cwd=tmp_path)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     bundle = Path(out.strip().splitlines()[-1]).parent  # the zip, in its bundle

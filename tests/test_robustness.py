@@ -57,6 +57,10 @@ def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
 
 
 # -- a page whose script never stops ------------------------------------------------
+# The first case runs in a Chromium of its own, which collector launches and must close
+# with a renderer spinning; the others attach to the worker's browser (as a CI job with a
+# browser service does), where collector closes only its context, and the spinning
+# renderer must go with it: a Chromium start less each.
 
 
 def test_a_hung_renderer_ends_its_step_and_the_run(tmp_path, pages_url):
@@ -89,7 +93,7 @@ def test_a_page_that_hangs_after_the_last_step_is_found_during_the_linger(tmp_pa
     path = write_scenario(
         tmp_path, f"url: {pages_url}\nsteps:\n  - goto: frozen.html\n  - click: '#freeze-later'\n"
     )
-    proc = collector("repro", str(path), "--out", "out", "--linger", "2", cwd=tmp_path)
+    proc = collector(*attached(["repro", str(path), "--out", "out", "--linger", "2"]), cwd=tmp_path)
     _out, err = finish(proc, timeout=2 + SLACK_S)
     assert proc.returncode == 1, err
     report = assert_complete(only_bundle(tmp_path / "out"))
@@ -106,7 +110,9 @@ def test_an_evaluate_that_never_returns_ends_at_the_step_timeout(tmp_path, pages
         f"url: {pages_url}\nsteps:\n  - goto: clean.html\n"
         "  - evaluate: {expression: 'for (;;) {}', timeout: 1000}\n",
     )
-    proc = collector("repro", str(path), "--out", "out", "--linger", "0.5", cwd=tmp_path)
+    proc = collector(
+        *attached(["repro", str(path), "--out", "out", "--linger", "0.5"]), cwd=tmp_path
+    )
     _out, err = finish(proc, timeout=1 + SLACK_S)
     assert proc.returncode == 1, err
     report = assert_complete(only_bundle(tmp_path / "out"))
@@ -123,12 +129,15 @@ def test_replay_and_check_of_a_hung_page_end(tmp_path, pages_url):
         f"url: {pages_url}\nsteps:\n  - goto: frozen.html\n"
         "  - click: {selector: '#freeze', timeout: 2000}\n",
     )
-    proc = collector("repro", str(path), "--out", "out", "--linger", "0.5", cwd=tmp_path)
+    proc = collector(
+        *attached(["repro", str(path), "--out", "out", "--linger", "0.5"]), cwd=tmp_path
+    )
     finish(proc, timeout=2 + SLACK_S)
     original = only_bundle(tmp_path / "out")
 
     proc = collector(
-        "replay", str(original), "--times", "2", "--out", "replays", "--linger", "0.5", cwd=tmp_path
+        *attached(["replay", str(original), "--times", "2", "--out", "replays", "--linger", "0.5"]),
+        cwd=tmp_path,
     )
     out, err = finish(proc, timeout=2 * (2 + SLACK_S))
     assert proc.returncode == 0, err
@@ -137,7 +146,7 @@ def test_replay_and_check_of_a_hung_page_end(tmp_path, pages_url):
     assert not list((tmp_path / "replays").glob(".*partial"))
 
     proc = collector(
-        "check", str(path), "--linger", "0.5", "--out", "bundles", cwd=tmp_path
+        *attached(["check", str(path), "--linger", "0.5", "--out", "bundles"]), cwd=tmp_path
     )
     out, err = finish(proc, timeout=2 + SLACK_S)
     assert proc.returncode == 1, err
