@@ -639,19 +639,14 @@ def bytecode_cache() -> jinja2.BytecodeCache | None:
     and the environment's options. None (compile every time) when there is no folder.
     """
     import hashlib
-    import os
 
     from collector import __version__
+    from collector.cache import cache_folder
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     compiled_by = repr((__version__, jinja2.__version__, sorted(ENV_OPTIONS.items()), AUTOESCAPED))
     key = hashlib.sha256(compiled_by.encode()).hexdigest()[:16]
-    folder = Path(base) / "collector" / f"templates-{key}"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return _BytecodeCache(str(folder))
+    folder = cache_folder(f"templates-{key}")
+    return None if folder is None else _BytecodeCache(str(folder))
 
 
 def render(template: str, template_dir: str | None = None, **variables: Any) -> str:

@@ -322,11 +322,12 @@ def test_shared_browser_opens_a_local_page(browser_loop: Any, pages_url: str) ->
 
 
 @pytest.mark.browser
-def test_a_repro_attached_to_a_browser_leaves_no_context_open_in_it(
+def test_a_repro_leaves_no_context_open_and_keeps_the_drivers_compiled_code(
     browser_loop: Any, pages_url: str, tmp_path: Path
 ) -> None:
     """repro leaves its context to the closing of the browser: in a browser it connected
-    to (--cdp), someone else's, Playwright must close the contexts it created."""
+    to (--cdp), someone else's, Playwright must close the contexts it created. And the
+    driver's compiled JavaScript is kept in collector's cache folder for the next start."""
 
     async def contexts(browser: Any) -> int:
         session = await browser.new_browser_cdp_session()
@@ -339,9 +340,15 @@ def test_a_repro_attached_to_a_browser_leaves_no_context_open_in_it(
     before = browser_loop.run(contexts)
     steps = tmp_path / "steps.yaml"
     steps.write_text(f"url: {pages_url}\nsteps:\n  - goto: check/clean-plain.html\n")
-    ran = invoke("repro", steps, "--out", tmp_path / "out", "--linger", "0", cwd=tmp_path)
+    cache = tmp_path / "cache"
+    ran = invoke(
+        "repro", steps, "--out", tmp_path / "out", "--linger", "0", cwd=tmp_path,
+        env={"XDG_CACHE_HOME": str(cache), "NODE_COMPILE_CACHE": None},
+    )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     assert browser_loop.run(contexts) == before
+    compiled = [p for p in (cache / "collector" / "node-compile-cache").rglob("*") if p.is_file()]
+    assert compiled and sum(p.stat().st_size for p in compiled) > 100_000
 
 
 def _drivers() -> dict[int, str]:
