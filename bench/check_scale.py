@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import suppress
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
@@ -159,13 +158,16 @@ class Sample:
     driver_kb: int
     browser_processes: int
     ended: int  # processes that ended between the listing and the reading of their memory
+    python_hwm_kb: int = 0
 
 
 def sample(pid: int, at: float, done: int) -> Sample | None:
+    """The memory of check ``pid`` and its processes; None once check itself has ended."""
     try:
-        python_kb = _kb(Path(f"/proc/{pid}/status").read_text(), "VmRSS")
+        status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
+    python_kb, python_hwm_kb = _kb(status, "VmRSS"), _kb(status, "VmHWM")
     browser_kb = driver_kb = processes = 0
     found, ended = descendants(pid)
     for child in found:
@@ -180,7 +182,7 @@ def sample(pid: int, at: float, done: int) -> Sample | None:
         else:
             browser_kb += pss
             processes += 1
-    return Sample(at, done, python_kb, browser_kb, driver_kb, processes, ended)
+    return Sample(at, done, python_kb, browser_kb, driver_kb, processes, ended, python_hwm_kb)
 
 
 # -- the run ----------------------------------------------------------------------
@@ -193,7 +195,8 @@ class Run:
     marks: list[tuple[float, int]]  # (arrival, pages done) per progress line
     samples: list[Sample]
     closing: str
-    python_hwm_kb: int
+    python_hwm_kb: int  # at the last sample
+    missed: int  # samples not taken: check had ended (at most the last one or two)
 
 
 def run_check(urls_file: Path, out_dir: Path) -> Run:
@@ -201,7 +204,7 @@ def run_check(urls_file: Path, out_dir: Path) -> Run:
             "--out", str(out_dir)]
     marks: list[tuple[float, int]] = []
     samples: list[Sample] = []
-    hwm = [0]
+    missed = [0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     stdout_file = out_dir.parent / "check-stdout.txt"
@@ -212,10 +215,10 @@ def run_check(urls_file: Path, out_dir: Path) -> Run:
         def sampler() -> None:
             while not stop.wait(SAMPLE_EVERY_S):
                 found = sample(proc.pid, time.perf_counter(), marks[-1][1] if marks else 0)
-                if found is not None:
+                if found is None:
+                    missed[0] += 1
+                else:
                     samples.append(found)
-                with suppress(OSError):
-                    hwm[0] = _kb(Path(f"/proc/{proc.pid}/status").read_text(), "VmHWM")
 
         thread = threading.Thread(target=sampler, daemon=True)
         thread.start()
@@ -238,7 +241,8 @@ def run_check(urls_file: Path, out_dir: Path) -> Run:
         raise SystemExit(f"collector check failed ({proc.returncode}); see {stdout_file}")
     closing = stdout_file.read_text().strip().splitlines()[-1]
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(seconds, cpu, marks, samples, closing, hwm[0])
+    hwm = samples[-1].python_hwm_kb if samples else 0
+    return Run(seconds, cpu, marks, samples, closing, hwm, missed[0])
 
 
 def run_raw(urls: list[str]) -> float:
@@ -315,7 +319,8 @@ def main() -> None:
     print(f"check_scale: {run.seconds:.1f} s wall, {run.cpu_s:.1f} CPU-s for the whole tree, "
           f"{args.pages / run.seconds:.2f} pages/s overall; Python VmHWM "
           f"{run.python_hwm_kb / 1024:.0f} MB; {len(run.samples)} samples, "
-          f"{sum(s.ended for s in run.samples)} process reads lost to processes that ended")
+          f"{sum(s.ended for s in run.samples)} process reads lost to processes that ended, "
+          f"{run.missed} samples missed because check had ended")
     print(f"check_scale: server answered {served} requests ({served / run.seconds:.0f}/s, "
           f"{busy / run.seconds:.1%} of the wall time busy); it can answer {capacity:.0f}/s")
     print("| pages | pages/s | peak Python RSS MB | peak browser PSS MB | peak driver PSS MB "

@@ -134,6 +134,9 @@ def _keepalive_option() -> str:
     return f"--require={Path(__file__).with_name('driver_keepalive.js')}"
 
 
+# The cache folder of the driver's compiled JavaScript (NODE_COMPILE_CACHE).
+DRIVER_CACHE = "node-compile-cache"
+
 # NODE_OPTIONS to add for the driver the current task starts (None: none).
 _DRIVER_NODE_OPTIONS: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "collector_driver_node_options", default=None
@@ -163,7 +166,7 @@ def _hook_driver_env() -> None:
             # Node keeps the driver's compiled code there (checked against each file's
             # hash and its own version): each start compiles Playwright's JavaScript
             # again otherwise, about 60 CPU-ms of every run.
-            folder = cache_folder("node-compile-cache")
+            folder = cache_folder(DRIVER_CACHE)
             if folder is not None:
                 env["NODE_COMPILE_CACHE"] = str(folder)
         return env

@@ -6,7 +6,8 @@ import platform
 import sys
 from dataclasses import dataclass, field
 
-from collector.browser import BrowserOptions, get_browser, start_playwright
+from collector.browser import DRIVER_CACHE, BrowserOptions, get_browser, start_playwright
+from collector.cache import UNUSABLE, cache_folder
 from collector.environment import playwright_version
 from collector.errors import CollectorError
 
@@ -21,6 +22,7 @@ class Diagnosis:
     browser: str = ""
     browser_version: str = ""
     page_ok: bool = False
+    cache: str = ""
     problem: CollectorError | None = None
 
     def lines(self) -> list[str]:
@@ -31,6 +33,7 @@ class Diagnosis:
             ("Chromium", self.browser or "not found"),
             ("Chromium version", self.browser_version or "-"),
             ("Page test", "ok" if self.page_ok else "failed"),
+            ("Cache", self.cache),
         ]
         return [f"{name:<17} {value}" for name, value in rows]
 
@@ -38,6 +41,7 @@ class Diagnosis:
 async def diagnose(options: BrowserOptions) -> Diagnosis:
     """Find the browser, launch it and load a page; never raises for what it finds."""
     found = Diagnosis()
+    found.cache = _cache_state()
     found.playwright = playwright_version()
     if not found.playwright:
         found.problem = CollectorError(
@@ -58,3 +62,11 @@ async def diagnose(options: BrowserOptions) -> Diagnosis:
     except CollectorError as exc:
         found.problem = exc
     return found
+
+
+def _cache_state() -> str:
+    """Where runs keep what saves them work (the driver's compiled code), or why they cannot."""
+    folder = cache_folder(DRIVER_CACHE)
+    if folder is None:
+        return f"not usable, every run starts slower: {UNUSABLE[DRIVER_CACHE]}"
+    return str(folder)

@@ -214,8 +214,24 @@ def test_doctor_launches_local_chromium() -> None:
     assert result.returncode == 0, result.stderr
     assert VERSION_LINE.search(result.stdout), result.stdout
     assert re.search(r"^Page test\s+ok$", result.stdout, re.MULTILINE)
+    assert re.search(r"^Cache\s+/\S+/collector/node-compile-cache$", result.stdout, re.MULTILINE)
     assert result.stdout.rstrip().endswith("Everything needed is here.")
     assert "Traceback" not in result.stderr
+
+
+def test_doctor_says_where_runs_keep_their_cache_or_why_they_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collector.doctor import _cache_state
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert _cache_state() == str(tmp_path / "cache" / "collector" / "node-compile-cache")
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    assert _cache_state() == (
+        "not usable, every run starts slower: "
+        f"{tmp_path / 'file' / 'collector' / 'node-compile-cache'}: Not a directory"
+    )
 
 
 @pytest.mark.browser
