@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -116,10 +116,9 @@ async def reproduce_prepared(
             workspace = new_workspace(options.bundle.out_dir)
             try:
                 browser = await starting.browser()
-                # Closing the browser closes the run's context: one collector launched goes
-                # with it, and Playwright closes the contexts it created in one it connected to.
-                run = replace(_in_workspace(options.run, workspace.path), browser_closes_after=True)
-                result = await guard.run(scenario, browser, run, on_step)
+                result = await guard.run(
+                    scenario, browser, _in_workspace(options.run, workspace.path), on_step
+                )
             except BaseException:
                 discard_workspace(workspace)
                 raise
@@ -221,5 +220,7 @@ class StopGuard:
 
 
 def _in_workspace(options: RunOptions, work_dir: Path) -> RunOptions:
+    from dataclasses import replace
+
     env: Mapping[str, str] = options.env if options.env is not None else dict(os.environ)
     return replace(options, work_dir=work_dir, env=env)

@@ -123,9 +123,6 @@ class RunOptions:
     map_limits: MapLimits = field(default_factory=MapLimits)
     map_cache: MapCache | None = None
     resolve_source_maps: bool = True
-    # The caller closes the browser as soon as the run returns (repro): closing the
-    # context first is a round trip for nothing, unless a HAR is written on closing it.
-    browser_closes_after: bool = False
 
 
 @dataclass
@@ -748,8 +745,7 @@ class _Run:
                     await within(
                         self.context.tracing.stop(path=str(trace_path)), TRACE_STOP_S, "trace"
                     )
-                if self.options.har or not self.options.browser_closes_after:
-                    await within(self.context.close(), CLOSE_S, "closing the context")
+                await within(self.context.close(), CLOSE_S, "closing the context")
         except asyncio.CancelledError:
             # What the run found stands; the stop still decides the exit code.
             self._why_stopped()

@@ -341,9 +341,9 @@ def test_shared_browser_opens_a_local_page(browser_loop: Any, pages_url: str) ->
 def test_a_repro_leaves_no_context_open_and_keeps_the_drivers_compiled_code(
     browser_loop: Any, pages_url: str, tmp_path: Path
 ) -> None:
-    """repro leaves its context to the closing of the browser: in a browser it connected
-    to (--cdp), someone else's, Playwright must close the contexts it created. And the
-    driver's compiled JavaScript is kept in collector's cache folder for the next start."""
+    """A repro in a browser it connected to (--cdp), someone else's, leaves no context
+    there. And the driver's compiled JavaScript is kept in collector's cache folder for
+    the next start."""
 
     async def contexts(browser: Any) -> int:
         session = await browser.new_browser_cdp_session()
