@@ -73,17 +73,14 @@ class Lane:
         self._served += 1
         return self.context, self.page
 
-    async def give_back(self, origins: set[str] | None, spoiled: str | None = None) -> None:
+    async def give_back(self, origins: set[str], spoiled: str | None = None) -> None:
         """Make the context forget the run that used it, or close it (``spoiled``: why).
 
-        ``origins``: where the run's requests went; None when there were too many
-        to remember, which spoils the lane too.
+        ``origins``: where the run's requests went (each loses its storage).
         """
-        if spoiled is None and origins is None:
-            spoiled = "the page reached more origins than are remembered"
         if spoiled is None:
             try:
-                await within(self._reset(origins or set()), CLOSE_S, "resetting the context")
+                await within(self._reset(origins), CLOSE_S, "resetting the context")
             except Exception as exc:
                 spoiled = f"reset failed: {first_line(exc)}"
         if spoiled is not None:

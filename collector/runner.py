@@ -776,9 +776,10 @@ class _Run:
             spoiled = "a page stopped responding"
         elif self.interrupt is not None:
             spoiled = "the run was interrupted"
-        too_many = len(self.capture.origins) > MAX_ORIGINS
+        elif len(self.capture.origins) > MAX_ORIGINS:
+            spoiled = f"the page reached more than {MAX_ORIGINS} origins (not all are known)"
         try:
-            await lane.give_back(None if too_many else self.capture.origins, spoiled)
+            await lane.give_back(self.capture.origins, spoiled)
         except BaseException:
             lane.drop()  # cancelled halfway through the reset
             raise

@@ -165,6 +165,19 @@ def test_a_page_that_stopped_responding_leaves_the_next_a_fresh_context(
     assert len(contexts_taken) == 2 and contexts_taken[0] is not contexts_taken[1]
 
 
+def test_a_page_that_reached_more_origins_than_are_remembered_leaves_a_fresh_context(
+    browser_loop: Any, pages_url: str, tmp_path: Path, contexts_taken: list[Any]
+) -> None:
+    """Storage is cleared per origin: past MAX_ORIGINS the capture stops counting, so the
+    context cannot be known clean and is not used again."""
+    _many, clean = check_one_by_one(
+        browser_loop, tmp_path,
+        [url_target(pages_url + "lanes/many-origins.html"), url_target(pages_url + "check/clean-plain.html")],
+    )  # fmt: skip
+    assert not clean.failed, (clean.reason, [e.text for e in clean.failing])
+    assert len(contexts_taken) == 2 and contexts_taken[0] is not contexts_taken[1]
+
+
 def test_a_flow_gets_a_context_of_its_own(
     browser_loop: Any, pages_url: str, tmp_path: Path, contexts_taken: list[Any]
 ) -> None:
