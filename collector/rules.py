@@ -55,6 +55,11 @@ class PatternError(BadInput):
 
 # Per text: legitimate patterns take microseconds; the engine checks the time coarsely.
 MATCH_TIMEOUT_S = 0.25
+# After this many patterns ran out of time (a file made to stall us), the others get
+# MATCH_TIMEOUT_AFTER_S: still thousands of times what a legitimate pattern needs, and a
+# file listing a thousand slow patterns costs seconds, not minutes.
+SLOW_PATTERNS_TOLERATED = 8
+MATCH_TIMEOUT_AFTER_S = 0.01
 # Patterns that ran out of time (or that the matching engine refuses), in this process.
 _SLOW: dict[str, str] = {}
 
@@ -162,10 +167,11 @@ def _search(pattern: str, text: str) -> bool:
     matcher = _matcher(pattern)
     if matcher is None:
         return False
+    limit = MATCH_TIMEOUT_S if len(_SLOW) < SLOW_PATTERNS_TOLERATED else MATCH_TIMEOUT_AFTER_S
     try:
-        return matcher.search(text, timeout=MATCH_TIMEOUT_S) is not None
+        return matcher.search(text, timeout=limit) is not None
     except TimeoutError:
-        _SLOW[pattern] = f"did not finish within {MATCH_TIMEOUT_S:g} s on a {len(text)}-character text"
+        _SLOW[pattern] = f"did not finish within {limit:g} s on a {len(text)}-character text"
         return False
 
 

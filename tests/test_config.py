@@ -321,6 +321,19 @@ def test_a_pattern_that_backtracks_for_ever_ends_and_hides_no_error() -> None:
     assert "did not finish" in slow_patterns()[BACKTRACKS]
 
 
+def test_a_file_of_many_slow_patterns_costs_seconds_not_minutes() -> None:
+    """Past a few slow patterns (a file made to stall the replay), the rest get a far
+    shorter limit, still thousands of times what a legitimate pattern needs."""
+    from collector.report import Event
+    from collector.rules import SLOW_PATTERNS_TOLERATED, Rules, slow_patterns
+
+    many = tuple(f"{BACKTRACKS}{n}" for n in range(SLOW_PATTERNS_TOLERATED + 4))
+    rules = Rules().with_overrides(ignore=(*many, "x{40}"))
+    event = Event(kind="console", level="error", text="x" * 40)
+    assert not rules.fails(event)  # a legitimate regex after them still matches
+    assert "within 0.01 s" in slow_patterns()[many[-1]]
+
+
 def test_the_tickets_settings_without_a_config_file_are_configs_defaults(tmp_path: Path) -> None:
     """`collector ticket` reads no Config where there is no file: the defaults must agree."""
     from collector.config_file import desk_settings
