@@ -86,6 +86,8 @@ class PageHandler(SimpleHTTPRequestHandler):
         elif parts.path == "/slow":
             time.sleep(int(query.get("ms", ["500"])[0]) / 1000)
             self._reply(200, b"slow ok", "text/plain")
+        elif parts.path == "/slow-body":
+            self._slow_body(int(query.get("ms", ["600"])[0]) / 1000)
         elif parts.path == "/hang":
             time.sleep(30)
             self._reply(200, b"late", "text/plain")
@@ -114,6 +116,21 @@ class PageHandler(SimpleHTTPRequestHandler):
             self._reply(code, b'{"error": "status %d"}' % code, "application/json")
         else:
             self._reply(200, b'{"ok": true}', "application/json")
+
+    def _slow_body(self, delay_s: float) -> None:
+        """Headers at once, the body ``delay_s`` later: a response the page is still reading
+        after Playwright has seen it (tests/pages/body-after-headers.html)."""
+        body = b"the body"
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(delay_s)
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _error_body(self, name: str) -> None:
         """HTTP errors whose response bodies collector keeps (or not): see ERROR_BODIES."""

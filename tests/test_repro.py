@@ -431,3 +431,18 @@ def test_a_fetch_the_page_leaves_unhandled_is_still_an_uncaught_rejection(
     texts = [e["text"] for e in events(report_of(done), "page_error")]
     assert any("Failed to fetch" in t for t in texts), texts
     assert any("after the slow answer" in t for t in texts), texts
+
+
+def test_an_error_thrown_once_a_late_body_is_read_is_caught(browser_loop, pages_url, tmp_path):
+    """Playwright settles a request at its headers, the page's fetch promise too; reading
+    the body still counts in the page, so the run does not end before what follows it."""
+    done = run(
+        browser_loop,
+        tmp_path,
+        {
+            "url": pages_url,
+            "steps": [{"goto": "body-after-headers.html"}, {"click": "#go"}],
+        },
+    )
+    errors = [(e["text"], e["step"]) for e in events(report_of(done), "page_error")]
+    assert errors == [("Unhandled rejection: Error: read the body", 2)]

@@ -54,14 +54,23 @@ TIMER_TRACKER_JS = """
   // does not handle is still reported as unhandled.
   let requests = 0;
   const settled = () => { requests -= 1; };
+  const counted = (native) => {
+    requests += 1;
+    return new Promise((resolve, reject) => native.then(
+      (value) => { settled(); resolve(value); }, (error) => { settled(); reject(error); }));
+  };
   const fetch = window.fetch;
   if (typeof fetch === 'function') {
-    window.fetch = function (...args) {
-      const native = fetch.apply(this, args);
-      requests += 1;
-      return new Promise((resolve, reject) => native.then(
-        (value) => { settled(); resolve(value); }, (error) => { settled(); reject(error); }));
-    };
+    window.fetch = function (...args) { return counted(fetch.apply(this, args)); };
+  }
+  // fetch settles at the headers, and so does the request for Playwright; the body can
+  // come much later, and what the page does with it later still. Reading it counts too.
+  const Body = typeof window.Response === 'function' ? window.Response.prototype : null;
+  for (const name of ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text']) {
+    const read = Body && Body[name];
+    if (typeof read === 'function') {
+      Body[name] = function (...args) { return counted(read.apply(this, args)); };
+    }
   }
   const XHR = window.XMLHttpRequest;
   if (typeof XHR === 'function') {
