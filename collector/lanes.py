@@ -13,8 +13,11 @@ fresh context shows (``tests/test_lanes.py`` checks each).
 Anything unusual spoils the lane instead, and the next page gets a fresh
 context: a page that crashed or stopped responding, a run that was
 interrupted, more origins than the capture remembers, a reset step that
-fails. Only ``check``'s plain URL targets run in lanes; flows, traces and HARs
-keep a context of their own.
+fails, a step whose effect no reset undoes (``LASTING_STEPS``).
+
+Lanes serve ``check``'s plain URL targets and ``minimize``'s candidate runs
+(the same steps again and again, each run as if in a fresh context); other
+flows, traces and HARs keep a context of their own.
 """
 
 from __future__ import annotations
@@ -27,7 +30,16 @@ from collector.deadlines import CLOSE_S, within
 from collector.errors import first_line
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from playwright.async_api import Browser, BrowserContext, CDPSession, Page
+
+    from collector.scenario import Step
+
+# Steps whose effect outlives the document and that the reset does not undo: a key held
+# down, the page's own viewport, network conditions (held by a DevTools session that lives
+# as long as the page), the page closed.
+LASTING_STEPS = frozenset({"key_down", "set_viewport", "emulate_network", "close"})
 
 # A context serves this many pages before a fresh one: whatever a renderer keeps
 # across documents (caches of compiled code, fonts, leaks) stays bounded.
@@ -128,3 +140,8 @@ class Lane:
             if isinstance(failure, BaseException):
                 # A browser that is gone took its contexts with it.
                 self.problems.append(f"closing a reused context: {first_line(failure)}")
+
+
+def lasting_step(steps: Iterable[Step]) -> str | None:
+    """The action of the first of ``steps`` whose effect a reset does not undo, if any."""
+    return next((step.action for step in steps if step.action in LASTING_STEPS), None)

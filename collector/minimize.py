@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from collector.assemble import failing_fingerprints, report_from_run
 from collector.ddmin import Candidate, Minimizer
 from collector.errors import BadInput
+from collector.lanes import Lane
 from collector.report import Report, StepRecord
 from collector.scenario import (
     ExpectText,
@@ -267,6 +268,7 @@ async def minimize(
                 )
             finally:
                 search.discard()
+                await search.lane.close()
 
 
 class _Search:
@@ -292,6 +294,10 @@ class _Search:
         self.started = started
         self.evidence: Evidence | None = None
         self.runs = 0
+        # The baseline's and the candidates' runs share a context, reset between runs:
+        # it halves what a candidate costs. The verification runs get contexts of their
+        # own, so the result is confirmed by runs that owe nothing to the reset.
+        self.lane = Lane(browser)
 
     async def run(
         self,
@@ -396,7 +402,7 @@ class _Search:
         """Run the result ``times`` more times: in how many did the target show?"""
         shown = done = 0
         for _ in range(times):
-            got = await self._once(candidate, pictured=True)
+            got = await self._once(candidate, verifying=True)
             if got is None:
                 break
             run, found = got
@@ -480,19 +486,24 @@ class _Search:
         return verdict
 
     async def _once(
-        self, candidate: Candidate, pictured: bool = False
+        self, candidate: Candidate, verifying: bool = False
     ) -> tuple[_Run, dict[str, str]] | None:
-        """Run ``candidate``'s steps once in a fresh context: the run and what failed
-        (fingerprints in the recording's step numbers). None: a stop signal came."""
+        """Run ``candidate``'s steps once: the run and what failed (fingerprints in the
+        recording's step numbers). None: a stop signal came.
+
+        ``verifying``: a run of the result, with pictures, in a fresh context."""
         from collector.workspace import discard_workspace, new_workspace
 
         steps = [self.scenario.steps[i] for i in candidate]
         scenario = self.scenario.model_copy(update={"steps": steps})
         workspace = new_workspace(self.bundle_options.out_dir)
         try:
-            options = self.pictured if pictured else self.run_options
+            options = self.pictured if verifying else self.run_options
             result = await self.guard.run(
-                scenario, self.browser, replace(options, work_dir=workspace.path)
+                scenario,
+                self.browser,
+                replace(options, work_dir=workspace.path),
+                lane=None if verifying else self.lane,
             )
         except BaseException:
             discard_workspace(workspace)
@@ -502,7 +513,7 @@ class _Search:
             return None
         report = report_from_run(result, workspace.reference)
         found = in_original_steps(failing_fingerprints(report), candidate)
-        return _Run(candidate, result, report, workspace, pictured), found
+        return _Run(candidate, result, report, workspace, verifying), found
 
     def _keep(self, run: _Run, shows: bool) -> None:
         """Keep the run as evidence when it shows the target on fewer steps than the

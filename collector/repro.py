@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser
 
     from collector.bundle import BundleOptions
+    from collector.lanes import Lane
     from collector.options import Options
     from collector.report import Report
     from collector.runner import RunOptions, RunResult, StepCallback
@@ -204,11 +205,14 @@ class StopGuard:
         browser: Browser,
         options: RunOptions,
         on_step: StepCallback | None = None,
+        lane: Lane | None = None,
     ) -> RunResult:
         from collector.runner import run_scenario
 
         task = asyncio.ensure_future(
-            run_scenario(scenario, browser, options, on_step, stop_reason=lambda: self.stop)
+            run_scenario(
+                scenario, browser, options, on_step, stop_reason=lambda: self.stop, lane=lane
+            )
         )
         self._task = task
         if self.stop is not None:

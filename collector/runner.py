@@ -36,6 +36,7 @@ from collector.deadlines import (
 )
 from collector.environment import describe_environment
 from collector.errors import BrowserLaunchError, first_line, step_error
+from collector.lanes import lasting_step
 from collector.masking import MASK_COLOR, MaskFailed, clear_marks, masks_for
 from collector.redact import Redactor
 from collector.report import KIND_RANK, Environment, Event, Outcome, StepRecord
@@ -778,6 +779,8 @@ class _Run:
             spoiled = "the run was interrupted"
         elif len(self.capture.origins) > MAX_ORIGINS:
             spoiled = f"the page reached more than {MAX_ORIGINS} origins (not all are known)"
+        elif lasting := lasting_step(self.resolved.steps):
+            spoiled = f"a {lasting} step changed what no reset undoes"
         try:
             await lane.give_back(self.capture.origins, spoiled)
         except BaseException:

@@ -16,9 +16,20 @@ import pytest
 
 from collector.capture.listeners import _origin
 from collector.check import check_targets, url_target
-from collector.lanes import Lane
+from collector.lanes import LASTING_STEPS, Lane, lasting_step
 from collector.runner import RunOptions, RunResult, run_scenario
-from collector.scenario import Goto, Scenario, WaitFor
+from collector.scenario import (
+    Click,
+    Close,
+    EmulateNetwork,
+    Goto,
+    KeyDown,
+    KeyUp,
+    Scenario,
+    SetViewport,
+    StepBase,
+    WaitFor,
+)
 
 LINGER_S = 0.2
 
@@ -223,3 +234,53 @@ def test_a_context_serves_its_share_of_pages_with_the_same_settings(
 
     first, second, third, fourth = browser_loop.run(contexts)
     assert first is second and third is not second and fourth is not third
+
+
+# A step of each kind LASTING_STEPS names, after which read-input.html would see a
+# difference if the next run had the same page.
+LASTING: dict[str, StepBase] = {
+    "key_down": KeyDown(key="Shift"),
+    "set_viewport": SetViewport(width=300, height=400),
+    "emulate_network": EmulateNetwork(offline=True),
+    "close": Close(),
+}
+
+
+def test_each_lasting_step_kind_has_a_case() -> None:
+    assert set(LASTING) == LASTING_STEPS
+    assert lasting_step([Click(selector="#a"), Close(), KeyDown(key="a")]) == "close"
+    assert lasting_step([KeyUp(key="Shift"), Goto(url="/")]) is None
+
+
+@pytest.mark.parametrize("kind", sorted(LASTING))
+def test_a_step_no_reset_undoes_leaves_the_next_run_a_fresh_context(
+    browser_loop: Any, pages_url: str, tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = pages_url + "lanes/read-input.html"
+    probe = Scenario(
+        name="probe",
+        steps=[Goto(url=read), Click(selector="#probe"), WaitFor(selector="#done", state="attached")],
+    )
+    before = Scenario(name=kind, steps=[Goto(url=read), LASTING[kind]])
+
+    async def states(browser: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        fresh = await run_scenario(probe, browser, options(tmp_path, "fresh"))
+        lane = Lane(browser)
+        try:
+            await run_scenario(before, browser, options(tmp_path, "before"), lane=lane)
+            after = await run_scenario(probe, browser, options(tmp_path, "after"), lane=lane)
+        finally:
+            await lane.close()
+        return seen(fresh), seen(after)
+
+    def seen(result: RunResult) -> dict[str, Any]:
+        # The control's offline page does not even load: that is what it saw.
+        return state_of(result) if result.outcome.status == "clean" else vars(result.outcome)
+
+    fresh, after = browser_loop.run(states)
+    assert after == fresh
+    if kind != "close":  # a closed page cannot be reused whatever the runner says
+        # The control: the lane kept for the next run, the same step leaves its mark.
+        monkeypatch.setattr("collector.runner.lasting_step", lambda _steps: None)
+        _fresh, kept = browser_loop.run(states)
+        assert kept != fresh, kind

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from minimize_runs import PAGES, minimized, original_steps
@@ -25,11 +26,28 @@ from collector.scenario import load_scenario
 pytestmark = pytest.mark.timeout(600)
 
 
-def test_order_matters_a_before_b(tmp_path: Path, pages_url: str) -> None:
+def test_order_matters_a_before_b(
+    tmp_path: Path, pages_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collector import runner
+
+    in_lane: list[bool] = []
+    run_scenario = runner.run_scenario
+
+    def watched(*args: Any, lane: Any = None, **kwargs: Any) -> Any:
+        in_lane.append(lane is not None)
+        return run_scenario(*args, lane=lane, **kwargs)
+
+    monkeypatch.setattr(runner, "run_scenario", watched)
     result = minimized(tmp_path, pages_url, PAGES / "order.yaml", "--runs-per-candidate", "1")
     # B at step 2 comes before A: only the later B shows the bug.
     assert original_steps(result) == [1, 3, 5]
     assert result["verdict"] == "reproduced"
+    # The baseline and the candidates share a reset context; the result is verified in
+    # a fresh one (its state owes nothing to the reset).
+    verified = result["verification"]["runs"]
+    assert in_lane == [True] * (len(in_lane) - verified) + [False] * verified
+    assert len(in_lane) == 1 + result["candidate_runs"] + verified
 
 
 def test_a_step_whose_selector_vanishes_is_not_reproduced_not_an_error(
