@@ -231,21 +231,27 @@ def playwright_server() -> Iterator[str]:
 # `make test` runs `--dist loadfile`: one xdist worker takes each module whole, so a
 # module-scoped fixture (a browser run, a build, a reference run) runs once. The modules
 # that take longest start first, so that no long one is left to run alone at the end.
-LONGEST_FIRST = (
-    "test_minimize_cases",
-    "test_minimize",
+LONGEST_FIRST = (  # each module's wall time run alone, idle (bench/cpu_of.py), longest first
     "test_robustness",
     "test_check",
-    "test_readme",  # one test of some twenty commands: never the last one left running
-    "test_recorder_reference",
-    "test_inbox",
+    "test_minimize_cases",
     "test_pytest_projects",
+    "test_repro",
+    "test_ci_outputs",
+    "test_recorder_reference",
+    "test_step_semantics",
+    "test_minimize",
+    "test_pytest_plugin",
+    "test_readme",  # one test of some twenty commands: never the last one left running
     "test_replay_verdicts",
     "test_replay",
-    "test_pytest_plugin",
+    "test_check_bounded",
+    "test_inbox",
+    "test_report_responsive",
     "test_check_slow_servers",
-    "test_repro_cli",
-    "test_repro",
+    "test_desk_words",
+    "test_lanes",
+    "test_browser",
 )
 
 

@@ -1,4 +1,5 @@
-"""A check worker's reused context (collector.lanes) leaks nothing from one page to the next.
+"""A reused context (collector.lanes: check's plain URLs, minimize's candidate runs) leaks
+nothing from one run to the next.
 
 Each test has its control: what the same pages see without the reset, so that a
 reset that stopped clearing something turns the test red rather than passing
