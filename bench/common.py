@@ -37,7 +37,7 @@ RAW_ARGS = [
 def chromium_path() -> str:
     from collector.browser import find_chromium
 
-    return str(find_chromium())
+    return str(find_chromium(headless=True))
 
 
 class _Quiet(SimpleHTTPRequestHandler):

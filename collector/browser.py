@@ -2,8 +2,14 @@
 
 Playwright usually downloads its own Chromium; where it cannot (no general
 network), the distribution's ``chromium`` package works just as well. Order:
-``--browser-path``, Playwright's own build, then ``chromium``,
-``chromium-browser``, ``google-chrome`` on PATH.
+``--browser-path``; for a headless run, Chromium's headless shell on PATH;
+Playwright's own build; then ``chromium``, ``chromium-browser``,
+``google-chrome`` on PATH.
+
+The headless shell is the same engine without the desktop browser around it,
+and what Playwright itself runs headless pages in. A new context costs it a
+fraction of what it costs ``chromium`` (about 60 against 370 CPU-ms, a page
+opened and closed 30 times each way): most of a short run's work.
 """
 
 from __future__ import annotations
@@ -29,6 +35,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 PATH_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+# Debian's /usr/bin/chromium-headless-shell runs its binary without exec: a shell would
+# stand between collector and the browser (a signal meant for the browser would stop
+# the shell only), so the binary itself comes first.
+HEADLESS_CANDIDATES = (
+    "/usr/lib/chromium/chromium-headless-shell",
+    "chromium-headless-shell",
+    "chrome-headless-shell",
+)
 INSTALL_HINT = (
     "install it with `apt-get install -y chromium` (as root), "
     "or pass --browser-path /path/to/chrome"
@@ -43,6 +57,10 @@ QUIET_FLAGS = (
     "--no-first-run",
     "--disable-quic",
 )
+# Chrome gives each site's frames processes of their own; the headless shell does so only
+# when asked. Cross-site frames must run as in the user's browser: their own DevTools
+# targets, their own crashes.
+FIDELITY_FLAGS = ("--site-per-process",)
 CONNECT_TIMEOUT_MS = 15_000
 
 
@@ -60,10 +78,14 @@ class BrowserOptions:
 def find_chromium(
     explicit: str | None = None,
     *,
+    headless: bool = False,
     playwright_executable: str | None = None,
     which: Callable[[str], str | None] = shutil.which,
 ) -> Path:
-    """Return the Chromium executable to launch, or raise BrowserNotFound."""
+    """Return the Chromium executable to launch, or raise BrowserNotFound.
+
+    ``headless``: the browser will show no window, so the headless shell will do.
+    """
     if explicit:
         path = Path(explicit).expanduser()
         if not path.exists():
@@ -71,6 +93,10 @@ def find_chromium(
         if path.is_dir() or not os.access(path, os.X_OK):
             raise BrowserNotFound(f"--browser-path {explicit}: not an executable file")
         return path
+    for name in HEADLESS_CANDIDATES if headless else ():
+        found = which(name)
+        if found:
+            return Path(found)
     if playwright_executable and Path(playwright_executable).is_file():
         return Path(playwright_executable)
     for name in PATH_CANDIDATES:
@@ -91,7 +117,7 @@ def needs_no_sandbox(euid: int | None = None) -> bool:
 
 
 def launch_args() -> list[str]:
-    return list(QUIET_FLAGS)
+    return [*QUIET_FLAGS, *FIDELITY_FLAGS]
 
 
 def playwright_executable(pw: Playwright) -> str | None:
@@ -210,7 +236,9 @@ async def get_browser(pw: Playwright, options: BrowserOptions) -> tuple[Browser,
             ) from exc
         return browser, f"Chromium over CDP at {options.cdp}"
     executable = find_chromium(
-        options.browser_path, playwright_executable=playwright_executable(pw)
+        options.browser_path,
+        headless=not options.headed,
+        playwright_executable=playwright_executable(pw),
     )
     try:
         browser = await pw.chromium.launch(
@@ -245,7 +273,11 @@ def remote_launch_headers(options: BrowserOptions, pw: Playwright) -> dict[str, 
     if options.browser_path or host in ("127.0.0.1", "localhost", "::1"):
         try:
             launch["executablePath"] = str(
-                find_chromium(options.browser_path, playwright_executable=playwright_executable(pw))
+                find_chromium(
+                    options.browser_path,
+                    headless=not options.headed,
+                    playwright_executable=playwright_executable(pw),
+                )
             )
         except BrowserNotFound:
             if options.browser_path:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import platform
+import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from collector.browser import DRIVER_CACHE, BrowserOptions, get_browser, start_playwright
+from collector.browser import (
+    DRIVER_CACHE,
+    HEADLESS_CANDIDATES,
+    BrowserOptions,
+    get_browser,
+    start_playwright,
+)
 from collector.cache import UNUSABLE, cache_folder
 from collector.environment import playwright_version
 from collector.errors import CollectorError
@@ -22,6 +30,7 @@ class Diagnosis:
     browser: str = ""
     browser_version: str = ""
     page_ok: bool = False
+    headless_shell: str = ""
     cache: str = ""
     problem: CollectorError | None = None
 
@@ -33,6 +42,7 @@ class Diagnosis:
             ("Chromium", self.browser or "not found"),
             ("Chromium version", self.browser_version or "-"),
             ("Page test", "ok" if self.page_ok else "failed"),
+            ("Headless shell", self.headless_shell),
             ("Cache", self.cache),
         ]
         return [f"{name:<17} {value}" for name, value in rows]
@@ -41,6 +51,7 @@ class Diagnosis:
 async def diagnose(options: BrowserOptions) -> Diagnosis:
     """Find the browser, launch it and load a page; never raises for what it finds."""
     found = Diagnosis()
+    found.headless_shell = headless_shell_state()
     found.cache = _cache_state()
     found.playwright = playwright_version()
     if not found.playwright:
@@ -62,6 +73,18 @@ async def diagnose(options: BrowserOptions) -> Diagnosis:
     except CollectorError as exc:
         found.problem = exc
     return found
+
+
+def headless_shell_state(which: Callable[[str], str | None] = shutil.which) -> str:
+    """Where the headless shell is, or what runs lose without it."""
+    for name in HEADLESS_CANDIDATES:
+        found = which(name)
+        if found:
+            return f"{found} (headless runs; --headed and record use Chromium)"
+    return (
+        "not installed: headless runs use Chromium itself, which opens each page several "
+        "times slower (apt-get install -y chromium-headless-shell)"
+    )
 
 
 def _cache_state() -> str:

@@ -31,7 +31,7 @@ def browser_type_launch_args(
         return args
     from collector.browser import find_chromium, launch_args, needs_no_sandbox
 
-    args["executable_path"] = str(find_chromium())
+    args["executable_path"] = str(find_chromium(headless=args.get("headless", True)))
     args["args"] = [*args.get("args", []), *launch_args()]
     args.setdefault("chromium_sandbox", not needs_no_sandbox())
     return args

@@ -32,7 +32,9 @@ class BrowserLoop:
     The browser also listens for DevTools clients at ``cdp_url``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, headless_shell: bool = True) -> None:
+        """``headless_shell``: the browser a headless run launches (else Chromium itself)."""
+        self.headless_shell = headless_shell
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -51,7 +53,7 @@ class BrowserLoop:
         port = free_port()
         # Launched as collector launches it (same flags), plus a DevTools port.
         self.browser = await pw.chromium.launch(
-            executable_path=str(find_chromium()),
+            executable_path=str(find_chromium(headless=self.headless_shell)),
             args=[*launch_args(), f"--remote-debugging-port={port}"],
             chromium_sandbox=not needs_no_sandbox(),
         )

@@ -106,6 +106,22 @@ def test_path_order(on_path: dict[str, str], expected: str) -> None:
     assert find_chromium(which=fake_which(on_path)) == Path(expected)
 
 
+def test_a_headless_run_prefers_the_headless_shell(tmp_path: Path) -> None:
+    on_path = {"chromium-headless-shell": "/s/shell", "chromium": "/a/chromium"}
+    own = str(executable(tmp_path / "playwright-chrome"))
+    assert find_chromium(headless=True, which=fake_which(on_path)) == Path("/s/shell")
+    assert find_chromium(headless=True, playwright_executable=own, which=fake_which(on_path)) == (
+        Path("/s/shell")
+    )
+    # A window needs the whole browser; an explicit path is taken as given.
+    assert find_chromium(headless=False, which=fake_which(on_path)) == Path("/a/chromium")
+    assert find_chromium(own, headless=True, which=fake_which(on_path)) == Path(own)
+    # Without a shell, a headless run takes what a headed one would.
+    assert find_chromium(headless=True, which=fake_which({"chromium": "/a/chromium"})) == Path(
+        "/a/chromium"
+    )
+
+
 def test_nothing_found() -> None:
     which = fake_which({})
     with pytest.raises(BrowserNotFound) as info:
@@ -215,8 +231,22 @@ def test_doctor_launches_local_chromium() -> None:
     assert VERSION_LINE.search(result.stdout), result.stdout
     assert re.search(r"^Page test\s+ok$", result.stdout, re.MULTILINE)
     assert re.search(r"^Cache\s+/\S+/collector/node-compile-cache$", result.stdout, re.MULTILINE)
+    # make setup installs the headless shell, and a headless run uses it.
+    shell = str(find_chromium(headless=True))
+    assert "headless-shell" in shell, "make setup installs chromium-headless-shell"
+    assert re.search(rf"^Chromium\s+{re.escape(shell)}$", result.stdout, re.MULTILINE)
+    assert re.search(rf"^Headless shell\s+{re.escape(shell)} \(", result.stdout, re.MULTILINE)
     assert result.stdout.rstrip().endswith("Everything needed is here.")
     assert "Traceback" not in result.stderr
+
+
+def test_doctor_says_what_runs_lose_without_the_headless_shell() -> None:
+    from collector.doctor import headless_shell_state
+
+    assert headless_shell_state(fake_which({})).startswith("not installed: headless runs use")
+    assert "apt-get install -y chromium-headless-shell" in headless_shell_state(fake_which({}))
+    found = fake_which({"chrome-headless-shell": "/opt/shell"})
+    assert headless_shell_state(found).startswith("/opt/shell (headless runs;")
 
 
 def test_doctor_says_where_runs_keep_their_cache_or_why_they_cannot(

@@ -92,7 +92,7 @@ def test_defaults(request, browser_type_launch_args, playwright):
     else:  # no `playwright install` here: the plugin found the system Chromium
         from collector.browser import find_chromium
 
-        assert browser_type_launch_args["executable_path"] == str(find_chromium())
+        assert browser_type_launch_args["executable_path"] == str(find_chromium(headless=True))
 """
 
 

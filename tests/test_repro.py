@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from shared_browser import BrowserLoop
 
 from collector.bundle import BundleOptions
 from collector.capture import CaptureLimits
@@ -171,11 +172,14 @@ def test_network_failures(browser_loop, pages_url, tmp_path):
     assert all(e["step"] == 2 for e in events(report, "http_error") + failed)
 
 
-def test_missing_favicon_does_not_fail(browser_loop, pages_url, tmp_path):
-    # Chromium remembers a missing favicon per origin for the browser's lifetime; this
-    # origin (localhost, not 127.0.0.1) is used by no other test of the shared browser.
-    origin = pages_url.replace("127.0.0.1", "localhost")
-    done = run(browser_loop, tmp_path, {"url": origin, "steps": [{"goto": "favicon-missing.html"}]})
+def test_missing_favicon_does_not_fail(pages_url, tmp_path):
+    # The headless shell asks for no favicon; Chromium itself (--headed, --browser-path)
+    # does, and remembers a missing one per origin for its lifetime: a browser of its own.
+    chromium = BrowserLoop(headless_shell=False)
+    try:
+        done = run(chromium, tmp_path, {"url": pages_url, "steps": [{"goto": "favicon-missing.html"}]})
+    finally:
+        chromium.close()
     report = report_of(done)
     assert report["outcome"]["status"] == "clean"
     favicon = [e for e in report["events"] if "favicon.ico" in (e["url"] or "")]
