@@ -19,13 +19,11 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from shared_browser import BrowserLoop
 
 from collector.browser import find_chromium
 from collector.bundle import BundleOptions
@@ -94,7 +92,7 @@ def reference_inputs_digest() -> str:
     """What the reference run's result depends on: the library, the driver script, the
     corpus, the pages it plays on and the Chromium binary."""
     digest = hashlib.sha256()
-    chromium = find_chromium().resolve()
+    chromium = find_chromium(headless=True).resolve()
     stat = chromium.stat()
     digest.update(f"{chromium}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     inputs = [REFERENCE / "replay.mjs", REFERENCE / "package-lock.json"]
@@ -131,7 +129,9 @@ def reference(flows: dict[str, Path], pages_url: str) -> dict[str, Any]:
         text = cached.read_text(encoding="utf-8")
         result: dict[str, Any] = json.loads(with_port(text, port, PORT_PLACEHOLDER))
         return result
-    chromium = str(find_chromium())
+    # The browser collector's headless runs use (the shared browser): the comparison is
+    # of step semantics, not of browsers.
+    chromium = str(find_chromium(headless=True))
     proc = subprocess.run(
         ["node", "replay.mjs", chromium, *(str(p) for p in flows.values())],
         cwd=REFERENCE,
@@ -172,26 +172,16 @@ def collector_state(browser_loop: Any, flow: Path, out: Path) -> tuple[dict[str,
     return (states[-1] if states else {}), report
 
 
-@pytest.fixture(scope="module")
-def chromium_loop() -> Iterator[BrowserLoop]:
-    """Chromium itself, the browser the reference replay drives: the headless shell
-    differs in one thing these flows do (a popup's field, left for the opener, gets no
-    change event), and the comparison is of step semantics, not of browsers."""
-    loop = BrowserLoop(headless_shell=False)
-    yield loop
-    loop.close()
-
-
 # The first of these tests also waits for the reference run of the whole corpus.
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", RECORDINGS)
 def test_collector_leaves_the_page_as_the_recorders_replay_does(
-    name: str, reference: dict[str, Any], flows: dict[str, Path], chromium_loop: BrowserLoop,
+    name: str, reference: dict[str, Any], flows: dict[str, Path], browser_loop: Any,
     tmp_path: Path,
 ) -> None:  # fmt: skip
     expected = reference[name]
     assert "error" not in expected, f"@puppeteer/replay failed: {expected['error']}"
-    state, report = collector_state(chromium_loop, flows[name], tmp_path)
+    state, report = collector_state(browser_loop, flows[name], tmp_path)
     failed = [(s["index"], s["action"], s["error"]) for s in report["steps"] if s["error"]]
     assert failed == []
     if not json.loads(flows[name].read_text())["steps"]:

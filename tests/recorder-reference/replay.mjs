@@ -20,7 +20,7 @@ const browser = await puppeteer.launch({
   // collector's default viewport, so that scroll offsets compare too.
   defaultViewport: { width: 1280, height: 800 },
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--site-per-process'],
 });
 const results = {};
 try {
