@@ -36,12 +36,14 @@ $(ASYNC_VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/collector demo
 
-# Two workers on two cores (the suite is CPU-bound: Chromium's own processes do most of
-# the work). Each module runs whole on one worker (`--dist loadfile`), so a module's
-# expensive shared fixture runs once; tests/conftest.py starts the longest modules first.
-# (`--dist loadgroup` does not work with pytest 9: xdist 3.8 sets a node-id attribute
-# pytest no longer reads, so groups were spread over both workers and set up twice.)
-TEST_WORKERS ?= 2
+# Two workers per core (at most 8): many tests wait (a step's timeout, a hung page, a
+# slow server) while the cores could work. On 2 cores, idle: 2 workers 228 s with the
+# cores 77 % busy, 3 workers 192 s (91 %), 4 workers 185 s (97 %). Each module runs whole
+# on one worker (`--dist loadfile`), so a module's expensive shared fixture runs once;
+# tests/conftest.py starts the longest modules first. (`--dist loadgroup` does not work
+# with pytest 9: xdist 3.8 sets a node-id attribute pytest no longer reads, so groups
+# were spread over the workers and set up twice.)
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); w=$$((2 * n)); [ $$w -le 8 ] || w=8; echo $$w)
 
 # The type check runs before the tests: a type error fails `make test` (and CI) like a test.
 test: setup
