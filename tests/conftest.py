@@ -233,24 +233,25 @@ def playwright_server() -> Iterator[str]:
 # that take longest start first, so that no long one is left to run alone at the end.
 LONGEST_FIRST = (  # each module's wall time run alone, idle (bench/cpu_of.py), longest first
     "test_robustness",
-    "test_check",
     "test_minimize_cases",
+    "test_recorder_reference",  # in a fresh clone its reference run adds some 20 s
     "test_pytest_projects",
-    "test_repro",
+    "test_check",
     "test_ci_outputs",
-    "test_recorder_reference",
+    "test_repro",
     "test_step_semantics",
     "test_minimize",
     "test_pytest_plugin",
-    "test_readme",  # one test of some twenty commands: never the last one left running
-    "test_replay_verdicts",
     "test_replay",
-    "test_check_bounded",
-    "test_inbox",
-    "test_report_responsive",
-    "test_check_slow_servers",
-    "test_desk_words",
+    "test_replay_verdicts",
+    "test_readme",
     "test_lanes",
+    "test_inbox",
+    "test_desk_words",
+    "test_report_responsive",
+    "test_record",
+    "test_check_slow_servers",
+    "test_repro_cli",
     "test_browser",
 )
 
