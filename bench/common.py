@@ -31,6 +31,8 @@ RAW_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # Since 2026-12-01; the benchmarks' pages have no cross-site frame, where it acts.
+    "--site-per-process",
 ]
 
 
