@@ -121,16 +121,14 @@ class PageHandler(SimpleHTTPRequestHandler):
         """Headers at once, the body ``delay_s`` later: a response the page is still reading
         after Playwright has seen it (tests/pages/body-after-headers.html)."""
         body = b"the body"
-        try:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.flush()
-            time.sleep(delay_s)
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        # A page that hangs up before the body is a failure the server thread reports.
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.flush()
+        time.sleep(delay_s)
+        self.wfile.write(body)
 
     def _error_body(self, name: str) -> None:
         """HTTP errors whose response bodies collector keeps (or not): see ERROR_BODIES."""
