@@ -93,10 +93,9 @@ def find_chromium(
         if path.is_dir() or not os.access(path, os.X_OK):
             raise BrowserNotFound(f"--browser-path {explicit}: not an executable file")
         return path
-    for name in HEADLESS_CANDIDATES if headless else ():
-        found = which(name)
-        if found:
-            return Path(found)
+    shell = headless_shell(which) if headless else None
+    if shell is not None:
+        return shell
     if playwright_executable and Path(playwright_executable).is_file():
         return Path(playwright_executable)
     for name in PATH_CANDIDATES:
@@ -107,6 +106,15 @@ def find_chromium(
         "no Chromium found (looked for Playwright's own build and "
         f"{', '.join(PATH_CANDIDATES)} on PATH); {INSTALL_HINT}"
     )
+
+
+def headless_shell(which: Callable[[str], str | None] = shutil.which) -> Path | None:
+    """Chromium's headless shell, if this machine has one."""
+    for name in HEADLESS_CANDIDATES:
+        found = which(name)
+        if found:
+            return Path(found)
+    return None
 
 
 def needs_no_sandbox(euid: int | None = None) -> bool:

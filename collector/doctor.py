@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 from collector.browser import (
     DRIVER_CACHE,
-    HEADLESS_CANDIDATES,
     BrowserOptions,
     get_browser,
+    headless_shell,
     start_playwright,
 )
 from collector.cache import UNUSABLE, cache_folder
@@ -77,10 +77,9 @@ async def diagnose(options: BrowserOptions) -> Diagnosis:
 
 def headless_shell_state(which: Callable[[str], str | None] = shutil.which) -> str:
     """Where the headless shell is, or what runs lose without it."""
-    for name in HEADLESS_CANDIDATES:
-        found = which(name)
-        if found:
-            return f"{found} (headless runs; --headed and record use Chromium)"
+    shell = headless_shell(which)
+    if shell is not None:
+        return f"{shell} (headless runs; --headed and record use Chromium)"
     return (
         "not installed: headless runs use Chromium itself, which opens each page several "
         "times slower (apt-get install -y chromium-headless-shell)"
