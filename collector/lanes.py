@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from collector.capture.devtools import PageConsole, enable_console
 from collector.capture.quiet import TIMER_TRACKER
 from collector.deadlines import CLOSE_S, within
 from collector.errors import first_line
@@ -34,7 +35,7 @@ from collector.errors import first_line
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from playwright.async_api import Browser, BrowserContext, CDPSession, Page
+    from playwright.async_api import Browser, BrowserContext, Dialog, Page
 
     from collector.scenario import Step
 
@@ -42,6 +43,11 @@ if TYPE_CHECKING:
 # down, the page's own viewport, network conditions (held by a DevTools session that lives
 # as long as the page), the page closed.
 LASTING_STEPS = frozenset({"key_down", "set_viewport", "emulate_network", "close"})
+
+# Events a run's capture listens to that Playwright turns on and off in the driver as the
+# first listener comes and the last goes: a lane's context keeps one listener of its own on
+# each, so that a run costs no such round trips (ten a page).
+KEPT_SUBSCRIPTIONS = ("request", "response", "requestfailed", "requestfinished")
 
 # A context serves this many pages before a fresh one: whatever a renderer keeps
 # across documents (caches of compiled code, fonts, leaks) stays bounded.
@@ -55,7 +61,11 @@ class Lane:
         self.browser = browser
         self.context: BrowserContext | None = None
         self.page: Page | None = None
-        self._session: CDPSession | None = None
+        # The page's DevTools session: its console is on for the context's whole life
+        # (each run listens to it), and the reset goes through it.
+        self.console: PageConsole | None = None
+        # Whether a run has the context (and answers its dialogs).
+        self._lent = False
         self._settings: dict[str, Any] | None = None
         self._served = 0
         # Why the last context was not reused (for tests).
@@ -77,21 +87,37 @@ class Lane:
         ):
             self.drop()
         await self._close_dropped()
-        if self.context is None or self.page is None:
-            self.context = await self.browser.new_context(**settings)
+        if self.context is None or self.page is None or self.console is None:
+            self.context = context = await self.browser.new_context(**settings)
             self._settings = dict(settings)
             self._served = 0
-            await self.context.add_init_script(TIMER_TRACKER)
-            self.page = await self.context.new_page()
-            self._session = await self.context.new_cdp_session(self.page)
+            for event in KEPT_SUBSCRIPTIONS:
+                context.on(event, _unheard)
+            context.on("dialog", self._answer_unheard)
+            await context.add_init_script(TIMER_TRACKER)
+            self.page = await context.new_page()
+            session = await context.new_cdp_session(self.page)
+            self.console = PageConsole(session, await enable_console(session))
         self._served += 1
+        self._lent = True
         return self.context, self.page
+
+    async def _answer_unheard(self, dialog: Dialog) -> None:
+        """A dialog while no run listens (one the reset's about:blank raises): answered as
+        Playwright answers a dialog nobody listens for, which this listener stops it doing."""
+        if self._lent:
+            return
+        try:
+            await (dialog.accept() if dialog.type == "beforeunload" else dialog.dismiss())
+        except Exception as exc:  # the page went away meanwhile: nothing waits on the dialog
+            self.problems.append(f"answering a {dialog.type} dialog: {first_line(exc)}")
 
     async def give_back(self, origins: set[str], spoiled: str | None = None) -> None:
         """Make the context forget the run that used it, or close it (``spoiled``: why).
 
         ``origins``: where the run's requests went (each loses its storage).
         """
+        self._lent = False
         if spoiled is None:
             try:
                 await within(self._reset(origins), CLOSE_S, "resetting the context")
@@ -102,14 +128,15 @@ class Lane:
             await self.close()
 
     async def _reset(self, origins: set[str]) -> None:
-        context, page, session = self.context, self.page, self._session
-        if context is None or page is None or session is None or page.is_closed():
+        context, page, console = self.context, self.page, self.console
+        if context is None or page is None or console is None or page.is_closed():
             raise RuntimeError("the lane's page is gone")
         # about:blank first: the last document's script stops, so it writes nothing
         # more into what is cleared next.
         await asyncio.gather(
             page.goto("about:blank"), *(p.close() for p in context.pages if p is not page)
         )
+        session = console.session
         clear = [
             session.send("Storage.clearDataForOrigin", {"origin": o, "storageTypes": "all"})
             for o in sorted(origins)
@@ -128,7 +155,8 @@ class Lane:
         """Never use the current context again (it is closed by the next take or close)."""
         if self.context is not None:
             self._dropped.append(self.context)
-        self.context, self.page, self._session = None, None, None
+        self.context, self.page, self.console = None, None, None
+        self._lent = False
 
     async def close(self) -> None:
         """Close the lane's contexts (the next ``take`` opens a fresh one)."""
@@ -142,6 +170,10 @@ class Lane:
             if isinstance(failure, BaseException):
                 # A browser that is gone took its contexts with it.
                 self.problems.append(f"closing a reused context: {first_line(failure)}")
+
+
+def _unheard(_event: object) -> None:
+    """Keeps a subscription of the driver on (``KEPT_SUBSCRIPTIONS``); the run's capture listens."""
 
 
 def lasting_step(steps: Iterable[Step]) -> str | None:

@@ -381,7 +381,7 @@ class _Run:
             )
         except Exception as exc:
             raise BrowserLaunchError(f"cannot open a page: {first_line(exc)}") from exc
-        self.capture.adopt(page)
+        self.capture.adopt(page, lane.console)
         self.page = page
         await self._ready(page)
 

@@ -324,9 +324,6 @@ class SilentSession:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
 
-    def on(self, _event: str, _handler: Any) -> None:
-        pass
-
     def send(self, method: str, params: dict[str, Any]) -> Any:
         self.sent.append((method, params))
         return asyncio.get_running_loop().create_future()  # never resolved
@@ -334,7 +331,7 @@ class SilentSession:
 
 def attach_silent_child(capture: Any) -> ConsoleTarget:
     console = ConsoleTarget(capture, "page 1")
-    console.listen(SilentSession(), lambda handler: handler)
+    console.listen(SilentSession(), lambda _session, _event, _handler: None)
     capture.consoles.append(console)
     console.child_attached({"sessionId": "child-1",
                             "targetInfo": {"type": "iframe", "url": "http://127.0.0.1/f"}})  # fmt: skip

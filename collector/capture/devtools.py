@@ -13,6 +13,7 @@ import asyncio
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from collector.capture.store import CaptureStore
@@ -30,7 +31,35 @@ CHILD_DOMAINS = ("Runtime.enable", "Log.enable")
 
 # Frames kept per exception or console error (what source maps resolve; the ticket shows 12).
 MAX_FRAMES = 12
-Guard = Callable[[Callable[[Any], Any]], Callable[[Any], Any]]
+# Adds a listener to an emitter (a CDP session): (emitter, event, handler).
+Subscribe = Callable[[Any, str, Callable[[Any], Any]], None]
+
+
+@dataclass(frozen=True)
+class PageConsole:
+    """A page's DevTools session whose console is already on (``enable_console``)."""
+
+    session: Any
+    main_frame: str
+
+
+async def enable_console(session: Any) -> str:
+    """Turn on ``session``'s console, log and child targets; the id of the page's main frame.
+
+    One round trip: frames are labelled when their messages arrive, by then the
+    frame tree has (almost always) answered.
+    """
+    tree: dict[str, Any]
+    tree, *_ = await asyncio.gather(
+        session.send("Page.getFrameTree"),
+        session.send("Runtime.enable"),
+        session.send("Log.enable"),
+        session.send(
+            "Target.setAutoAttach",
+            {"autoAttach": True, "waitForDebuggerOnStart": False, "flatten": False},
+        ),
+    )
+    return str(tree["frameTree"]["frame"]["id"])
 
 
 class ConsoleTarget:
@@ -48,16 +77,17 @@ class ConsoleTarget:
         # message id -> (child session id, the answer "quiet" waits for)
         self._answers: dict[int, tuple[str, asyncio.Future[None]]] = {}
 
-    def listen(self, session: Any, guard: Guard) -> None:
-        """Subscribe to ``session``'s events; ``guard`` keeps a failing handler from losing the run."""
+    def listen(self, session: Any, subscribe: Subscribe) -> None:
+        """Take ``session``'s events, each handler added through ``subscribe`` (the capture's:
+        it keeps a failing handler from losing the run, and removes them all when it detaches)."""
         self._session = session
-        session.on("Runtime.executionContextCreated", guard(self.context_created))
-        session.on("Runtime.consoleAPICalled", guard(self.api_called))
-        session.on("Runtime.exceptionThrown", guard(self.exception_thrown))
-        session.on("Log.entryAdded", guard(self.log_entry))
-        session.on("Target.attachedToTarget", guard(self.child_attached))
-        session.on("Target.receivedMessageFromTarget", guard(self.child_message))
-        session.on("Target.detachedFromTarget", guard(self.child_detached))
+        subscribe(session, "Runtime.executionContextCreated", self.context_created)
+        subscribe(session, "Runtime.consoleAPICalled", self.api_called)
+        subscribe(session, "Runtime.exceptionThrown", self.exception_thrown)
+        subscribe(session, "Log.entryAdded", self.log_entry)
+        subscribe(session, "Target.attachedToTarget", self.child_attached)
+        subscribe(session, "Target.receivedMessageFromTarget", self.child_message)
+        subscribe(session, "Target.detachedFromTarget", self.child_detached)
 
     def unanswered(self) -> list[asyncio.Future[None]]:
         """The child targets' answers still to come (their replayed messages come before)."""

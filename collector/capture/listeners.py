@@ -26,7 +26,13 @@ from collector.capture.bodies import (
     too_slow_note,
     unreadable_note,
 )
-from collector.capture.devtools import PLAYWRIGHT_MARKER, ConsoleTarget, one_based
+from collector.capture.devtools import (
+    PLAYWRIGHT_MARKER,
+    ConsoleTarget,
+    PageConsole,
+    enable_console,
+    one_based,
+)
 from collector.capture.quiet import TIMER_TRACKER
 from collector.capture.store import UNRESPONSIVE, CaptureLimits, CaptureStore
 from collector.errors import first_line
@@ -120,9 +126,13 @@ class Capture(CaptureStore):
             self._browser = browser
             self._on(browser, "disconnected", self._on_disconnected)
 
-    def adopt(self, page: Page) -> None:
-        """Take ``page``, opened before this capture listened (a reused context's), as its first."""
-        self._on_page(page)
+    def adopt(self, page: Page, console: PageConsole | None = None) -> None:
+        """Take ``page``, opened before this capture listened (a reused context's), as its first.
+
+        ``console``: the page's DevTools session, kept with the context (``collector.lanes``):
+        its console is listened to as it is, neither attached again nor detached.
+        """
+        self._on_page(page, console)
 
     def attach_sync(self, context: Any) -> None:
         """Listen on a context of Playwright's sync API (pytest-playwright's fixtures).
@@ -238,14 +248,16 @@ class Capture(CaptureStore):
 
     # -- DevTools consoles ---------------------------------------------------
 
-    def _on_page(self, page: Page) -> None:
+    def _on_page(self, page: Page, console: PageConsole | None = None) -> None:
         number = len(self.pages) + 1
         label = f"page {number}" if number == 1 else f"page {number} (popup)"
         self.pages.append(page)
         self._page_labels[page] = label
         self._on(page, "crash", self._on_crash)
         self._on(page, "download", self._on_download)
-        if self._console_via_cdp:
+        if console is not None:
+            self._listen_console(console.session, label).main_frame = console.main_frame
+        elif self._console_via_cdp:
             self._attaching[asyncio.ensure_future(self._attach_console(page, label))] = label
 
     async def _attach_console(self, page: Page, label: str) -> None:
@@ -260,27 +272,20 @@ class Capture(CaptureStore):
             self._on(page, "console", self._on_console)
             self._on(page, "pageerror", lambda error: self._on_page_error(page, error))
             return
-        console = ConsoleTarget(self, label)
-        self.consoles.append(console)
+        # Listening before the console is enabled: what it replays is kept.
+        console = self._listen_console(session, label)
         self._cdp_sessions.append(session)
-        console.listen(session, self._guard)
         try:
-            # One round trip: frames are labelled when their messages arrive, by then
-            # the frame tree has (almost always) answered.
-            tree: dict[str, Any]
-            tree, *_ = await asyncio.gather(
-                session.send("Page.getFrameTree"),
-                session.send("Runtime.enable"),
-                session.send("Log.enable"),
-                session.send(
-                    "Target.setAutoAttach",
-                    {"autoAttach": True, "waitForDebuggerOnStart": False, "flatten": False},
-                ),
-            )
-            console.main_frame = tree["frameTree"]["frame"]["id"]
+            console.main_frame = await enable_console(session)
         except Exception as exc:
             if not page.is_closed():
                 self.note(f"console via CDP for {label}: {first_line(exc)}")
+
+    def _listen_console(self, session: Any, label: str) -> ConsoleTarget:
+        console = ConsoleTarget(self, label)
+        self.consoles.append(console)
+        console.listen(session, self._on)
+        return console
 
     def _still_attaching(self) -> list[asyncio.Future[None]]:
         waits = [t for t in self._attaching if not t.done() and t not in self._given_up]
