@@ -190,6 +190,73 @@ def test_a_page_that_reached_more_origins_than_are_remembered_leaves_a_fresh_con
     assert len(contexts_taken) == 2 and contexts_taken[0] is not contexts_taken[1]
 
 
+def test_a_dialog_of_the_run_is_the_runs_and_one_raised_by_the_reset_does_not_hold_it(
+    browser_loop: Any, pages_url: str, tmp_path: Path
+) -> None:
+    """The lane listens for dialogs for the context's whole life (one subscription, see
+    KEPT_SUBSCRIPTIONS). During a run the run's capture answers them as in a fresh context:
+    it dismisses the beforeunload dialog, and the page stays. The same dialog raised by the
+    reset's about:blank is accepted, and the context is reused."""
+    read = pages_url + "lanes/read-state.html"
+    asks = Scenario(
+        name="asks",
+        steps=[Goto(url=pages_url + "lanes/asks-to-stay.html"), Click(selector="#go"), Goto(url=read)],
+    )
+
+    async def runs(browser: Any) -> tuple[RunResult, RunResult, bool, Lane]:
+        fresh = await run_scenario(asks, browser, options(tmp_path, "fresh"))
+        lane = Lane(browser)
+        try:
+            asked = await run_scenario(asks, browser, options(tmp_path, "asks"), lane=lane)
+            first = lane.context
+            after = await run_scenario(flow(read), browser, options(tmp_path, "after"), lane=lane)
+            state_of(after)
+            return fresh, asked, first is not None and lane.context is first, lane
+        finally:
+            await lane.close()
+
+    fresh, asked, reused, lane = browser_loop.run(runs)
+    dialogs = ["alert: are you sure?", "beforeunload: "]
+    for result in (fresh, asked):
+        assert [e.text for e in result.events if e.kind == "dialog"] == dialogs
+        assert (result.outcome.status, result.outcome.failed_step) == ("step_failed", 3)
+        assert "ERR_ABORTED" in result.outcome.message, result.outcome
+    assert reused, lane.spoiled
+    assert not lane.problems
+
+
+def test_runs_in_a_reused_context_open_no_session_and_change_no_subscription(
+    browser_loop: Any, pages_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What makes a lane's page cheap: its console session and the driver's event
+    subscriptions are set up once per context, not once per run (26 round trips a page)."""
+    from playwright._impl.channel_owner import ChannelOwner
+    from playwright.async_api import BrowserContext
+
+    sessions: list[Any] = []
+    subscriptions: list[tuple[str, bool]] = []
+    new_session, subscribe = BrowserContext.new_cdp_session, ChannelOwner._update_subscription
+
+    async def watched_session(context: Any, page: Any) -> Any:
+        sessions.append(page)
+        return await new_session(context, page)
+
+    def watched_subscribe(owner: Any, event: str, enabled: bool) -> None:
+        if owner._event_to_subscription_mapping.get(str(event)):  # a message to the driver
+            subscriptions.append((str(event), enabled))
+        subscribe(owner, event, enabled)
+
+    monkeypatch.setattr(BrowserContext, "new_cdp_session", watched_session)
+    monkeypatch.setattr(ChannelOwner, "_update_subscription", watched_subscribe)
+    url = pages_url + "check/clean-plain.html"
+    pages = check_one_by_one(browser_loop, tmp_path, [url_target(f"{url}?{i}") for i in range(3)])
+    assert [p.failed for p in pages] == [False, False, False]
+    assert len(sessions) == 1
+    assert sorted(subscriptions) == sorted(
+        (event, True) for event in ("request", "response", "requestfailed", "requestfinished", "dialog")
+    )
+
+
 def test_a_flow_gets_a_context_of_its_own(
     browser_loop: Any, pages_url: str, tmp_path: Path, contexts_taken: list[Any]
 ) -> None:
