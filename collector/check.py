@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from collector.errors import BadInput, CollectorError
-from collector.report import FAILED_STATUSES
+from collector.kinds import FAILED_STATUSES
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
@@ -394,8 +394,16 @@ async def run_check(
     """Start one browser while ``prepare`` reads the targets, then check every target."""
     from collector.browser import start_while_preparing
 
+    def prepare_and_import() -> CheckPlan:
+        plan = prepare()
+        # What every page needs, imported while the browser starts rather than after it.
+        import collector.bundle
+        import collector.runner  # noqa: F401
+
+        return plan
+
     started = time.monotonic()
-    starting = await start_while_preparing(prepare, browser_options)
+    starting = await start_while_preparing(prepare_and_import, browser_options)
     plan = starting.prepared
     try:
         if on_start is not None:

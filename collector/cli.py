@@ -821,6 +821,8 @@ def ci_options(fn: F) -> F:
 
 def _source_roots(params: dict[str, Any]) -> list[Any]:
     """--source-root values, parsed before any work starts (a typo is exit 2 at once)."""
+    if not params["source_roots"]:
+        return []  # without importing collector.github: it brings pydantic, before the browser
     from collector.github import parse_source_root
 
     return [parse_source_root(r) for r in params["source_roots"]]
@@ -900,7 +902,6 @@ def check(items: tuple[str, ...], **params: Any) -> None:
 
     from collector import check as checking
     from collector.output import CheckProgress
-    from collector.results import results_of
 
     _refuse_old_json_file(items, params)
     flags = _flags(params)
@@ -954,6 +955,8 @@ def check(items: tuple[str, ...], **params: Any) -> None:
     table = checking.summary_table(report)
     closing = table.splitlines()[-1] if output.quiet else table
     lang = resolved.get("lang", "en")
+    from collector.results import results_of  # not before: pydantic would delay the browser
+
     _ci_outputs(results_of(report), params, output, "collector check", roots, closing, lang)
     sys.exit(1 if report.failed else 0)
 

@@ -12,6 +12,10 @@ its storage (local and session storage, IndexedDB, Cache Storage, service
 workers), and the HTTP cache is emptied. What the next page can see is what a
 fresh context shows (``tests/test_lanes.py`` checks each).
 
+What costs round trips is set up once per context, not once per run: the
+page's DevTools session with its console on (each run listens to it, and the
+reset goes through it) and the driver's event subscriptions.
+
 Anything unusual spoils the lane instead, and the next page gets a fresh
 context: a page that crashed or stopped responding, a run that was
 interrupted, more origins than the capture remembers, a reset step that
@@ -43,11 +47,6 @@ if TYPE_CHECKING:
 # down, the page's own viewport, network conditions (held by a DevTools session that lives
 # as long as the page), the page closed.
 LASTING_STEPS = frozenset({"key_down", "set_viewport", "emulate_network", "close"})
-
-# Events a run's capture listens to that Playwright turns on and off in the driver as the
-# first listener comes and the last goes: a lane's context keeps one listener of its own on
-# each, so that a run costs no such round trips (ten a page).
-KEPT_SUBSCRIPTIONS = ("request", "response", "requestfailed", "requestfinished")
 
 # A context serves this many pages before a fresh one: whatever a renderer keeps
 # across documents (caches of compiled code, fonts, leaks) stays bounded.
@@ -91,8 +90,13 @@ class Lane:
             self.context = context = await self.browser.new_context(**settings)
             self._settings = dict(settings)
             self._served = 0
-            for event in KEPT_SUBSCRIPTIONS:
-                context.on(event, _unheard)
+            # Playwright asks the driver for these events when the first listener comes and
+            # stops when the last goes: a listener of the lane's own on each spares every run
+            # those round trips (ten a page).
+            context.on("request", _unheard)
+            context.on("response", _unheard)
+            context.on("requestfailed", _unheard)
+            context.on("requestfinished", _unheard)
             context.on("dialog", self._answer_unheard)
             await context.add_init_script(TIMER_TRACKER)
             self.page = await context.new_page()
@@ -172,8 +176,8 @@ class Lane:
                 self.problems.append(f"closing a reused context: {first_line(failure)}")
 
 
-def _unheard(_event: object) -> None:
-    """Keeps a subscription of the driver on (``KEPT_SUBSCRIPTIONS``); the run's capture listens."""
+def _unheard(_event: Any) -> None:
+    """Keeps the driver's subscription to an event on; the run's capture is what listens."""
 
 
 def lasting_step(steps: Iterable[Step]) -> str | None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from collector.kinds import FAILED_STATUSES as FAILED_STATUSES
 from collector.kinds import KIND_RANK as KIND_RANK
 from collector.kinds import SCHEMA_ID as SCHEMA_ID
 
@@ -21,8 +22,6 @@ EventKind = Literal[
 
 OutcomeStatus = Literal["clean", "errors", "step_failed", "crashed", "unreachable", "interrupted"]
 StepStatus = Literal["ok", "failed", "skipped"]
-# Outcomes where the page or the site stopped the run before its last step.
-FAILED_STATUSES: tuple[OutcomeStatus, ...] = ("step_failed", "crashed", "unreachable")
 
 
 class _Model(BaseModel):

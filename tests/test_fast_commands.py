@@ -94,3 +94,32 @@ def test_ticket_imports_no_models_and_nothing_heavy(tmp_path: Path) -> None:
         modules = imported(tmp_path, "ticket", bundle.name, "--format", fmt, "-o", f"t.{fmt}")
         assert (tmp_path / f"t.{fmt}").stat().st_size > 0
         assert loaded(modules, TICKET_FORBIDDEN) == []
+
+
+# `collector check ARGS`, stopped where it spawns the Playwright driver: prints what
+# was imported by then. The driver and Chromium take a third of a second to start; what
+# is imported before they are asked to start adds to every check's time.
+AT_SPAWN = """
+import asyncio, json, sys
+from collector.cli import main
+
+async def spawn(*args, **kwargs):
+    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+    raise SystemExit(0)
+
+asyncio.create_subprocess_exec = spawn
+sys.argv = ["collector", *sys.argv[1:]]
+main()
+"""
+
+
+def test_check_starts_the_browser_before_importing_the_models(tmp_path: Path) -> None:
+    """Models, templates and the bundle writer are imported while the browser starts."""
+    ran = subprocess.run(
+        [sys.executable, "-c", AT_SPAWN, "check", "http://127.0.0.1:1/", "--out", "out"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    modules = set(json.loads(ran.stderr.splitlines()[-1]))
+    assert "playwright.async_api" in modules  # it did reach the spawn
+    late = ("pydantic", "jinja2", "PIL", "collector.report", "collector.bundle", "collector.runner")
+    assert loaded(modules, late) == []

@@ -193,8 +193,7 @@ def test_a_page_that_reached_more_origins_than_are_remembered_leaves_a_fresh_con
 def test_a_dialog_of_the_run_is_the_runs_and_one_raised_by_the_reset_does_not_hold_it(
     browser_loop: Any, pages_url: str, tmp_path: Path
 ) -> None:
-    """The lane listens for dialogs for the context's whole life (one subscription, see
-    KEPT_SUBSCRIPTIONS). During a run the run's capture answers them as in a fresh context:
+    """The lane listens for dialogs for the context's whole life (one subscription). During a run the run's capture answers them as in a fresh context:
     it dismisses the beforeunload dialog, and the page stays. The same dialog raised by the
     reset's about:blank is accepted, and the context is reused."""
     read = pages_url + "lanes/read-state.html"
