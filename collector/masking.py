@@ -4,6 +4,14 @@ Password fields are masked always. When the run knows secret values (declared
 secrets, values typed into password fields), every element in every frame whose
 value or visible text contains one is masked too.
 
+Playwright's mask costs a fresh document some 30 ms (its selector engine is
+injected into the page first), more than the picture itself: so each frame is
+first asked, in the page's own world, whether it has a password field at all,
+and only the frames that have one (or cannot answer) get the mask. The question
+runs in the page's world, as the secret marking below does: a page script that
+replaced querySelector could hide a field from it, where Playwright's mask, in a
+world of its own, would still find it.
+
 The secret values never go into the page: page scripts could read anything we
 pass to ``evaluate``, and a cross-origin frame must not learn a value typed
 elsewhere. So each frame hands us its texts and input values, the match is done
@@ -12,6 +20,7 @@ here, and the page only gets back the indexes of the elements to mark.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +76,17 @@ _MARK = """([indexes, attribute]) => {
   return marked;
 }"""
 
+# Whether the frame has an element matching the selector, open shadow roots included
+# (where Playwright's CSS engine finds them too).
+_HAS_MATCH = """(selector) => {
+  const found = (root) => {
+    if (root.querySelector(selector)) return true;
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot && found(el.shadowRoot)) return true;
+    return false;
+  };
+  return found(document);
+}"""
+
 _CLEAR = """(attribute) => {
   const clear = (root) => {
     for (const el of root.querySelectorAll('[' + attribute + ']')) el.removeAttribute(attribute);
@@ -96,7 +116,10 @@ def password_masks(page: Any) -> list[Any]:
 async def masks_for(page: Page, secrets: list[str]) -> Masks:
     """What to paint over in a screenshot of ``page``; MaskFailed when unsure."""
     values = [s for s in secrets if s]
-    masks = Masks(password_masks(page), marked=False)
+    frames = [frame for frame in page.frames if not frame.is_detached()]
+    having = await asyncio.gather(*(_has_password_field(frame) for frame in frames))
+    fields = [f.locator(PASSWORD_FIELDS) for f, has in zip(frames, having, strict=True) if has]
+    masks = Masks(fields, marked=False)
     if not values:
         return masks
     for frame in page.frames:
@@ -106,6 +129,16 @@ async def masks_for(page: Page, secrets: list[str]) -> Masks:
             masks.locators.append(frame.locator(f"[{MASK_ATTRIBUTE}]"))
             masks.marked = True
     return masks
+
+
+async def _has_password_field(frame: Frame) -> bool:
+    """Whether ``frame`` may show a password field: True unless it says it has none."""
+    try:
+        return bool(
+            await within(frame.evaluate(_HAS_MATCH, PASSWORD_FIELDS), FRAME_DEADLINE_S, "fields")
+        )
+    except Exception:  # no answer is no proof: the frame keeps Playwright's mask
+        return True
 
 
 async def clear_marks(page: Page) -> list[str]:

@@ -18,6 +18,7 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -200,3 +201,55 @@ def test_the_secret_is_in_no_file_of_the_bundle(secret_run: Run) -> None:
                 with zipfile.ZipFile(path) as zf:
                     for member in zf.namelist():
                         assert secret_run.secret.encode() not in zf.read(member), member
+
+
+# password-fields.html: a password field in the page's open shadow root (the page has no
+# other), in a same-origin frame and in a cross-site frame; a plain text field as the control.
+PASSWORD_BOXES = {
+    "shadow root": (40, 100, 640, 132),
+    "same-origin frame": (40, 160, 640, 192),
+    "cross-site frame": (40, 220, 640, 252),
+}
+PLAIN_FIELD = (40, 280, 640, 312)
+
+
+def test_every_password_field_is_masked_wherever_it_sits(
+    browser_loop: Any, pages_url: str, tmp_path: Path
+) -> None:
+    """Each frame is asked whether it has a password field before it gets the mask (a
+    mask costs a fresh page more than its picture): the answer must miss none."""
+    from collector.runner import RunOptions, run_scenario
+    from collector.scenario import Goto, Scenario, WaitFor
+
+    scenario = Scenario(
+        name="fields",
+        steps=[Goto(url=pages_url + "password-fields.html"), WaitFor(selector="#ready", state="attached")],
+    )  # fmt: skip
+    options = RunOptions(linger_s=0.2, work_dir=tmp_path, final_screenshot="always")
+    result = browser_loop.run(lambda browser: run_scenario(scenario, browser, options))
+    assert result.outcome.status == "clean", result.outcome
+    [final] = [shot.path for shot in result.screenshots if shot.role == "final"]
+    with Image.open(final) as image:
+        for where, box in PASSWORD_BOXES.items():
+            colour = box_colour(image, box)
+            assert colour is not None and is_pink(colour), (where, colour)
+        plain = box_colour(image, PLAIN_FIELD)
+        assert plain is not None and not is_pink(plain), plain
+
+
+def test_a_page_without_password_fields_gets_no_mask(browser_loop: Any, pages_url: str) -> None:
+    from collector.masking import masks_for
+
+    async def masks(browser: Any) -> list[Any]:
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await page.goto(pages_url + "password-fields.html")
+            await page.wait_for_selector("#ready", state="attached")
+            having = await masks_for(page, [])
+            await page.goto(pages_url + "check/clean-plain.html")
+            return [len(having.locators), len((await masks_for(page, [])).locators)]
+        finally:
+            await context.close()
+
+    assert browser_loop.run(masks) == [3, 0]  # the page (its shadow root) and its frames; none
