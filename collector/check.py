@@ -11,6 +11,7 @@ never of the run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -395,11 +396,20 @@ async def run_check(
     from collector.browser import start_while_preparing
 
     def prepare_and_import() -> CheckPlan:
-        plan = prepare()
-        # What every page needs, imported while the browser starts rather than after it.
-        import collector.bundle
-        import collector.runner  # noqa: F401
+        """``prepare``, plus the imports every page needs and those (and the templates) of
+        a failing page's bundle: done while the browser starts, not by the pages."""
+        import collector.runner
 
+        plan = prepare()
+        if plan.bundle_options is not None:
+            import collector.assemble
+            import collector.bundle  # noqa: F401
+            from collector.bundle_text import warm_up
+
+            # A template that fails to load fails the writer the same way, and the writer
+            # reports it with the page's bundle: nothing to add here.
+            with contextlib.suppress(Exception):
+                warm_up(plan.bundle_options.template_dir)
         return plan
 
     started = time.monotonic()
