@@ -123,6 +123,8 @@ def test_iframe_popup_and_worker_are_covered(browser_loop, pages_url, tmp_path):
             "url": pages_url,
             "steps": [
                 {"goto": "iframe.html"},
+                # Until the frame's timer has thrown: the next goto would drop it unfired.
+                {"wait_for": {"selector": "html[data-frame=threw]", "state": "attached"}},
                 {"goto": "worker.html"},
                 # Until the worker has thrown (a fixed wait was a race on a busy machine).
                 {"wait_for": {"selector": "html[data-worker=threw]", "state": "attached"}},
@@ -141,7 +143,7 @@ def test_iframe_popup_and_worker_are_covered(browser_loop, pages_url, tmp_path):
         assert sum(e["count"] for e in report["events"] if e["text"] == text) == 1, text
     assert ("page_error", "Error: worker exception") in texts
     popup_first = texts[("console", "popup first message")]
-    assert popup_first["step"] == 5 and "popup" in popup_first["source"]
+    assert popup_first["step"] == 6 and "popup" in popup_first["source"]
     assert ("page_error", "Error: popup exception") in texts
 
 
