@@ -370,22 +370,25 @@ async def _change(ctx: StepContext, step: Change) -> None:
 async def _type_text(ctx: StepContext, step: Fill | Type) -> None:
     locator = await locate(ctx, step.selector)
     text = step.value if isinstance(step, Fill) else step.text
-    unsure: Exception | None = None
-    try:
-        tag, kind = await locator.evaluate(
-            "e => [e.tagName, (e.getAttribute('type') || '').toLowerCase()]",
-            timeout=ctx.left(),
+    filling: Exception | None = None
+    if isinstance(step, Fill):
+        # Asked together with the fill (one round trip, not two): filling a <select> has
+        # no effect but an error, and no picture is taken before the secret is learned.
+        found, filling = await asyncio.gather(
+            _kind_of(locator, ctx), _error_of(locator.fill(text, timeout=ctx.left()))
         )
-    except Exception as exc:  # the fill below says why when the element is missing
-        tag, kind, unsure = "", "", exc
+    else:
+        found = await _kind_of(locator, ctx)
+    unsure = found if isinstance(found, Exception) else None
+    tag, kind = ("", "") if isinstance(found, Exception) else found
     if kind == "password" and text:
         _typed_a_secret(ctx, text)
     if tag == "SELECT":
         # Chrome Recorder writes a choice in a <select> as a "change" with its value.
         await _select(locator, [text], ctx)
-    elif isinstance(step, Fill):
-        await locator.fill(text, timeout=ctx.left())
-    else:
+    elif filling is not None:
+        raise filling
+    elif isinstance(step, Type):
         await locator.press_sequentially(text, delay=step.delay, timeout=ctx.left())
     if unsure is not None and text:
         # Typed into a field whose kind is unknown: it may have been a password.
@@ -394,6 +397,27 @@ async def _type_text(ctx: StepContext, step: Fill | Type) -> None:
             f"step {ctx.index}: could not tell whether the field is a password field "
             f"({first_line(unsure)}); its value is kept as a secret"
         )
+
+
+async def _kind_of(locator: Locator, ctx: StepContext) -> tuple[str, str] | Exception:
+    """The element's tag and type attribute, or why it could not be asked."""
+    try:
+        tag, kind = await locator.evaluate(
+            "e => [e.tagName, (e.getAttribute('type') || '').toLowerCase()]",
+            timeout=ctx.left(),
+        )
+    except Exception as exc:  # the step's own action says why when the element is missing
+        return exc
+    return str(tag), str(kind)
+
+
+async def _error_of(action: Awaitable[None]) -> Exception | None:
+    """Run ``action``; its error, kept for the caller to raise or not."""
+    try:
+        await action
+    except Exception as exc:
+        return exc
+    return None
 
 
 def _typed_a_secret(ctx: StepContext, text: str) -> None:

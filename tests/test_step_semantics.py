@@ -142,6 +142,26 @@ def test_select_by_label_or_value_in_one_call(
     assert {s["status"] for s in steps_of(run(browser_loop, tmp_path, data))} == {"ok"}
 
 
+def test_a_fill_of_a_select_chooses_the_option_and_a_fill_error_stays_the_steps(
+    browser_loop: Any, pages_url: str, tmp_path: Path
+) -> None:
+    """A fill is sent together with the question of what the element is: the fill's error
+    on a <select> is dropped for a choice, and on anything else it is the step's error."""
+    data = {
+        "url": pages_url,
+        "timeout": 1500,
+        "steps": [
+            {"goto": "hidden-select.html"},
+            {"fill": {"selector": "#shade", "value": "l"}},
+            {"evaluate": "if (document.querySelector('#shade').value !== 'l') throw 1"},
+            {"fill": {"selector": "#go", "value": "text"}},
+        ],
+    }
+    steps = steps_of(run(browser_loop, tmp_path, data))
+    assert [s["status"] for s in steps] == ["ok", "ok", "ok", "failed"]
+    assert steps[3]["error"].startswith("Error: Element is not an <input>"), steps[3]["error"]
+
+
 def test_an_alternative_that_cannot_be_used_says_why(
     browser_loop: Any, pages_url: str, tmp_path: Path
 ) -> None:
