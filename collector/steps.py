@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from collector.errors import first_line
 from collector.report import StepRecord
@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 
 REDACTED = "[REDACTED]"
 POLL_S = 0.1
+
+T = TypeVar("T")
 
 
 class StepFailed(Exception):
@@ -369,34 +371,45 @@ async def _change(ctx: StepContext, step: Change) -> None:
 
 async def _type_text(ctx: StepContext, step: Fill | Type) -> None:
     locator = await locate(ctx, step.selector)
-    text = step.value if isinstance(step, Fill) else step.text
-    filling: Exception | None = None
     if isinstance(step, Fill):
-        # Asked together with the fill (one round trip, not two): filling a <select> has
-        # no effect but an error, and no picture is taken before the secret is learned.
-        found, filling = await asyncio.gather(
-            _kind_of(locator, ctx), _error_of(locator.fill(text, timeout=ctx.left()))
-        )
-    else:
-        found = await _kind_of(locator, ctx)
+        await _fill(ctx, locator, step.value)
+        return
+    found = await _kind_of(locator, ctx)
     unsure = found if isinstance(found, Exception) else None
     tag, kind = ("", "") if isinstance(found, Exception) else found
-    if kind == "password" and text:
-        _typed_a_secret(ctx, text)
+    if kind == "password" and step.text:
+        _typed_a_secret(ctx, step.text)
     if tag == "SELECT":
-        # Chrome Recorder writes a choice in a <select> as a "change" with its value.
-        await _select(locator, [text], ctx)
-    elif filling is not None:
-        raise filling
-    elif isinstance(step, Type):
-        await locator.press_sequentially(text, delay=step.delay, timeout=ctx.left())
-    if unsure is not None and text:
-        # Typed into a field whose kind is unknown: it may have been a password.
+        await _select(locator, [step.text], ctx)
+    else:
+        await locator.press_sequentially(step.text, delay=step.delay, timeout=ctx.left())
+    if unsure is not None and step.text:
+        _typed_unsure(ctx, step.text, unsure)
+
+
+async def _fill(ctx: StepContext, locator: Locator, text: str) -> None:
+    # The field's type is asked in Playwright's own world, in the same round trip as the
+    # fill: a question in the page's world costs a fresh document some 20 ms, and the
+    # page's script could answer it falsely there. No picture is taken before the secret
+    # of a password field is learned: the step returns first.
+    kind, filling = await asyncio.gather(
+        _result_of(locator.get_attribute("type", timeout=ctx.left())),
+        _error_of(locator.fill(text, timeout=ctx.left())),
+    )
+    if isinstance(kind, Exception):
+        if text:
+            _typed_unsure(ctx, text, kind)
+    elif (kind or "").lower() == "password" and text:
         _typed_a_secret(ctx, text)
-        ctx.note(
-            f"step {ctx.index}: could not tell whether the field is a password field "
-            f"({first_line(unsure)}); its value is kept as a secret"
-        )
+    if filling is None:
+        return
+    # Chrome Recorder writes a choice in a <select> as a fill of its value: the fill
+    # itself fails there (and only there is the element's tag asked).
+    found = await _kind_of(locator, ctx)
+    if not isinstance(found, Exception) and found[0] == "SELECT":
+        await _select(locator, [text], ctx)
+        return
+    raise filling
 
 
 async def _kind_of(locator: Locator, ctx: StepContext) -> tuple[str, str] | Exception:
@@ -411,6 +424,14 @@ async def _kind_of(locator: Locator, ctx: StepContext) -> tuple[str, str] | Exce
     return str(tag), str(kind)
 
 
+async def _result_of(action: Awaitable[T]) -> T | Exception:
+    """``action``'s result, or its error (kept for the caller to judge)."""
+    try:
+        return await action
+    except Exception as exc:
+        return exc
+
+
 async def _error_of(action: Awaitable[None]) -> Exception | None:
     """Run ``action``; its error, kept for the caller to raise or not."""
     try:
@@ -418,6 +439,15 @@ async def _error_of(action: Awaitable[None]) -> Exception | None:
     except Exception as exc:
         return exc
     return None
+
+
+def _typed_unsure(ctx: StepContext, text: str, why: Exception) -> None:
+    """Typed into a field whose kind is unknown: it may have been a password."""
+    _typed_a_secret(ctx, text)
+    ctx.note(
+        f"step {ctx.index}: could not tell whether the field is a password field "
+        f"({first_line(why)}); its value is kept as a secret"
+    )
 
 
 def _typed_a_secret(ctx: StepContext, text: str) -> None:

@@ -82,9 +82,10 @@ def scenario(data: dict[str, Any]) -> Scenario:
 def test_a_field_whose_kind_cannot_be_probed_keeps_its_value_secret_and_says_so(
     browser_loop: Any, pages_url: str, tmp_path: Path
 ) -> None:
+    """A type step asks the field's kind in the page's world, where this page breaks it."""
     steps = scenario(
         {"url": pages_url, "steps": [{"goto": "probe-hostile.html"},
-                                     {"fill": {"selector": "#pin", "value": "4711-0815"}}]}
+                                     {"type": {"selector": "#pin", "text": "4711-0815"}}]}
     )  # fmt: skip
     options = RunOptions(linger_s=0, env={}, work_dir=tmp_path)
     result = browser_loop.run(lambda browser: run_scenario(steps, browser, options))
@@ -94,3 +95,20 @@ def test_a_field_whose_kind_cannot_be_probed_keeps_its_value_secret_and_says_so(
     [note] = [p for p in result.problems if "password field" in p]
     assert note.startswith("step 2: could not tell whether the field is a password field (")
     assert "4711-0815" not in note
+
+
+def test_a_page_that_breaks_its_own_dom_cannot_hide_a_password_field_from_a_fill(
+    browser_loop: Any, pages_url: str, tmp_path: Path
+) -> None:
+    """A fill asks the field's type in Playwright's own world: the page's override of
+    getAttribute does not reach it, and the field is known for a password field."""
+    steps = scenario(
+        {"url": pages_url, "steps": [{"goto": "probe-hostile.html"},
+                                     {"fill": {"selector": "#pin", "value": "4711-0815"}}]}
+    )  # fmt: skip
+    options = RunOptions(linger_s=0, env={}, work_dir=tmp_path)
+    result = browser_loop.run(lambda browser: run_scenario(steps, browser, options))
+    assert [s.status for s in result.steps] == ["ok", "ok"]
+    assert "4711-0815" in result.secrets
+    assert result.steps[1].value == "[REDACTED]"
+    assert not [p for p in result.problems if "password field" in p], result.problems
