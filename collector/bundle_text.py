@@ -57,10 +57,15 @@ def ticket_md(context: TicketContext, template_dir: str | None) -> str:
 
 
 def warm_up(template_dir: str | None = None) -> None:
-    """Import and compile what rendering needs (run in a thread while a run goes on)."""
-    from collector import images  # noqa: F401 - Pillow is the slow part of this import
+    """Import and compile what writing a bundle needs (run in a thread while a run goes
+    on): the report's assembly (its fingerprint patterns), Pillow and its image formats,
+    the templates."""
+    from PIL import Image
+
+    import collector.assemble  # noqa: F401
     from collector.ticket import environment
 
+    Image.preinit()  # the PNG and JPEG plugins, which the first Image.open would import
     env = environment(template_dir)
     for name in BUNDLE_TEMPLATES:
         env.get_template(name)

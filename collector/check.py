@@ -402,7 +402,6 @@ async def run_check(
 
         plan = prepare()
         if plan.bundle_options is not None:
-            import collector.assemble
             import collector.bundle  # noqa: F401
             from collector.bundle_text import warm_up
 
