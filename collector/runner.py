@@ -684,7 +684,8 @@ class _Run:
         suffix = ".jpg" if full_page else ".png"
         path = self.shot_dir / f"{stem}{suffix}"
         try:
-            masks = await masks_for(page, self.secrets)
+            # Playwright scrolls or resizes for full-page and element pictures: its own mask.
+            masks = await masks_for(page, self.secrets, cover=not full_page and not selector)
         except MaskFailed as exc:
             # A picture that might show a secret is not taken at all.
             self.capture.problems.append(f"screenshot {stem} not taken: {exc}")

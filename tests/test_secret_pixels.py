@@ -219,22 +219,46 @@ def test_every_password_field_is_masked_wherever_it_sits(
     """Each frame is asked whether it has a password field before it gets the mask (a
     mask costs a fresh page more than its picture): the answer must miss none."""
     from collector.runner import RunOptions, run_scenario
-    from collector.scenario import Goto, Scenario, WaitFor
+    from collector.scenario import Evaluate, Goto, Scenario, Screenshot, WaitFor
 
+    # The pane drawn for a picture is gone once it is taken, in the page and in its frame.
+    left = "document.querySelector('collector-mask-pane') || frames[0].document.querySelector('collector-mask-pane')"
     scenario = Scenario(
         name="fields",
-        steps=[Goto(url=pages_url + "password-fields.html"), WaitFor(selector="#ready", state="attached")],
+        steps=[Goto(url=pages_url + "password-fields.html"), WaitFor(selector="#ready", state="attached"),
+               Screenshot(name="fields"), Evaluate(expression=f"if ({left}) throw new Error('a pane was left')")],
     )  # fmt: skip
     options = RunOptions(linger_s=0.2, work_dir=tmp_path, final_screenshot="always")
     result = browser_loop.run(lambda browser: run_scenario(scenario, browser, options))
     assert result.outcome.status == "clean", result.outcome
-    [final] = [shot.path for shot in result.screenshots if shot.role == "final"]
-    with Image.open(final) as image:
+    pictures = [shot.path for shot in result.screenshots]
+    assert len(pictures) == 2  # the step's and the final one
+    for picture in pictures:
+        check_password_boxes(picture)
+
+
+def check_password_boxes(picture: Path) -> None:
+    with Image.open(picture) as image:
         for where, box in PASSWORD_BOXES.items():
             colour = box_colour(image, box)
             assert colour is not None and is_pink(colour), (where, colour)
         plain = box_colour(image, PLAIN_FIELD)
         assert plain is not None and not is_pink(plain), plain
+
+
+def test_a_frame_that_cannot_draw_the_pane_gets_playwrights_mask(
+    browser_loop: Any, pages_url: str, tmp_path: Path
+) -> None:
+    from collector.runner import RunOptions, run_scenario
+    from collector.scenario import Goto, Scenario
+
+    scenario = Scenario(name="hostile", steps=[Goto(url=pages_url + "pane-hostile.html")])
+    options = RunOptions(linger_s=0.2, work_dir=tmp_path, final_screenshot="always")
+    result = browser_loop.run(lambda browser: run_scenario(scenario, browser, options))
+    [final] = [shot.path for shot in result.screenshots]
+    with Image.open(final) as image:
+        colour = box_colour(image, PASSWORD)
+        assert colour is not None and is_pink(colour), colour
 
 
 def test_a_page_without_password_fields_gets_no_mask(browser_loop: Any, pages_url: str) -> None:
@@ -248,6 +272,8 @@ def test_a_page_without_password_fields_gets_no_mask(browser_loop: Any, pages_ur
             await page.wait_for_selector("#ready", state="attached")
             having = await masks_for(page, [])
             await page.goto(pages_url + "check/clean-plain.html")
+            covered = await masks_for(page, [], cover=True)  # nothing drawn, nothing to clear
+            assert (covered.locators, covered.marked) == ([], False)
             return [len(having.locators), len((await masks_for(page, [])).locators)]
         finally:
             await context.close()
