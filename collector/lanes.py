@@ -150,8 +150,9 @@ class Lane:
             context.clear_permissions(),
             session.send("Network.clearBrowserCache"),
             session.send("Page.resetNavigationHistory"),
-            # The browsing context's name outlives its documents.
-            page.evaluate("window.name = ''"),
+            # The browsing context's name outlives its documents. Through the session: a
+            # Playwright evaluate would first install its helper script in about:blank.
+            session.send("Runtime.evaluate", {"expression": "window.name = ''"}),
             *clear,
         )
 
