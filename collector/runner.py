@@ -243,7 +243,7 @@ class _Run:
             await self._open_context(har_path)
             await self._steps()
             await self.capture.settle()
-            await wait_quiet(self.capture, self.options.linger_s)
+            await wait_quiet(self.capture, self.options.linger_s, evaluate=self.capture.evaluate)
         except asyncio.CancelledError:
             self._interrupted()
         await self._finish(trace_path)

@@ -228,10 +228,20 @@ def test_runs_in_a_reused_context_open_no_session_and_change_no_subscription(
     browser_loop: Any, pages_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What makes a lane's page cheap: its console session and the driver's event
-    subscriptions are set up once per context, not once per run (26 round trips a page)."""
+    subscriptions are set up once per context, not once per run (26 round trips a page),
+    and the page is asked its timers (and reset) through that session, not through
+    Playwright's evaluate, which first installs a helper script in each document."""
     from playwright._impl.channel_owner import ChannelOwner
-    from playwright.async_api import BrowserContext
+    from playwright.async_api import BrowserContext, Page
 
+    evaluated: list[str] = []
+    evaluate = Page.evaluate
+
+    async def watched_evaluate(page: Any, expression: str, *args: Any, **kwargs: Any) -> Any:
+        evaluated.append(expression)
+        return await evaluate(page, expression, *args, **kwargs)
+
+    monkeypatch.setattr(Page, "evaluate", watched_evaluate)
     sessions: list[Any] = []
     subscriptions: list[tuple[str, bool]] = []
     new_session, subscribe = BrowserContext.new_cdp_session, ChannelOwner._update_subscription
@@ -251,6 +261,7 @@ def test_runs_in_a_reused_context_open_no_session_and_change_no_subscription(
     pages = check_one_by_one(browser_loop, tmp_path, [url_target(f"{url}?{i}") for i in range(3)])
     assert [p.failed for p in pages] == [False, False, False]
     assert len(sessions) == 1
+    assert evaluated == [] or evaluated == ["navigator.userAgent"]  # once per browser
     assert sorted(subscriptions) == sorted(
         (event, True) for event in ("request", "response", "requestfailed", "requestfinished", "dialog")
     )

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from playwright.async_api import Error as PlaywrightError
 
 from collector.capture.bodies import (
     body_excerpt,
@@ -35,6 +38,7 @@ from collector.capture.devtools import (
 )
 from collector.capture.quiet import TIMER_TRACKER
 from collector.capture.store import UNRESPONSIVE, CaptureLimits, CaptureStore
+from collector.deadlines import NoAnswer, evaluate_within
 from collector.errors import first_line
 
 if TYPE_CHECKING:
@@ -102,6 +106,8 @@ class Capture(CaptureStore):
         # The origins the run's requests went to: what a reused context must forget after
         # the run (collector.lanes); over MAX_ORIGINS, the context is not reused.
         self.origins: set[str] = set()
+        # Each page's DevTools session (its console's): "quiet" asks the page through it.
+        self._sessions: dict[Page, Any] = {}
         # Every listener this capture added, so that a context that outlives the run
         # (collector.lanes) reports nothing more to it.
         self._listening: list[tuple[Any, str, Callable[[Any], Any]]] = []
@@ -256,7 +262,7 @@ class Capture(CaptureStore):
         self._on(page, "crash", self._on_crash)
         self._on(page, "download", self._on_download)
         if console is not None:
-            self._listen_console(console.session, label).main_frame = console.main_frame
+            self._listen_console(console.session, label, page).main_frame = console.main_frame
         elif self._console_via_cdp:
             self._attaching[asyncio.ensure_future(self._attach_console(page, label))] = label
 
@@ -273,7 +279,7 @@ class Capture(CaptureStore):
             self._on(page, "pageerror", lambda error: self._on_page_error(page, error))
             return
         # Listening before the console is enabled: what it replays is kept.
-        console = self._listen_console(session, label)
+        console = self._listen_console(session, label, page)
         self._cdp_sessions.append(session)
         try:
             console.main_frame = await enable_console(session)
@@ -281,11 +287,43 @@ class Capture(CaptureStore):
             if not page.is_closed():
                 self.note(f"console via CDP for {label}: {first_line(exc)}")
 
-    def _listen_console(self, session: Any, label: str) -> ConsoleTarget:
+    def _listen_console(self, session: Any, label: str, page: Page) -> ConsoleTarget:
         console = ConsoleTarget(self, label)
         self.consoles.append(console)
         console.listen(session, self._on)
+        self._sessions[page] = session
         return console
+
+    async def evaluate(self, page: Page, expression: str, seconds: float) -> Any:
+        """``expression``'s value in ``page``, or NoAnswer after ``seconds`` (``Evaluate``).
+
+        Through the page's DevTools session when it has one: Playwright's evaluate
+        first installs a helper script in each new document, which costs a check's
+        page more than the question.
+        """
+        session = self._sessions.get(page)
+        if session is None or self.broken.is_set():
+            # Playwright knows a crashed page and fails at once; a session to it stays silent.
+            return await evaluate_within(page, expression, seconds)
+        asking = asyncio.ensure_future(
+            session.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        )
+        breaking = asyncio.ensure_future(self.broken.wait())
+        try:
+            await asyncio.wait({asking, breaking}, timeout=seconds, return_when=FIRST_COMPLETED)
+        finally:
+            breaking.cancel()
+            if not asking.done():
+                asking.cancel()
+        if not asking.done() or asking.cancelled():
+            if self.broken.is_set():
+                raise PlaywrightError("the page crashed or the browser went away")
+            raise NoAnswer(f"evaluating {expression}: no answer within {seconds:g} s")
+        reply = asking.result()
+        if "exceptionDetails" in reply:
+            details = reply["exceptionDetails"]
+            raise PlaywrightError(str((details.get("exception") or details).get("description")))
+        return (reply.get("result") or {}).get("value")
 
     def _still_attaching(self) -> list[asyncio.Future[None]]:
         waits = [t for t in self._attaching if not t.done() and t not in self._given_up]
@@ -318,7 +356,9 @@ class Capture(CaptureStore):
 
     def close_sessions(self) -> None:
         """Forget the DevTools sessions: closing the context ends them (no round trip)."""
-        self._cdp_sessions.clear()
+        ended = self._cdp_sessions
+        self._sessions = {p: s for p, s in self._sessions.items() if s not in ended}
+        self._cdp_sessions = []
         for task in self._attaching:
             task.cancel()
 
