@@ -72,7 +72,13 @@ def new_workspace(out_dir: Path, name: str | None = None) -> Workspace:
             continue
         except OSError as exc:
             raise OutputError(f"--out {out_dir}: cannot write there: {exc.strerror}") from None
-        rivals = [p for p in out_dir.glob(f".{reference}.*partial") if p != path]
+        prefix = f".{reference}."
+        with os.scandir(out_dir) as entries:
+            rivals = [
+                e.name
+                for e in entries
+                if e.name.startswith(prefix) and e.name.endswith("partial") and e.name != path.name
+            ]
         if rivals or (out_dir / reference).exists():
             path.rmdir()
             continue
