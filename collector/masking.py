@@ -70,6 +70,7 @@ _COLLECT = """(minLength) => {
   return texts;
 }"""
 
+# Marks the elements _COLLECT kept at the indexes; how many it could mark.
 _MARK = """([indexes, attribute]) => {
   const key = Symbol.for('collector.maskOwners');
   const owners = window[key] || [];
@@ -96,14 +97,7 @@ _HAS_MATCH = """(selector) => {
 # Marks the collected owners at the indexes (secrets), then covers every element matching
 # the selector (open shadow roots included) with a box of the colour, on a pane of its own.
 _COVER = """([indexes, attribute, selector, color, pane]) => {
-  const key = Symbol.for('collector.maskOwners');
-  const owners = window[key] || [];
-  delete window[key];
-  let marked = 0;
-  for (const i of indexes) {
-    const owner = owners[i];
-    if (owner && owner.isConnected) { owner.setAttribute(attribute, ''); marked++; }
-  }
+  const marked = (/*_MARK*/)([indexes, attribute]);
   const found = [];
   const visit = (root) => {
     for (const el of root.querySelectorAll(selector)) found.push(el);
@@ -126,7 +120,7 @@ _COVER = """([indexes, attribute, selector, color, pane]) => {
     document.documentElement.appendChild(layer);
   }
   return [marked, found.length];
-}"""
+}""".replace("/*_MARK*/", _MARK)
 
 _CLEAR = """([attribute, pane]) => {
   for (const layer of document.querySelectorAll(pane)) layer.remove();
