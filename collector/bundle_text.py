@@ -56,16 +56,23 @@ def ticket_md(context: TicketContext, template_dir: str | None) -> str:
     return render_ticket(context, "md", template_dir)
 
 
-def warm_up(template_dir: str | None = None) -> None:
-    """Import and compile what writing a bundle needs (run in a thread while a run goes
-    on): the report's assembly (its fingerprint patterns), Pillow and its image formats,
-    the templates."""
+def import_writer() -> None:
+    """Import what writing a bundle needs (run in a thread while a browser starts): the
+    report's assembly (its fingerprint patterns), Pillow and its image formats, Jinja2.
+    Nothing here reads the user's files, so nothing here can fail on them."""
     from PIL import Image
 
-    import collector.assemble  # noqa: F401
-    from collector.ticket import environment
+    import collector.assemble
+    import collector.ticket  # noqa: F401
 
     Image.preinit()  # the PNG and JPEG plugins, which the first Image.open would import
+
+
+def warm_up(template_dir: str | None = None) -> None:
+    """``import_writer``, and compile the bundle's templates (``template_dir``'s first)."""
+    from collector.ticket import environment
+
+    import_writer()
     env = environment(template_dir)
     for name in BUNDLE_TEMPLATES:
         env.get_template(name)

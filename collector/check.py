@@ -11,7 +11,6 @@ never of the run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import re
@@ -398,19 +397,17 @@ async def run_check(
     from collector.browser import start_while_preparing
 
     def prepare_and_import() -> CheckPlan:
-        """``prepare``, plus the imports every page needs and those (and the templates) of
-        a failing page's bundle: done while the browser starts, not by the pages."""
+        """``prepare``, plus the imports every page needs and those of a failing page's
+        bundle: done while the browser starts, not by the pages. (The templates are the
+        first bundle's to load: a broken one of the user's is its error to report.)"""
         import collector.runner
 
         plan = prepare()
         if plan.bundle_options is not None:
             import collector.bundle  # noqa: F401
-            from collector.bundle_text import warm_up
+            from collector.bundle_text import import_writer
 
-            # A template that fails to load fails the writer the same way, and the writer
-            # reports it with the page's bundle: nothing to add here.
-            with contextlib.suppress(Exception):
-                warm_up(plan.bundle_options.template_dir)
+            import_writer()
         return plan
 
     started = time.monotonic()
