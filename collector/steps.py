@@ -394,7 +394,7 @@ async def _fill(ctx: StepContext, locator: Locator, text: str) -> None:
     # of a password field is learned: the step returns first.
     kind, filling = await asyncio.gather(
         _result_of(locator.get_attribute("type", timeout=ctx.left())),
-        _error_of(locator.fill(text, timeout=ctx.left())),
+        _result_of(locator.fill(text, timeout=ctx.left())),
     )
     if isinstance(kind, Exception):
         if text:
@@ -430,15 +430,6 @@ async def _result_of(action: Awaitable[T]) -> T | Exception:
         return await action
     except Exception as exc:
         return exc
-
-
-async def _error_of(action: Awaitable[None]) -> Exception | None:
-    """Run ``action``; its error, kept for the caller to raise or not."""
-    try:
-        await action
-    except Exception as exc:
-        return exc
-    return None
 
 
 def _typed_unsure(ctx: StepContext, text: str, why: Exception) -> None:
